@@ -1,0 +1,104 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings array for every target, so all of them build the same way.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "crossrec",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crossrecd", targets: ["crossrecd"]),
+        .executable(name: "crossrec", targets: ["crossrec"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "KafkaIngest",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "RecModel", swiftSettings: swiftSettings),
+        .target(name: "Checkpoint", dependencies: ["RecModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "QueryProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QueryServer",
+            dependencies: [
+                "QueryProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DaemonCore",
+            dependencies: [
+                "KafkaIngest", "RecModel", "Checkpoint", "QueryProtocol", "QueryServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "crossrecd",
+            dependencies: [
+                "DaemonCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "crossrec",
+            dependencies: [
+                "QueryProtocol", "KafkaIngest", "RecModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["KafkaIngest", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KafkaIngestTests", dependencies: ["KafkaIngest", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RecModelTests", dependencies: ["RecModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: swiftSettings),
+        .testTarget(name: "QueryProtocolTests", dependencies: ["QueryProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DaemonCoreTests",
+            dependencies: ["DaemonCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,53 @@
+/// One consumed message, parsed, as handed to the stream consumer.
+public struct IngestRecord: Sendable, Equatable {
+    /// Index into `ConsumerSettings.topics`: which domain this event belongs to.
+    public var topicIndex: Int
+    public var partition: Int32
+    public var offset: Int64
+    /// Rejected records are already counted, logged and dead-lettered by the consumer; they are
+    /// delivered anyway so that the owner's position advances past them.
+    public var outcome: ParseOutcome
+
+    public init(topicIndex: Int, partition: Int32, offset: Int64, outcome: ParseOutcome) {
+        self.topicIndex = topicIndex
+        self.partition = partition
+        self.offset = offset
+        self.outcome = outcome
+    }
+}
+
+/// Compact key of a partition of a configured topic (cheaper to hash than `TopicPartition`).
+public struct PartitionKey: Hashable, Sendable, Comparable {
+    public var topicIndex: Int
+    public var partition: Int32
+
+    public init(topicIndex: Int, partition: Int32) {
+        self.topicIndex = topicIndex
+        self.partition = partition
+    }
+
+    public static func < (lhs: PartitionKey, rhs: PartitionKey) -> Bool {
+        (lhs.topicIndex, lhs.partition) < (rhs.topicIndex, rhs.partition)
+    }
+}
+
+/// Next offset to apply per partition, kept by the single owner of the state.
+///
+/// `admit` is the exactly-once gate: a record whose offset is below the position was already
+/// applied (redelivered after a seek or a rebalance) and is skipped.
+public struct OffsetTracker: Sendable, Equatable {
+    public private(set) var positions: [PartitionKey: Int64]
+
+    public init(positions: [PartitionKey: Int64] = [:]) {
+        self.positions = positions
+    }
+
+    /// True when the record is new to the state; advances the position past it.
+    @inline(__always)
+    public mutating func admit(_ record: IngestRecord) -> Bool {
+        let key = PartitionKey(topicIndex: record.topicIndex, partition: record.partition)
+        if let next = positions[key], record.offset < next { return false }
+        positions[key] = record.offset + 1
+        return true
+    }
+}

@@ -1,0 +1,147 @@
+internal import CRdKafka
+import Dispatch
+import Logging
+
+/// State of the poll thread: created before it starts, then touched by it alone (the rebalance
+/// callback runs inside `rd_kafka_consumer_poll`, on the same thread).
+struct PollState {
+    var pending: [IngestRecord] = []
+    var consumedCounts: [Int] = []
+    var paused = false
+    var rejectLog: RateLimitedLog
+    /// Topic handle → configured topic index; topic handles are stable for a client's lifetime,
+    /// so comparing pointers spares a string hash per message.
+    var topicCache: [(handle: OpaquePointer, index: Int?)] = []
+}
+
+extension KafkaConsumer {
+    func runPollLoop() {
+        pollState.consumedCounts = settings.topics.map { _ in 0 }
+        pollState.pending.reserveCapacity(settings.batchSize)
+        logger.info(
+            "consuming", metadata: [LoggingKeys.bootstrap: "\(settings.bootstrapServers)",
+                LoggingKeys.topic: "\(settings.topics.map(\.name).joined(separator: ","))"])
+        while !stopRequested.load(ordering: .relaxed) {
+            lastPollNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+            let timeoutMs: Int32 = pollState.pending.isEmpty ? (pollState.paused ? 10 : 100) : 0
+            if let message = rd_kafka_consumer_poll(handle.pointer, timeoutMs) {
+                handle(message)
+                if pollState.pending.count >= settings.batchSize { flush() }
+            } else {
+                flush()
+            }
+            deadLetter?.poll()
+            applyBackpressure()
+        }
+        flush()
+        // Leaves the group; the final revocation (served through our callback) drops what the
+        // owner has not taken yet, so it is consumed again from the owner's positions next time.
+        let err = rd_kafka_consumer_close(handle.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("consumer close failed", metadata: [LoggingKeys.error: "\(String(cString: rd_kafka_err2str(err)))"])
+        }
+        if let deadLetter {
+            do { try deadLetter.flush(timeoutMs: 10_000) } catch {
+                logger.error("dead-letter flush failed", metadata: [LoggingKeys.error: "\(error)"])
+            }
+        }
+        buffer.finish()
+        logger.info("consumer stopped")
+        pollThreadDone.signal()
+    }
+
+    /// Parses one message into the pending batch and destroys it (we own messages from poll).
+    private func handle(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        defer { rd_kafka_message_destroy(message) }
+        let rkm = message.pointee
+        guard rkm.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let topic = rkm.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-"
+            logger.error(
+                "consumer error",
+                metadata: [LoggingKeys.error: "\(String(cString: rd_kafka_err2str(rkm.err)))",
+                    LoggingKeys.topic: "\(topic)", LoggingKeys.partition: "\(rkm.partition)"])
+            return
+        }
+        let index = topicIndex(of: rkm.rkt)
+        let payload = UnsafeRawBufferPointer(start: rkm.payload, count: rkm.len)
+        let outcome = index.map { parsers[$0].parse(payload) } ?? .rejected(.unknownTopic)
+        if case .rejected(let reason) = outcome {
+            reject(reason, topicIndex: index, rkt: rkm.rkt, partition: rkm.partition, offset: rkm.offset, payload)
+        }
+        guard let index else { return }
+        pollState.consumedCounts[index] += 1
+        pollState.pending.append(IngestRecord(topicIndex: index, partition: rkm.partition, offset: rkm.offset, outcome: outcome))
+    }
+
+    private func topicIndex(of rkt: OpaquePointer?) -> Int? {
+        guard let rkt else { return nil }
+        for entry in pollState.topicCache where entry.handle == rkt { return entry.index }
+        let index = topicIndex[String(cString: rd_kafka_topic_name(rkt))]
+        pollState.topicCache.append((rkt, index))
+        return index
+    }
+
+    private func reject(
+        _ reason: RejectReason, topicIndex: Int?, rkt: OpaquePointer?, partition: Int32, offset: Int64,
+        _ payload: UnsafeRawBufferPointer
+    ) {
+        counters.rejected(topicIndex: topicIndex, reason)
+        let topic = rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-"
+        if pollState.rejectLog.allow(nowNanos: DispatchTime.now().uptimeNanoseconds) {
+            logger.warning(
+                "rejected message",
+                metadata: [LoggingKeys.topic: "\(topic)", LoggingKeys.partition: "\(partition)",
+                    LoggingKeys.offset: "\(offset)", LoggingKeys.reason: "\(reason.rawValue)",
+                    LoggingKeys.suppressed: "\(pollState.rejectLog.takeSuppressed())"])
+        }
+        guard let deadLetter, let deadLetterTopic = settings.deadLetterTopic else { return }
+        do {
+            try deadLetter.send(
+                topic: deadLetterTopic, value: payload,
+                headers: [("crossrec.reason", reason.rawValue), ("crossrec.source.topic", topic),
+                    ("crossrec.source.partition", String(partition)), ("crossrec.source.offset", String(offset))],
+                queueFullTimeoutMs: 1_000)
+        } catch {
+            logger.error("dead-letter produce failed", metadata: [LoggingKeys.error: "\(error)"])
+        }
+    }
+
+    private func flush() {
+        guard !pollState.pending.isEmpty else { return }
+        counters.consumed(pollState.consumedCounts)
+        for index in pollState.consumedCounts.indices { pollState.consumedCounts[index] = 0 }
+        buffer.push(pollState.pending)
+        pollState.pending = []
+        pollState.pending.reserveCapacity(settings.batchSize)
+    }
+
+    /// Pauses every assigned partition above the high watermark and resumes below half of it.
+    /// librdkafka purges prefetched messages on pause and resumes at the next undelivered
+    /// offset, so nothing is lost or repeated.
+    private func applyBackpressure() {
+        let buffered = buffer.count
+        if !pollState.paused, buffered >= settings.maxBufferedRecords {
+            setPaused(true)
+        } else if pollState.paused, buffered <= settings.maxBufferedRecords / 2 {
+            setPaused(false)
+        }
+    }
+
+    func setPaused(_ paused: Bool, only list: RDKafkaTopicPartitionList? = nil) {
+        let target: RDKafkaTopicPartitionList
+        if let list {
+            target = list
+        } else {
+            var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(handle.pointer, &current) == RD_KAFKA_RESP_ERR_NO_ERROR, let current else { return }
+            target = RDKafkaTopicPartitionList(adopting: current)
+        }
+        _ = target.withPointer {
+            paused ? rd_kafka_pause_partitions(handle.pointer, $0) : rd_kafka_resume_partitions(handle.pointer, $0)
+        }
+        if list == nil {
+            pollState.paused = paused
+            logger.debug(paused ? "ingest paused (buffer full)" : "ingest resumed", metadata: [LoggingKeys.buffered: "\(buffer.count)"])
+        }
+    }
+}

@@ -1,0 +1,73 @@
+/// Turns one message payload into a `RatingEvent` or the reason it is rejected.
+///
+/// Hot path (every consumed message): no Foundation, no allocation beyond the two id strings
+/// (ids up to 15 UTF-8 bytes are stored inline by `String`, so usually none at all).
+public struct EventParser: Sendable {
+    /// Longest accepted user or item id, in UTF-8 bytes.
+    public static let maxIDBytes = 256
+    /// Timestamps at or above this are taken as milliseconds, below as seconds
+    /// (1e11 s is the year 5138; 1e11 ms is 1973).
+    static let millisecondThreshold = 100_000_000_000.0
+
+    public var format: EventFormat
+    public var ratingRange: ClosedRange<Double>
+
+    public init(format: EventFormat, ratingRange: ClosedRange<Double>) {
+        self.format = format
+        self.ratingRange = ratingRange
+    }
+
+    public func parse(_ payload: UnsafeRawBufferPointer) -> ParseOutcome {
+        guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), !payload.isEmpty else {
+            return .rejected(.malformed)
+        }
+        let fields: Fields
+        switch format {
+        case .json:
+            var scanner = JSONEventScanner(base: base, end: payload.count)
+            fields = scanner.scan()
+        case .csv: fields = CSVEventScanner(base: base, end: payload.count).scan()
+        }
+        return validate(fields)
+    }
+
+    public func parse(_ payload: some Collection<UInt8>) -> ParseOutcome {
+        if let outcome = payload.withContiguousStorageIfAvailable({ parse(UnsafeRawBufferPointer($0)) }) {
+            return outcome
+        }
+        return Array(payload).withUnsafeBytes { parse($0) }
+    }
+
+    private func validate(_ fields: Fields) -> ParseOutcome {
+        if let failure = fields.failure { return .rejected(failure) }
+        guard let user = fields.user, let item = fields.item, let rating = fields.rating else {
+            return .rejected(.missingField)
+        }
+        guard rating.isFinite else { return .rejected(.nonFiniteRating) }
+        guard ratingRange.contains(rating) else { return .rejected(.ratingOutOfRange) }
+        var millis: Int64?
+        if let ts = fields.timestamp {
+            guard ts.isFinite, ts >= 0, ts < 1e17 else { return .rejected(.wrongType) }
+            millis = ts >= Self.millisecondThreshold ? Int64(ts) : Int64((ts * 1000).rounded())
+        }
+        return .event(RatingEvent(user: user, item: item, rating: rating, timestampMillis: millis))
+    }
+}
+
+/// What a scanner found; `failure` wins over everything else.
+struct Fields {
+    var user: String?
+    var item: String?
+    var rating: Double?
+    var timestamp: Double?
+    var failure: RejectReason?
+}
+
+/// Makes an id from raw UTF-8 bytes, enforcing the id rules.
+@inline(__always)
+func makeID(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<String, RejectReason> {
+    if bytes.isEmpty { return .failure(.emptyID) }
+    if bytes.count > EventParser.maxIDBytes { return .failure(.oversizedID) }
+    guard let id = String(validating: bytes, as: UTF8.self) else { return .failure(.malformed) }
+    return .success(id)
+}

@@ -1,0 +1,92 @@
+import KafkaIngest
+import Testing
+
+@Suite("Event parsing")
+struct EventParserTests {
+    let json = EventParser(format: .json, ratingRange: 0.5...5)
+    let csv = EventParser(format: .csv, ratingRange: 1...5)
+
+    private func parse(_ parser: EventParser, _ text: String) -> ParseOutcome {
+        parser.parse(Array(text.utf8))
+    }
+
+    @Test func parsesTheDocumentedJSONEvent() {
+        #expect(parse(json, #"{"user":"u1","item":"i9","rating":4.5,"ts":1700000000}"#)
+            == .event(RatingEvent(user: "u1", item: "i9", rating: 4.5, timestampMillis: 1_700_000_000_000)))
+    }
+
+    @Test func readsTimestampsInSecondsOrMilliseconds() {
+        #expect(parse(json, #"{"user":"u","item":"i","rating":1,"ts":1700000000123}"#)
+            == .event(RatingEvent(user: "u", item: "i", rating: 1, timestampMillis: 1_700_000_000_123)))
+        #expect(parse(json, #"{"user":"u","item":"i","rating":1,"ts":1700000000.5}"#)
+            == .event(RatingEvent(user: "u", item: "i", rating: 1, timestampMillis: 1_700_000_000_500)))
+        #expect(parse(json, #"{"user":"u","item":"i","rating":1,"ts":null}"#)
+            == .event(RatingEvent(user: "u", item: "i", rating: 1)))
+    }
+
+    @Test func ignoresExtraFieldsWhitespaceAndOrder() {
+        let text = #" { "extra" : {"a":[1,2,{"b":null}],"c":"x\"y"}, "rating" : 3e0 , "item":"i", "user":"u" , "z":true } "#
+        #expect(parse(json, text) == .event(RatingEvent(user: "u", item: "i", rating: 3)))
+    }
+
+    @Test func decodesEscapesAndAcceptsIntegerIDs() {
+        #expect(parse(json, #"{"user":"caf\u00e9 \ud83d\ude00","item":42,"rating":2}"#)
+            == .event(RatingEvent(user: "café 😀", item: "42", rating: 2)))
+        #expect(parse(json, #"{"us\u0065r":"u","item":"i","rating":2}"#)
+            == .event(RatingEvent(user: "u", item: "i", rating: 2)))
+    }
+
+    @Test(arguments: [
+        ("", RejectReason.malformed), ("not json", .malformed), (#"{"user":"u","item":"i","rating":4"#, .malformed),
+        (#"{"user":"u","item":"i","rating":4}x"#, .malformed), (#"{"user":"u","user":"v","item":"i","rating":4}"#, .malformed),
+        (#"{"user":"u","item":"i","rating":01}"#, .malformed), (#"[1,2]"#, .malformed),
+        (#"{"user":"u","item":"i"}"#, .missingField), (#"{"item":"i","rating":3}"#, .missingField),
+        (#"{"user":"u","item":"i","rating":"4"}"#, .wrongType), (#"{"user":true,"item":"i","rating":4}"#, .wrongType),
+        (#"{"user":"u","item":1.5,"rating":4}"#, .wrongType), (#"{"user":"u","item":"i","rating":4,"ts":"now"}"#, .wrongType),
+        (#"{"user":"u","item":"i","rating":1e999}"#, .nonFiniteRating),
+        (#"{"user":"u","item":"i","rating":5.01}"#, .ratingOutOfRange), (#"{"user":"u","item":"i","rating":0}"#, .ratingOutOfRange),
+        (#"{"user":"","item":"i","rating":4}"#, .emptyID),
+        ("{\"user\":\"\(String(repeating: "x", count: 257))\",\"item\":\"i\",\"rating\":4}", .oversizedID),
+    ])
+    func rejectsJSONWithItsReason(text: String, reason: RejectReason) {
+        #expect(parse(json, text) == .rejected(reason))
+    }
+
+    @Test func acceptsIDsOfExactlyTheMaximumLength() {
+        let id = String(repeating: "é", count: 128)  // 256 UTF-8 bytes
+        #expect(parse(json, "{\"user\":\"\(id)\",\"item\":\"i\",\"rating\":4}") == .event(RatingEvent(user: id, item: "i", rating: 4)))
+    }
+
+    @Test func rejectsInvalidUTF8InIDs() {
+        var bytes = Array(#"{"user":"u","item":"i","rating":4}"#.utf8)
+        bytes[9] = 0xFF
+        #expect(json.parse(bytes) == .rejected(.malformed))
+    }
+
+    @Test func parsesCSV() {
+        #expect(parse(csv, "u1,i9,4.5,1700000000\n") == .event(RatingEvent(user: "u1", item: "i9", rating: 4.5, timestampMillis: 1_700_000_000_000)))
+        #expect(parse(csv, " u1 , \"i,\"\"9\"\" \" , 4 ") == .event(RatingEvent(user: "u1", item: "i,\"9\" ", rating: 4)))
+        #expect(parse(csv, "u1,i9,3,,extra") == .event(RatingEvent(user: "u1", item: "i9", rating: 3)))
+    }
+
+    @Test(arguments: [
+        ("u1,i9", RejectReason.missingField), ("u1,i9,abc", .wrongType), ("u1,i9,NaN", .nonFiniteRating),
+        ("u1,i9,-inf", .nonFiniteRating), ("u1,i9,6", .ratingOutOfRange), (",i9,4", .emptyID),
+        ("u1,\"i9,4", .malformed), ("u1,i9,4,yesterday", .wrongType),
+    ])
+    func rejectsCSVWithItsReason(text: String, reason: RejectReason) {
+        #expect(parse(csv, text) == .rejected(reason))
+    }
+
+    @Test func parsesNumbersExactly() {
+        for text in ["4.5", "0.1", "3.333333333333333333333", "1e-5", "123456789012345678901234", "2.5E+0"] {
+            guard case .event(let event) = parse(EventParser(format: .json, ratingRange: -1e30...1e30),
+                #"{"user":"u","item":"i","rating":\#(text)}"#)
+            else {
+                Issue.record("\(text) not parsed")
+                continue
+            }
+            #expect(event.rating == Double(text)!, "\(text)")
+        }
+    }
+}
