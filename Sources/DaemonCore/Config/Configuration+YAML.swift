@@ -1,0 +1,174 @@
+import Foundation
+import KafkaIngest
+import Yams
+
+extension Configuration {
+    /// Reads and checks a configuration file; every problem names the key and the line.
+    public static func load(path: String) throws(ConfigError) -> Configuration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError(file: path, key: "", line: nil, message: "cannot read: \(error.localizedDescription)")
+        }
+        var configuration = try parse(yaml: text, file: path)
+        configuration.resolvePaths(relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        return configuration
+    }
+
+    public static func parse(yaml: String, file: String = "<config>") throws(ConfigError) -> Configuration {
+        let reader = YAMLReader(file: file)
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw ConfigError(file: file, key: "", line: (error as? YamlError).flatMap(\.line), message: "not valid YAML: \(error)")
+        }
+        guard let root else { throw ConfigError(file: file, key: "", line: nil, message: "empty configuration") }
+        var configuration = Configuration()
+        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "paths", "log"]) {
+            switch name {
+            case "domains": configuration.domains = try parseDomains(node, path, reader)
+            case "kafka": configuration.kafka = try parseKafka(node, path, reader)
+            case "model": configuration.model = try parseModel(node, path, reader)
+            case "paths": configuration.paths = try parsePaths(node, path, reader)
+            default: configuration.log = try parseLog(node, path, reader)
+            }
+        }
+        guard !configuration.domains.isEmpty else {
+            throw ConfigError(file: file, key: "domains", line: root.mark?.line, message: "at least one domain is required")
+        }
+        return configuration
+    }
+
+    /// Relative paths in the file are relative to the file's directory's parent when that is a
+    /// `configs/` folder (so `configs/dev.yaml` can say `.run`), else to the file's directory.
+    mutating func resolvePaths(relativeTo directory: String) {
+        let base = URL(fileURLWithPath: directory).lastPathComponent == "configs"
+            ? URL(fileURLWithPath: directory).deletingLastPathComponent().path : directory
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardized.path
+        }
+        paths.runDirectory = resolve(paths.runDirectory)
+        paths.stateDirectory = resolve(paths.stateDirectory)
+    }
+
+    private static func parseDomains(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> [Domain] {
+        var domains: [Domain] = []
+        let allowed: Set<String> = ["name", "topic", "format", "rating_range", "loss_weight", "target", "max_items"]
+        for (index, item) in try reader.sequence(node, key).enumerated() {
+            let itemKey = "\(key)[\(index)]"
+            var name: String?
+            var topic: String?
+            var domain = Domain(name: "", topic: "")
+            for (field, value, path) in try reader.mapping(item, itemKey, allowed: allowed) {
+                switch field {
+                case "name": name = try reader.string(value, path)
+                case "topic": topic = try reader.string(value, path)
+                case "format": domain.format = try reader.choice(value, path, EventFormat.self)
+                case "rating_range":
+                    let bounds = try reader.sequence(value, path)
+                    guard bounds.count == 2 else { throw reader.error(path, value, "expected [min, max]") }
+                    domain.ratingMin = try reader.double(bounds[0], path + "[0]", -1e9...1e9)
+                    domain.ratingMax = try reader.double(bounds[1], path + "[1]", -1e9...1e9)
+                    guard domain.ratingMin < domain.ratingMax else { throw reader.error(path, value, "min must be below max") }
+                case "loss_weight": domain.lossWeight = try reader.double(value, path, 0.000_001...1_000)
+                case "target": domain.target = try reader.bool(value, path)
+                default: domain.maxItems = try reader.int(value, path, 1...1_000_000_000)
+                }
+            }
+            guard let name else { throw reader.error(itemKey + ".name", item, "required") }
+            guard let topic else { throw reader.error(itemKey + ".topic", item, "required") }
+            guard !domains.contains(where: { $0.name == name }) else { throw reader.error(itemKey + ".name", item, "duplicate domain \(name)") }
+            guard !domains.contains(where: { $0.topic == topic }) else { throw reader.error(itemKey + ".topic", item, "topic \(topic) already used") }
+            domain.name = name
+            domain.topic = topic
+            domains.append(domain)
+        }
+        return domains
+    }
+
+    private static func parseKafka(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Kafka {
+        var kafka = Kafka()
+        let allowed: Set<String> = [
+            "bootstrap", "group_id", "auto_offset_reset", "session_timeout_ms", "dead_letter_topic",
+            "dev_broker_partitions", "max_buffered_records", "batch_size", "reject_logs_per_second", "properties",
+        ]
+        for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
+            switch field {
+            case "bootstrap": kafka.bootstrap = try reader.string(value, path)
+            case "group_id": kafka.groupID = try reader.string(value, path)
+            case "auto_offset_reset":
+                kafka.autoOffsetReset = try reader.string(value, path)
+                guard ["earliest", "latest"].contains(kafka.autoOffsetReset) else {
+                    throw reader.error(path, value, "must be earliest or latest")
+                }
+            case "session_timeout_ms": kafka.sessionTimeoutMs = try reader.int(value, path, 1_000...3_600_000)
+            case "dead_letter_topic": kafka.deadLetterTopic = reader.isNull(value) ? nil : try reader.string(value, path)
+            case "dev_broker_partitions": kafka.devBrokerPartitions = try reader.int(value, path, 1...1_024)
+            case "max_buffered_records": kafka.maxBufferedRecords = try reader.int(value, path, 1_000...100_000_000)
+            case "batch_size": kafka.batchSize = try reader.int(value, path, 1...1_000_000)
+            case "reject_logs_per_second": kafka.rejectLogsPerSecond = try reader.int(value, path, 0...100_000)
+            default: kafka.properties = try reader.properties(value, path)
+            }
+        }
+        return kafka
+    }
+
+    private static func parseModel(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> ModelSettings {
+        var model = ModelSettings()
+        let allowed: Set<String> = [
+            "dimension", "seed", "learning_rate", "bias_learning_rate", "regularization", "bias_regularization",
+            "init_scale", "max_users", "idle_expiry_seconds", "popularity_half_life_seconds", "seen_items_per_user",
+            "metrics_window",
+        ]
+        for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
+            switch field {
+            case "dimension": model.dimension = try reader.int(value, path, 1...1_024)
+            case "seed": model.seed = UInt64(try reader.int(value, path, 0...Int.max))
+            case "learning_rate": model.learningRate = try reader.double(value, path, 0.000_001...10)
+            case "bias_learning_rate": model.biasLearningRate = try reader.double(value, path, 0...10)
+            case "regularization": model.regularization = try reader.double(value, path, 0...100)
+            case "bias_regularization": model.biasRegularization = try reader.double(value, path, 0...100)
+            case "init_scale": model.initScale = try reader.double(value, path, 0...10)
+            case "max_users": model.maxUsers = try reader.int(value, path, 1...1_000_000_000)
+            case "idle_expiry_seconds": model.idleExpirySeconds = try reader.double(value, path, 0...1e10)
+            case "popularity_half_life_seconds": model.popularityHalfLifeSeconds = try reader.double(value, path, 1...1e10)
+            case "seen_items_per_user": model.seenItemsPerUser = try reader.int(value, path, 0...100_000)
+            default: model.metricsWindow = try reader.int(value, path, 1...10_000_000)
+            }
+        }
+        return model
+    }
+
+    private static func parsePaths(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Paths {
+        var paths = Paths()
+        for (field, value, path) in try reader.mapping(node, key, allowed: ["run_dir", "state_dir"]) {
+            if field == "run_dir" { paths.runDirectory = try reader.string(value, path) } else {
+                paths.stateDirectory = try reader.string(value, path)
+            }
+        }
+        return paths
+    }
+
+    private static func parseLog(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Log {
+        var log = Log()
+        for (field, value, path) in try reader.mapping(node, key, allowed: ["level", "format", "stats_interval_seconds"]) {
+            switch field {
+            case "level":
+                log.level = try reader.string(value, path)
+                guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(log.level) else {
+                    throw reader.error(path, value, "must be one of trace, debug, info, notice, warning, error, critical")
+                }
+            case "format": log.format = try reader.choice(value, path, Log.Format.self)
+            default: log.statsIntervalSeconds = try reader.double(value, path, 0...86_400)
+            }
+        }
+        return log
+    }
+}
+
+private extension YamlError {
+    var line: Int? {
+        switch self {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import KafkaIngest
+
+/// Everything `crossrecd` reads from its YAML file, with the production defaults.
+/// `configs/crossrecd.yaml` documents every key; `Configuration+YAML.swift` parses and checks it.
+public struct Configuration: Sendable, Equatable {
+    /// One rating domain and the topic that feeds it.
+    public struct Domain: Sendable, Equatable {
+        public var name: String
+        public var topic: String
+        public var format: EventFormat = .json
+        public var ratingMin: Double = 1
+        public var ratingMax: Double = 5
+        /// Weight of this domain's loss on the shared user vectors (λ_d).
+        public var lossWeight: Double = 1
+        /// Served by a compact target model (distillation, cold-start transfer).
+        public var target: Bool = false
+        public var maxItems: Int = 1_000_000
+
+        public init(name: String, topic: String) {
+            self.name = name
+            self.topic = topic
+        }
+    }
+
+    public struct Kafka: Sendable, Equatable {
+        /// `bootstrap.servers`, or `dev` for the embedded dev broker.
+        public var bootstrap: String = "dev"
+        public var groupID: String = "crossrecd"
+        public var autoOffsetReset: String = "earliest"
+        public var sessionTimeoutMs: Int = 10_000
+        public var deadLetterTopic: String?
+        /// Partitions per domain topic when the embedded dev broker creates them.
+        public var devBrokerPartitions: Int = 4
+        public var maxBufferedRecords: Int = 100_000
+        public var batchSize: Int = 2_048
+        public var rejectLogsPerSecond: Int = 10
+        /// Passed to librdkafka unchanged, after ours.
+        public var properties: [String: String] = [:]
+
+        public var usesDevBroker: Bool { bootstrap == "dev" }
+    }
+
+    public struct Paths: Sendable, Equatable {
+        /// Socket and dev-broker address file.
+        public var runDirectory: String = "/run/crossrec"
+        /// Checkpoints.
+        public var stateDirectory: String = "/var/lib/crossrec"
+
+        public var devBrokerAddressFile: String { runDirectory + "/dev-broker.addr" }
+    }
+
+    public struct Log: Sendable, Equatable {
+        public enum Format: String, Sendable, CaseIterable { case text, json }
+        public var level: String = "info"
+        public var format: Format = .text
+        /// How often ingest counters and prequential metrics are logged, seconds (0: never).
+        public var statsIntervalSeconds: Double = 30
+    }
+
+    public var domains: [Domain] = []
+    public var kafka = Kafka()
+    public var model = ModelSettings()
+    public var paths = Paths()
+    public var log = Log()
+
+    public init() {}
+}
+
+/// Learner settings (mapped onto `RecModel.LearnerConfiguration`).
+public struct ModelSettings: Sendable, Equatable {
+    public var dimension: Int = 32
+    public var seed: UInt64 = 42
+    public var learningRate: Double = 0.01
+    public var biasLearningRate: Double = 0.01
+    public var regularization: Double = 0.02
+    public var biasRegularization: Double = 0.005
+    public var initScale: Double = 0.1
+    public var maxUsers: Int = 10_000_000
+    /// Ids unseen for this long (event time) are evicted at the next sweep; 0 disables.
+    public var idleExpirySeconds: Double = 0
+    public var popularityHalfLifeSeconds: Double = 7 * 86_400
+    public var seenItemsPerUser: Int = 200
+    /// Events in the sliding prequential window.
+    public var metricsWindow: Int = 10_000
+}

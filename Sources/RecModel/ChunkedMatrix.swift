@@ -1,0 +1,83 @@
+/// Rows of `width` elements in fixed-size contiguous chunks: growing never moves existing rows
+/// (no pause to copy a big array), and a snapshot shares chunks copy-on-write.
+///
+/// Isolation: a value type; the single writer owns its copy. `snapshot()` returns a copy that
+/// shares every chunk; the writer copies a chunk before its first write to it afterwards
+/// (`isKnownUniquelyReferenced`), so a snapshot never changes under a reader.
+public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
+    // @unchecked: chunks are only mutated through `mutableRow`, which first makes the chunk
+    // unique to this value; shared chunks are never written.
+    public static var rowsPerChunkShift: Int { 12 }
+    public static var rowsPerChunk: Int { 1 << rowsPerChunkShift }
+
+    final class Chunk {
+        let pointer: UnsafeMutablePointer<Element>
+        let count: Int
+
+        init(count: Int, fill: Element) {
+            self.count = count
+            pointer = .allocate(capacity: count)
+            pointer.initialize(repeating: fill, count: count)
+        }
+
+        init(copying other: Chunk) {
+            count = other.count
+            pointer = .allocate(capacity: count)
+            pointer.initialize(from: other.pointer, count: count)
+        }
+
+        deinit {
+            pointer.deallocate()
+        }
+    }
+
+    public let width: Int
+    public let fill: Element
+    private var chunks: [Chunk] = []
+
+    public init(width: Int, fill: Element) {
+        precondition(width > 0)
+        self.width = width
+        self.fill = fill
+    }
+
+    /// Rows addressable without growing.
+    public var capacity: Int { chunks.count << Self.rowsPerChunkShift }
+
+    /// Bytes held by the chunks.
+    public var byteCount: Int { chunks.count * Self.rowsPerChunk * width * MemoryLayout<Element>.stride }
+
+    /// Makes rows `0..<rows` addressable (new rows hold `fill`).
+    public mutating func reserve(rows: Int) {
+        while capacity < rows { chunks.append(Chunk(count: Self.rowsPerChunk * width, fill: fill)) }
+    }
+
+    @inline(__always)
+    public func row(_ index: Int) -> UnsafePointer<Element> {
+        let chunk = chunks[index >> Self.rowsPerChunkShift]
+        return UnsafePointer(chunk.pointer + (index & (Self.rowsPerChunk - 1)) * width)
+    }
+
+    /// A writable row; copies its chunk first if a snapshot shares it.
+    @inline(__always)
+    public mutating func mutableRow(_ index: Int) -> UnsafeMutablePointer<Element> {
+        let chunkIndex = index >> Self.rowsPerChunkShift
+        if !isKnownUniquelyReferenced(&chunks[chunkIndex]) {
+            chunks[chunkIndex] = Chunk(copying: chunks[chunkIndex])
+        }
+        return chunks[chunkIndex].pointer + (index & (Self.rowsPerChunk - 1)) * width
+    }
+
+    @inline(__always)
+    public subscript(row: Int, column: Int) -> Element {
+        get { self.row(row)[column] }
+        set { mutableRow(row)[column] = newValue }
+    }
+
+    /// Raw chunk bytes in order, for checkpoint writers.
+    public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        for chunk in chunks {
+            try body(UnsafeRawBufferPointer(start: chunk.pointer, count: chunk.count * MemoryLayout<Element>.stride))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// Read-only views of the learner: predictions, counts and metrics.
+extension Learner {
+    /// Per-domain figures for `stats` and logs.
+    public struct DomainStatistics: Sendable, Equatable {
+        public var name: String
+        public var events: Int
+        public var users: Int
+        public var items: Int
+        public var evictedItems: Int
+        public var mean: Double
+        public var metrics: PrequentialMetrics
+    }
+
+    public var userCount: Int { users.count }
+
+    public func statistics(domain d: Int) -> DomainStatistics {
+        let state = domains[d]
+        return DomainStatistics(
+            name: configuration.domains[d].name, events: state.events, users: state.usersWithRatings,
+            items: state.items.count, evictedItems: state.evictedItems, mean: state.mean, metrics: state.metrics)
+    }
+
+    public func domainIndex(named name: String) -> Int? {
+        configuration.domains.firstIndex { $0.name == name }
+    }
+
+    /// The model's rating for (user, item) in domain `d`, clipped; nil when the item is unknown.
+    /// An unknown user gets the domain mean plus the item bias.
+    public func predict(user: String, item: String, domain d: Int) -> Double? {
+        guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return nil }
+        let range = configuration.domains[d].ratingRange
+        var raw = domains[d].mean + domains[d].itemScalars[Int(i), ItemColumn.bias]
+        if let u = users.find(user, hash: StableHash.hash(user)) {
+            raw += domains[d].userScalars[Int(u), UserColumn.bias]
+            raw += Double(VectorMath.dot(userVectors.row(Int(u)), domains[d].itemVectors.row(Int(i)), dimension))
+        }
+        return min(max(raw, range.lowerBound), range.upperBound)
+    }
+
+    /// True when the user rated the item in domain `d` (among the remembered most recent ones).
+    public func hasSeen(user: String, item: String, domain d: Int) -> Bool {
+        guard let u = users.find(user, hash: StableHash.hash(user)) else { return false }
+        return domains[d].seen[u]?.contains(StableHash.hash(item)) ?? false
+    }
+
+    /// The user's shared vector, when known (a copy).
+    public func userVector(_ user: String) -> [Float]? {
+        guard let u = users.find(user, hash: StableHash.hash(user)) else { return nil }
+        return Array(UnsafeBufferPointer(start: userVectors.row(Int(u)), count: dimension))
+    }
+
+    /// Decayed rating count of an item at the learner's clock.
+    public func popularity(item: String, domain d: Int) -> Double {
+        guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return 0 }
+        return DecayedCount.count(
+            domains[d].itemScalars[Int(i), ItemColumn.popularity], nowMillis: clockMillis,
+            halfLifeMillis: configuration.popularityHalfLifeMillis)
+    }
+
+    /// The `k` most popular items of domain `d` (decayed counts at the learner's clock),
+    /// ties broken by id so that the answer is deterministic.
+    public func popular(domain d: Int, k: Int) -> [(item: String, count: Double)] {
+        var scored: [(String, Double)] = []
+        let state = domains[d]
+        state.items.forEach { row, id in scored.append((id, state.itemScalars[Int(row), ItemColumn.popularity])) }
+        scored.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        return scored.prefix(k).map {
+            ($0.0, DecayedCount.count($0.1, nowMillis: clockMillis, halfLifeMillis: configuration.popularityHalfLifeMillis))
+        }
+    }
+
+    /// Every parameter's bytes in a fixed order: equal bytes ⇔ bit-identical models.
+    public func parameterFingerprint() -> [UInt8] {
+        var bytes: [UInt8] = []
+        func append(_ buffer: UnsafeRawBufferPointer) { bytes.append(contentsOf: buffer) }
+        userVectors.forEachChunk(append)
+        for state in domains {
+            state.itemVectors.forEachChunk(append)
+            state.itemScalars.forEachChunk(append)
+            state.userScalars.forEachChunk(append)
+            withUnsafeBytes(of: state.mean) { append($0) }
+        }
+        return bytes
+    }
+}

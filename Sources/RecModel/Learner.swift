@@ -1,0 +1,168 @@
+/// The online learner: per-domain biased matrix factorization whose user vectors are shared by
+/// every domain (collective MF), updated by one SGD step per event, test-then-train.
+///
+/// r̂ = μ_d + b_{u,d} + b_i + p_u·v_i, clipped to the domain's range.
+///
+/// Isolation: a value type with a single writer (the ingest thread). Copying it is the
+/// snapshot: parameter tables are chunked copy-on-write, so a copy costs O(chunks) and never
+/// changes afterwards, whatever the writer does.
+public struct Learner: Sendable {
+    public let configuration: LearnerConfiguration
+    let dimension: Int
+    var users = IDIndex()
+    var userVectors: ChunkedMatrix<Float>
+    var userLastSeen: ChunkedMatrix<Int64>
+    var domains: [DomainState]
+    /// Highest event time seen (ms): the learner's clock for decay and expiry.
+    public private(set) var clockMillis: Int64 = 0
+    var eventsSinceSweep = 0
+    public internal(set) var evictedUsers = 0
+    public private(set) var appliedEvents = 0
+
+    /// Columns of `DomainState.itemScalars`.
+    enum ItemColumn {
+        static let bias = 0, baselineBias = 1, popularity = 2, ratings = 3, count = 4
+    }
+
+    /// Columns of `DomainState.userScalars` (rows are global user rows).
+    enum UserColumn {
+        static let bias = 0, baselineBias = 1, ratings = 2, count = 3
+    }
+
+    struct DomainState: Sendable {
+        var items = IDIndex()
+        var itemVectors: ChunkedMatrix<Float>
+        var itemScalars = ChunkedMatrix<Double>(width: ItemColumn.count, fill: 0)
+        var itemLastSeen = ChunkedMatrix<Int64>(width: 1, fill: 0)
+        var userScalars = ChunkedMatrix<Double>(width: UserColumn.count, fill: 0)
+        /// Item hashes each user rated here, oldest first, at most `seenItemsPerUser`.
+        var seen: [Int32: [UInt64]] = [:]
+        var mean: Double
+        var events = 0
+        var usersWithRatings = 0
+        var metrics: PrequentialMetrics
+        var evictedItems = 0
+    }
+
+    public init(configuration: LearnerConfiguration) {
+        precondition(!configuration.domains.isEmpty, "the learner needs at least one domain")
+        self.configuration = configuration
+        dimension = configuration.dimension
+        userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
+        userLastSeen = ChunkedMatrix(width: 1, fill: 0)
+        domains = configuration.domains.map { spec in
+            DomainState(
+                itemVectors: ChunkedMatrix(width: configuration.dimension, fill: 0),
+                mean: (spec.ratingRange.lowerBound + spec.ratingRange.upperBound) / 2,
+                metrics: PrequentialMetrics(window: configuration.metricsWindow))
+        }
+    }
+
+    /// Test-then-train on one event; returns the prediction made before learning from it.
+    @discardableResult
+    public mutating func apply(_ rating: Rating) -> Double {
+        let d = rating.domain
+        let spec = configuration.domains[d]
+        let low = spec.ratingRange.lowerBound
+        let high = spec.ratingRange.upperBound
+        let value = min(max(rating.value, low), high)
+        clockMillis = max(clockMillis, rating.timestampMillis)
+        let u = Int(userRow(rating.user))
+        let i = Int(itemRow(rating.item, domain: d))
+        userLastSeen[u, 0] = clockMillis
+        domains[d].itemLastSeen[i, 0] = clockMillis
+
+        let mean = domains[d].mean
+        let userScalars = domains[d].userScalars.row(u)
+        let itemScalars = domains[d].itemScalars.row(i)
+        let dot = Double(VectorMath.dot(userVectors.row(u), domains[d].itemVectors.row(i), dimension))
+        let raw = mean + userScalars[UserColumn.bias] + itemScalars[ItemColumn.bias] + dot
+        let baselineRaw = mean + userScalars[UserColumn.baselineBias] + itemScalars[ItemColumn.baselineBias]
+        let prediction = min(max(raw, low), high)
+        domains[d].metrics.record(error: prediction - value, baselineError: min(max(baselineRaw, low), high) - value)
+
+        // Errors are clamped to the rating span, which with the parameter limit keeps every
+        // parameter finite whatever in-range input arrives.
+        let span = high - low
+        let weight = spec.lossWeight
+        let gradient = weight * min(max(value - raw, -span), span)
+        let baselineGradient = weight * min(max(value - baselineRaw, -span), span)
+        let biasRate = configuration.biasLearningRate
+        let biasReg = configuration.biasRegularization
+        let user = domains[d].userScalars.mutableRow(u)
+        user[UserColumn.bias] = clamp(user[UserColumn.bias] + biasRate * (gradient - biasReg * user[UserColumn.bias]), span)
+        user[UserColumn.baselineBias] = clamp(
+            user[UserColumn.baselineBias] + biasRate * (baselineGradient - biasReg * user[UserColumn.baselineBias]), span)
+        if user[UserColumn.ratings] == 0 { domains[d].usersWithRatings += 1 }
+        user[UserColumn.ratings] += 1
+        let item = domains[d].itemScalars.mutableRow(i)
+        item[ItemColumn.bias] = clamp(item[ItemColumn.bias] + biasRate * (gradient - biasReg * item[ItemColumn.bias]), span)
+        item[ItemColumn.baselineBias] = clamp(
+            item[ItemColumn.baselineBias] + biasRate * (baselineGradient - biasReg * item[ItemColumn.baselineBias]), span)
+        item[ItemColumn.ratings] += 1
+        item[ItemColumn.popularity] = DecayedCount.add(
+            item[ItemColumn.popularity], atMillis: rating.timestampMillis,
+            halfLifeMillis: configuration.popularityHalfLifeMillis)
+
+        VectorMath.sgdStep(
+            userVectors.mutableRow(u), domains[d].itemVectors.mutableRow(i), dimension,
+            gradient: Float(gradient), learningRate: Float(configuration.learningRate),
+            regularization: Float(configuration.regularization), limit: Float(configuration.parameterLimit))
+
+        domains[d].events += 1
+        domains[d].mean += (value - mean) / Double(domains[d].events)
+        remember(itemHash: domains[d].items.hash(of: Int32(i)), user: Int32(u), domain: d)
+        appliedEvents += 1
+        eventsSinceSweep += 1
+        if configuration.idleExpiryMillis > 0, eventsSinceSweep >= configuration.sweepEveryEvents { expireIdle() }
+        return prediction
+    }
+
+    @inline(__always)
+    private func clamp(_ value: Double, _ limit: Double) -> Double { min(max(value, -limit), limit) }
+
+    /// The user's row, created (seeded init, scalars reset) when new; makes room first at the cap.
+    mutating func userRow(_ id: String) -> Int32 {
+        let hash = StableHash.hash(id)
+        if let row = users.find(id, hash: hash) { return row }
+        if users.count >= configuration.maxUsers { evictLeastRecentUsers() }
+        let row = users.findOrInsert(id, hash: hash).row
+        userVectors.reserve(rows: users.rowLimit)
+        userLastSeen.reserve(rows: users.rowLimit)
+        for d in domains.indices { domains[d].userScalars.reserve(rows: users.rowLimit) }
+        SeededInit.fill(
+            userVectors.mutableRow(Int(row)), count: dimension, idHash: hash, seed: configuration.seed,
+            scale: Float(configuration.initScale))
+        return row
+    }
+
+    mutating func itemRow(_ id: String, domain d: Int) -> Int32 {
+        let hash = StableHash.hash(id)
+        if let row = domains[d].items.find(id, hash: hash) { return row }
+        if domains[d].items.count >= configuration.domains[d].maxItems { evictLeastRecentItems(domain: d) }
+        let row = domains[d].items.findOrInsert(id, hash: hash).row
+        let limit = domains[d].items.rowLimit
+        domains[d].itemVectors.reserve(rows: limit)
+        domains[d].itemScalars.reserve(rows: limit)
+        domains[d].itemLastSeen.reserve(rows: limit)
+        // Items of different domains with the same id get different vectors.
+        SeededInit.fill(
+            domains[d].itemVectors.mutableRow(Int(row)), count: dimension, idHash: hash,
+            seed: configuration.seed &+ UInt64(d + 1) &* 0x9E37_79B9, scale: Float(configuration.initScale))
+        let scalars = domains[d].itemScalars.mutableRow(Int(row))
+        scalars.update(repeating: 0, count: ItemColumn.count)
+        scalars[ItemColumn.popularity] = DecayedCount.empty
+        return row
+    }
+
+    private mutating func remember(itemHash: UInt64, user: Int32, domain d: Int) {
+        let limit = configuration.seenItemsPerUser
+        guard limit > 0 else { return }
+        func update(_ list: inout [UInt64]) {
+            if let existing = list.firstIndex(of: itemHash) { list.remove(at: existing) }
+            list.append(itemHash)
+            if list.count > limit { list.removeFirst(list.count - limit) }
+        }
+        update(&domains[d].seen[user, default: []])
+    }
+}

@@ -1,0 +1,71 @@
+/// One rating domain as the learner sees it.
+public struct DomainSpec: Sendable, Equatable {
+    public var name: String
+    public var ratingRange: ClosedRange<Double>
+    /// λ_d: scales every gradient of this domain's events (L = Σ_d λ_d L_d).
+    public var lossWeight: Double
+    /// Most items kept for this domain; the least recently rated are evicted beyond it.
+    public var maxItems: Int
+    public var isTarget: Bool
+
+    public init(
+        name: String, ratingRange: ClosedRange<Double>, lossWeight: Double = 1, maxItems: Int = 1_000_000,
+        isTarget: Bool = false
+    ) {
+        self.name = name
+        self.ratingRange = ratingRange
+        self.lossWeight = lossWeight
+        self.maxItems = maxItems
+        self.isTarget = isTarget
+    }
+}
+
+/// Hyper-parameters and bounds of the online learner.
+public struct LearnerConfiguration: Sendable, Equatable {
+    public var domains: [DomainSpec]
+    /// k: length of the shared user vectors and of every item vector.
+    public var dimension = 32
+    public var seed: UInt64 = 42
+    public var learningRate = 0.01
+    public var biasLearningRate = 0.01
+    public var regularization = 0.02
+    public var biasRegularization = 0.005
+    /// Standard deviation of the seeded initial vectors.
+    public var initScale = 0.1
+    /// Users are shared by every domain, so their bound is global.
+    public var maxUsers = 10_000_000
+    /// Ids unseen for this long (event time, ms) are evicted at the next sweep; 0 disables.
+    public var idleExpiryMillis: Int64 = 0
+    public var popularityHalfLifeMillis: Double = 7 * 86_400_000
+    /// Most recent distinct items remembered per (user, domain) for `exclude_seen`.
+    public var seenItemsPerUser = 200
+    /// Events in the sliding prequential window.
+    public var metricsWindow = 10_000
+    /// Every vector element is kept within ±this (with the clamped error, keeps all finite).
+    public var parameterLimit = 10.0
+    /// Events between two idle-expiry sweeps.
+    public var sweepEveryEvents = 65_536
+
+    public init(domains: [DomainSpec]) {
+        self.domains = domains
+    }
+}
+
+/// One event for the learner: ids as strings, domain as an index into the configuration.
+public struct Rating: Sendable, Equatable {
+    public var domain: Int
+    public var user: String
+    public var item: String
+    public var value: Double
+    /// Event time; drives popularity decay and idle expiry (never the wall clock, so replays
+    /// are deterministic).
+    public var timestampMillis: Int64
+
+    public init(domain: Int, user: String, item: String, value: Double, timestampMillis: Int64) {
+        self.domain = domain
+        self.user = user
+        self.item = item
+        self.value = value
+        self.timestampMillis = timestampMillis
+    }
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench")
+    func run() throws {}
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import KafkaIngest
+import RecModel
+
+/// `crossrec replay`: prequential evaluation of the learner on rating files, offline.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Stream rating files through the learner in time order and print prequential metrics.",
+        discussion: """
+            Each event is predicted before the learner sees it (test-then-train). Events are sorted by \
+            time, then user, then item. Domains come from --domain (one per file), else from the domain \
+            column, else all events form one domain named "default".
+            """
+    )
+
+    @Argument(help: "Rating files (CSV or TSV).") var files: [String]
+    @Option(name: .customLong("domain"), help: "Domain of each file, in order (repeat once per file).")
+    var fileDomains: [String] = []
+    @Option(help: "Columns, e.g. user=0,item=1,rating=2,time=3,domain=4 (time optional).")
+    var columns = "user=0,item=1,rating=2,time=3"
+    @Option(help: "Field delimiter: tab or comma (default: detected).") var delimiter: String?
+    @Flag(inversion: .prefixedNo, help: "First line is a header (default: detected).") var header: Bool?
+    @Option(help: "Rating range min:max of every domain.") var ratingRange = "1:5"
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Domain loss weights, e.g. books=2,movies=1.") var lossWeights: String?
+    @Flag(help: "Print JSON instead of a table.") var json = false
+    @Flag(inversion: .prefixedNo, help: "Show a progress bar on a terminal.") var progress = true
+
+    func run() throws {
+        let events = try loadEvents()
+        guard !events.isEmpty else { throw ValidationError("no ratings found in \(files.joined(separator: ", "))") }
+        let report = ReplayRunner(
+            configuration: try learnerConfiguration(domains: events.domainNames), showProgress: progress && !json
+        ).run(events)
+        print(json ? report.json() : report.table())
+    }
+
+    private func loadEvents() throws -> ReplayEvents {
+        guard fileDomains.isEmpty || fileDomains.count == files.count else {
+            throw ValidationError("give --domain once per file (\(files.count)) or not at all")
+        }
+        let reader = RatingFileReader(
+            columns: try ReplayEvents.parseColumns(columns), delimiter: try ReplayEvents.parseDelimiter(delimiter),
+            hasHeader: header)
+        var events = ReplayEvents()
+        for (index, file) in files.enumerated() {
+            let result = try reader.read(path: file)
+            for rejected in result.rejected.prefix(5) { FileHandle.standardError.write(Data("\(file): \(rejected.reason)\n".utf8)) }
+            if result.rejected.count > 5 {
+                FileHandle.standardError.write(Data("\(file): \(result.rejected.count) lines skipped in all\n".utf8))
+            }
+            events.append(result.lines, domain: fileDomains.isEmpty ? nil : fileDomains[index])
+        }
+        events.sortByTime()
+        return events
+    }
+
+    private func learnerConfiguration(domains: [String]) throws -> LearnerConfiguration {
+        let bounds = ratingRange.split(separator: ":").compactMap { Double($0) }
+        guard bounds.count == 2, bounds[0] < bounds[1] else { throw ValidationError("--rating-range wants min:max") }
+        var weights: [String: Double] = [:]
+        for pair in (lossWeights ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=")
+            guard parts.count == 2, let weight = Double(parts[1]), weight > 0 else {
+                throw ValidationError("--loss-weights wants name=weight pairs")
+            }
+            weights[String(parts[0])] = weight
+        }
+        var configuration = LearnerConfiguration(domains: domains.map {
+            DomainSpec(name: $0, ratingRange: bounds[0]...bounds[1], lossWeight: weights[$0] ?? 1)
+        })
+        model.apply(to: &configuration)
+        return configuration
+    }
+}
+
+/// Learner hyper-parameters shared by `replay` and the benchmarks.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Embedding dimension k.") var dimension = 32
+    @Option(help: "Seed of the initial vectors.") var seed: UInt64 = 42
+    @Option(help: "SGD learning rate of the vectors.") var learningRate: Double?
+    @Option(help: "SGD learning rate of the biases.") var biasLearningRate: Double?
+    @Option(help: "L2 regularization of the vectors.") var regularization: Double?
+    @Option(help: "L2 regularization of the biases.") var biasRegularization: Double?
+    @Option(help: "Standard deviation of the initial vectors.") var initScale: Double?
+
+    func apply(to configuration: inout LearnerConfiguration) {
+        configuration.dimension = dimension
+        configuration.seed = seed
+        if let learningRate { configuration.learningRate = learningRate }
+        if let biasLearningRate { configuration.biasLearningRate = biasLearningRate }
+        if let regularization { configuration.regularization = regularization }
+        if let biasRegularization { configuration.biasRegularization = biasRegularization }
+        if let initScale { configuration.initScale = initScale }
+    }
+}

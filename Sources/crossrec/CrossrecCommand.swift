@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `crossrec`: query the daemon, feed Kafka, run the dev broker, replay and benchmark.
+@main
+struct CrossrecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crossrec",
+        abstract: "Client and tools for the crossrec recommendation daemon.",
+        subcommands: [ReplayCommand.self, ProduceCommand.self, DevBrokerCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,60 @@
+import Foundation
+import RecModel
+
+/// What `crossrec replay` prints.
+struct ReplayReport {
+    struct Domain {
+        var statistics: Learner.DomainStatistics
+        var tailRMSE: Double
+        var tailMAE: Double
+    }
+
+    var domains: [Domain]
+    var events: Int
+    var seconds: Double
+    var peakResidentBytes: Int
+    var dimension: Int
+
+    var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+
+    func table() -> String {
+        var rows = [["domain", "events", "users", "items", "RMSE", "MAE", "RMSE last10%", "MAE last10%", "baseline RMSE", "baseline MAE"]]
+        for domain in domains {
+            let s = domain.statistics
+            rows.append([
+                s.name, "\(s.events)", "\(s.users)", "\(s.items)", format(s.metrics.rmse), format(s.metrics.mae),
+                format(domain.tailRMSE), format(domain.tailMAE), format(s.metrics.baselineRMSE), format(s.metrics.baselineMAE),
+            ])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var text = rows.map { row in
+            row.enumerated().map { index, cell in
+                index == 0 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[index] - cell.count) + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+        text += String(
+            format: "\n%d events in %.3f s: %.0f events/s (learner only), d=%d, peak RSS %.1f MiB",
+            events, seconds, eventsPerSecond, dimension, Double(peakResidentBytes) / 1_048_576)
+        return text
+    }
+
+    func json() -> String {
+        let object: [String: Any] = [
+            "events": events, "seconds": seconds, "events_per_second": eventsPerSecond, "dimension": dimension,
+            "peak_rss_bytes": peakResidentBytes,
+            "domains": domains.map { domain -> [String: Any] in
+                let s = domain.statistics
+                return [
+                    "domain": s.name, "events": s.events, "users": s.users, "items": s.items,
+                    "rmse": s.metrics.rmse, "mae": s.metrics.mae, "rmse_last10": domain.tailRMSE, "mae_last10": domain.tailMAE,
+                    "baseline_rmse": s.metrics.baselineRMSE, "baseline_mae": s.metrics.baselineMAE,
+                ]
+            },
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func format(_ value: Double) -> String { value.isNaN ? "-" : String(format: "%.4f", value) }
+}
