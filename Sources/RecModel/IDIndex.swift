@@ -41,18 +41,23 @@ public struct IDIndex: Sendable {
 
     @inline(__always)
     public func find(_ key: String, hash: UInt64) -> Int32? {
-        let shard = shards[Self.shardIndex(hash)]
-        let mask = shard.slots.count - 1
+        let shardIndex = Self.shardIndex(hash)
         let tag = Self.tag(hash)
-        var position = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = shard.slots[position]
-            if slot == 0 { return nil }
-            if slot >> 32 == tag {
-                let row = Int32(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                if self.key(of: row) == key { return row }
+        return shards[shardIndex].slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            var position = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let slot = slots[position]
+                if slot == 0 { return nil }
+                if slot >> 32 == tag {
+                    let row = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                    let matches = keyChunks[row / Self.keysPerChunk].withUnsafeBufferPointer {
+                        $0[row % Self.keysPerChunk] == key
+                    }
+                    if matches { return Int32(row) }
+                }
+                position = (position + 1) & mask
             }
-            position = (position + 1) & mask
         }
     }
 

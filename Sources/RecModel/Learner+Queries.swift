@@ -40,7 +40,8 @@ extension Learner {
     /// True when the user rated the item in domain `d` (among the remembered most recent ones).
     public func hasSeen(user: String, item: String, domain d: Int) -> Bool {
         guard let u = users.find(user, hash: StableHash.hash(user)) else { return false }
-        return domains[d].seen[u]?.contains(StableHash.hash(item)) ?? false
+        let limit = configuration.seenItemsPerUser
+        return domains[d].seen[u]?.suffix(limit).contains(StableHash.hash(item)) ?? false
     }
 
     /// The user's shared vector, when known (a copy).
@@ -52,9 +53,7 @@ extension Learner {
     /// Decayed rating count of an item at the learner's clock.
     public func popularity(item: String, domain d: Int) -> Double {
         guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return 0 }
-        return DecayedCount.count(
-            domains[d].itemScalars[Int(i), ItemColumn.popularity], nowMillis: clockMillis,
-            halfLifeMillis: configuration.popularityHalfLifeMillis)
+        return domains[d].popularityClock.count(domains[d].itemScalars[Int(i), ItemColumn.popularity], nowMillis: clockMillis)
     }
 
     /// The `k` most popular items of domain `d` (decayed counts at the learner's clock),
@@ -64,9 +63,7 @@ extension Learner {
         let state = domains[d]
         state.items.forEach { row, id in scored.append((id, state.itemScalars[Int(row), ItemColumn.popularity])) }
         scored.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        return scored.prefix(k).map {
-            ($0.0, DecayedCount.count($0.1, nowMillis: clockMillis, halfLifeMillis: configuration.popularityHalfLifeMillis))
-        }
+        return scored.prefix(k).map { ($0.0, state.popularityClock.count($0.1, nowMillis: clockMillis)) }
     }
 
     /// Every parameter's bytes in a fixed order: equal bytes ⇔ bit-identical models.

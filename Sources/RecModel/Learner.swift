@@ -12,6 +12,8 @@ public struct Learner: Sendable {
     var users = IDIndex()
     var userVectors: ChunkedMatrix<Float>
     var userLastSeen: ChunkedMatrix<Int64>
+    /// AdaGrad accumulator of each shared user vector.
+    var userAccumulators: ChunkedMatrix<Float>
     var domains: [DomainState]
     /// Highest event time seen (ms): the learner's clock for decay and expiry.
     public private(set) var clockMillis: Int64 = 0
@@ -21,7 +23,7 @@ public struct Learner: Sendable {
 
     /// Columns of `DomainState.itemScalars`.
     enum ItemColumn {
-        static let bias = 0, baselineBias = 1, popularity = 2, ratings = 3, count = 4
+        static let bias = 0, baselineBias = 1, popularity = 2, ratings = 3, accumulator = 4, count = 5
     }
 
     /// Columns of `DomainState.userScalars` (rows are global user rows).
@@ -42,6 +44,7 @@ public struct Learner: Sendable {
         var usersWithRatings = 0
         var metrics: PrequentialMetrics
         var evictedItems = 0
+        var popularityClock: DecayClock
     }
 
     public init(configuration: LearnerConfiguration) {
@@ -50,11 +53,13 @@ public struct Learner: Sendable {
         dimension = configuration.dimension
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
+        userAccumulators = ChunkedMatrix(width: 1, fill: 0)
         domains = configuration.domains.map { spec in
             DomainState(
                 itemVectors: ChunkedMatrix(width: configuration.dimension, fill: 0),
                 mean: (spec.ratingRange.lowerBound + spec.ratingRange.upperBound) / 2,
-                metrics: PrequentialMetrics(window: configuration.metricsWindow))
+                metrics: PrequentialMetrics(window: configuration.metricsWindow),
+                popularityClock: DecayClock(halfLifeMillis: configuration.popularityHalfLifeMillis))
         }
     }
 
@@ -100,14 +105,25 @@ public struct Learner: Sendable {
         item[ItemColumn.baselineBias] = clamp(
             item[ItemColumn.baselineBias] + biasRate * (baselineGradient - biasReg * item[ItemColumn.baselineBias]), span)
         item[ItemColumn.ratings] += 1
-        item[ItemColumn.popularity] = DecayedCount.add(
-            item[ItemColumn.popularity], atMillis: rating.timestampMillis,
-            halfLifeMillis: configuration.popularityHalfLifeMillis)
+        item[ItemColumn.popularity] += popularityTerm(domain: d, atMillis: rating.timestampMillis)
 
-        VectorMath.sgdStep(
-            userVectors.mutableRow(u), domains[d].itemVectors.mutableRow(i), dimension,
-            gradient: Float(gradient), learningRate: Float(configuration.learningRate),
-            regularization: Float(configuration.regularization), limit: Float(configuration.parameterLimit))
+        let p = userVectors.mutableRow(u)
+        let q = domains[d].itemVectors.mutableRow(i)
+        switch configuration.optimizer {
+        case .sgd:
+            VectorMath.sgdStep(
+                p, q, dimension, gradient: Float(gradient), learningRate: Float(configuration.learningRate),
+                regularization: Float(configuration.regularization), limit: Float(configuration.parameterLimit))
+        case .adagrad:
+            var accumulatorP = userAccumulators[u, 0]
+            var accumulatorQ = Float(item[ItemColumn.accumulator])
+            VectorMath.adagradStep(
+                p, q, dimension, gradient: Float(gradient), learningRate: Float(configuration.learningRate),
+                regularization: Float(configuration.regularization), limit: Float(configuration.parameterLimit),
+                accumulatorP: &accumulatorP, accumulatorQ: &accumulatorQ)
+            userAccumulators[u, 0] = accumulatorP
+            item[ItemColumn.accumulator] = Double(accumulatorQ)
+        }
 
         domains[d].events += 1
         domains[d].mean += (value - mean) / Double(domains[d].events)
@@ -116,6 +132,16 @@ public struct Learner: Sendable {
         eventsSinceSweep += 1
         if configuration.idleExpiryMillis > 0, eventsSinceSweep >= configuration.sweepEveryEvents { expireIdle() }
         return prediction
+    }
+
+    /// What a rating at `time` adds to its item's popularity score (rescales the domain's
+    /// scores first when the decay clock needs it).
+    @inline(__always)
+    private mutating func popularityTerm(domain d: Int, atMillis time: Int64) -> Double {
+        if let term = domains[d].popularityClock.term(atMillis: time) { return term }
+        let factor = domains[d].popularityClock.rebase(to: time)
+        for row in 0..<domains[d].items.rowLimit { domains[d].itemScalars[row, ItemColumn.popularity] *= factor }
+        return domains[d].popularityClock.term(atMillis: time) ?? 1
     }
 
     @inline(__always)
@@ -129,6 +155,8 @@ public struct Learner: Sendable {
         let row = users.findOrInsert(id, hash: hash).row
         userVectors.reserve(rows: users.rowLimit)
         userLastSeen.reserve(rows: users.rowLimit)
+        userAccumulators.reserve(rows: users.rowLimit)
+        userAccumulators[Int(row), 0] = 0
         for d in domains.indices { domains[d].userScalars.reserve(rows: users.rowLimit) }
         SeededInit.fill(
             userVectors.mutableRow(Int(row)), count: dimension, idHash: hash, seed: configuration.seed,
@@ -151,17 +179,19 @@ public struct Learner: Sendable {
             seed: configuration.seed &+ UInt64(d + 1) &* 0x9E37_79B9, scale: Float(configuration.initScale))
         let scalars = domains[d].itemScalars.mutableRow(Int(row))
         scalars.update(repeating: 0, count: ItemColumn.count)
-        scalars[ItemColumn.popularity] = DecayedCount.empty
         return row
     }
 
+    /// Appends to the user's seen list. Re-ratings are not searched for (that scan would cost
+    /// more than the SGD step): a repeated item only takes an extra slot. The list holds up to
+    /// twice the bound and is cut back to the newest `seenItemsPerUser` when it passes it, so
+    /// trimming is amortized O(1).
     private mutating func remember(itemHash: UInt64, user: Int32, domain d: Int) {
         let limit = configuration.seenItemsPerUser
         guard limit > 0 else { return }
         func update(_ list: inout [UInt64]) {
-            if let existing = list.firstIndex(of: itemHash) { list.remove(at: existing) }
             list.append(itemHash)
-            if list.count > limit { list.removeFirst(list.count - limit) }
+            if list.count >= 2 * limit { list.removeFirst(list.count - limit) }
         }
         update(&domains[d].seen[user, default: []])
     }

@@ -26,12 +26,23 @@ public struct LearnerConfiguration: Sendable, Equatable {
     /// k: length of the shared user vectors and of every item vector.
     public var dimension = 32
     public var seed: UInt64 = 42
-    public var learningRate = 0.01
-    public var biasLearningRate = 0.01
-    public var regularization = 0.02
+    /// How vector steps are sized.
+    public enum Optimizer: String, Sendable, CaseIterable {
+        /// Plain SGD with a constant rate.
+        case sgd
+        /// AdaGrad with one accumulator per row (user, item).
+        case adagrad
+    }
+
+    public var optimizer: Optimizer = .adagrad
+    // Defaults chosen on MovieLens-1M prequential replay (docs/BENCHMARKS.md); stable over
+    // learning rates 0.08–0.12 and regularization 0.01–0.03.
+    public var learningRate = 0.1
+    public var biasLearningRate = 0.03
+    public var regularization = 0.03
     public var biasRegularization = 0.005
     /// Standard deviation of the seeded initial vectors.
-    public var initScale = 0.1
+    public var initScale = 0.05
     /// Users are shared by every domain, so their bound is global.
     public var maxUsers = 10_000_000
     /// Ids unseen for this long (event time, ms) are evicted at the next sweep; 0 disables.

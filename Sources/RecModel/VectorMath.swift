@@ -46,8 +46,8 @@ enum VectorMath {
             let offset = index * 4
             let pv = rawP.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
             let qv = rawQ.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let newP = (pv + vlr * (vg * qv - vreg * pv)).clamped(lowerBound: low, upperBound: high)
-            let newQ = (qv + vlr * (vg * pv - vreg * qv)).clamped(lowerBound: low, upperBound: high)
+            let newP = (pv + vlr * (vg * qv - vreg * pv)).clampedFast(low, high)
+            let newQ = (qv + vlr * (vg * pv - vreg * qv)).clampedFast(low, high)
             rawP.storeBytes(of: newP, toByteOffset: offset, as: SIMD8<Float>.self)
             rawQ.storeBytes(of: newQ, toByteOffset: offset, as: SIMD8<Float>.self)
             index += 8
@@ -59,5 +59,81 @@ enum VectorMath {
             q[index] = min(max(qv + lr * (g * pv - reg * qv), -limit), limit)
             index += 1
         }
+    }
+}
+
+extension VectorMath {
+    /// The coupled step with one AdaGrad accumulator per row (the mean squared gradient of the
+    /// row is added to it): frequent users and items slow down, rare ones keep learning fast.
+    @inline(__always)
+    static func adagradStep(
+        _ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ count: Int,
+        gradient g: Float, learningRate lr: Float, regularization reg: Float, limit: Float,
+        accumulatorP: inout Float, accumulatorQ: inout Float
+    ) {
+        // Pass 1: squared norms of both gradients (8 lanes, scalar tail).
+        var index = 0
+        var normP = SIMD8<Float>()
+        var normQ = SIMD8<Float>()
+        let rawP = UnsafeMutableRawPointer(p)
+        let rawQ = UnsafeMutableRawPointer(q)
+        let vg = SIMD8<Float>(repeating: g)
+        let vreg = SIMD8<Float>(repeating: reg)
+        while index + 8 <= count {
+            let pv = rawP.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+            let qv = rawQ.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+            let gp = vg * qv - vreg * pv
+            let gq = vg * pv - vreg * qv
+            normP += gp * gp
+            normQ += gq * gq
+            index += 8
+        }
+        var sumP = normP.sum()
+        var sumQ = normQ.sum()
+        while index < count {
+            let gp = g * q[index] - reg * p[index]
+            let gq = g * p[index] - reg * q[index]
+            sumP += gp * gp
+            sumQ += gq * gq
+            index += 1
+        }
+        accumulatorP += sumP / Float(count)
+        accumulatorQ += sumQ / Float(count)
+        // Pass 2: the coupled step with each row's own rate.
+        let rateP = lr / (accumulatorP + 1e-6).squareRoot()
+        let rateQ = lr / (accumulatorQ + 1e-6).squareRoot()
+        index = 0
+        let vrateP = SIMD8<Float>(repeating: rateP)
+        let vrateQ = SIMD8<Float>(repeating: rateQ)
+        let high = SIMD8<Float>(repeating: limit)
+        let low = -high
+        while index + 8 <= count {
+            let offset = index * 4
+            let pv = rawP.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let qv = rawQ.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let newP = (pv + vrateP * (vg * qv - vreg * pv)).clampedFast(low, high)
+            let newQ = (qv + vrateQ * (vg * pv - vreg * qv)).clampedFast(low, high)
+            rawP.storeBytes(of: newP, toByteOffset: offset, as: SIMD8<Float>.self)
+            rawQ.storeBytes(of: newQ, toByteOffset: offset, as: SIMD8<Float>.self)
+            index += 8
+        }
+        while index < count {
+            let pv = p[index]
+            let qv = q[index]
+            p[index] = min(max(pv + rateP * (g * qv - reg * pv), -limit), limit)
+            q[index] = min(max(qv + rateQ * (g * pv - reg * qv), -limit), limit)
+            index += 1
+        }
+    }
+}
+
+extension SIMD8 where Scalar == Float {
+    /// Lane-wise clamp through masks; the stdlib's `clamped` calls unspecialized helpers here.
+    @inline(__always)
+    func clampedFast(_ low: SIMD8<Float>, _ high: SIMD8<Float>) -> SIMD8<Float> {
+        var value = self
+        value.replace(with: high, where: value .> high)
+        value.replace(with: low, where: value .< low)
+        return value
     }
 }

@@ -70,11 +70,12 @@ public struct Configuration: Sendable, Equatable {
 public struct ModelSettings: Sendable, Equatable {
     public var dimension: Int = 32
     public var seed: UInt64 = 42
-    public var learningRate: Double = 0.01
-    public var biasLearningRate: Double = 0.01
-    public var regularization: Double = 0.02
+    public var optimizer: String = "adagrad"
+    public var learningRate: Double = 0.1
+    public var biasLearningRate: Double = 0.03
+    public var regularization: Double = 0.03
     public var biasRegularization: Double = 0.005
-    public var initScale: Double = 0.1
+    public var initScale: Double = 0.05
     public var maxUsers: Int = 10_000_000
     /// Ids unseen for this long (event time) are evicted at the next sweep; 0 disables.
     public var idleExpirySeconds: Double = 0

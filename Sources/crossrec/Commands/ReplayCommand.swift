@@ -80,7 +80,8 @@ struct ReplayCommand: ParsableCommand {
 struct ModelOptions: ParsableArguments {
     @Option(help: "Embedding dimension k.") var dimension = 32
     @Option(help: "Seed of the initial vectors.") var seed: UInt64 = 42
-    @Option(help: "SGD learning rate of the vectors.") var learningRate: Double?
+    @Option(help: "Vector optimizer: sgd or adagrad.") var optimizer: String?
+    @Option(help: "Learning rate of the vectors.") var learningRate: Double?
     @Option(help: "SGD learning rate of the biases.") var biasLearningRate: Double?
     @Option(help: "L2 regularization of the vectors.") var regularization: Double?
     @Option(help: "L2 regularization of the biases.") var biasRegularization: Double?
@@ -89,6 +90,7 @@ struct ModelOptions: ParsableArguments {
     func apply(to configuration: inout LearnerConfiguration) {
         configuration.dimension = dimension
         configuration.seed = seed
+        if let optimizer, let value = LearnerConfiguration.Optimizer(rawValue: optimizer) { configuration.optimizer = value }
         if let learningRate { configuration.learningRate = learningRate }
         if let biasLearningRate { configuration.biasLearningRate = biasLearningRate }
         if let regularization { configuration.regularization = regularization }

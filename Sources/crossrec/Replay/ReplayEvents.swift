@@ -13,6 +13,15 @@ struct ReplayEvents {
 
     private(set) var events: [Event] = []
     private(set) var domainNames: [String] = []
+    /// One shared string per distinct id: a million ratings of a few thousand items then hold a
+    /// few thousand strings, not a million copies scattered over the heap.
+    private var interned: [String: String] = [:]
+
+    private mutating func intern(_ id: String) -> String {
+        if let existing = interned[id] { return existing }
+        interned[id] = id
+        return id
+    }
 
     var isEmpty: Bool { events.isEmpty }
     var count: Int { events.count }
@@ -27,7 +36,8 @@ struct ReplayEvents {
             }()
             // Same rule as the Kafka event parser: at or above 1e11 it is milliseconds.
             let millis = line.time.map { $0 >= 1e11 ? Int64($0) : Int64(($0 * 1000).rounded()) } ?? 0
-            events.append(Event(domain: domain, user: line.user, item: line.item, rating: line.rating, timeMillis: millis))
+            events.append(
+                Event(domain: domain, user: intern(line.user), item: intern(line.item), rating: line.rating, timeMillis: millis))
         }
     }
 

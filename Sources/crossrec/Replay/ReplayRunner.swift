@@ -15,17 +15,21 @@ struct ReplayRunner {
         let tailStart = perDomain.map { Int((Double($0) * 0.9).rounded(.down)) }
         var tails = perDomain.map { _ in PrequentialMetrics(window: 1) }
         var seenPerDomain = [Int](repeating: 0, count: domainCount)
+        let ratings = replay.events.map {
+            Rating(domain: $0.domain, user: $0.user, item: $0.item, value: $0.rating, timestampMillis: $0.timeMillis)
+        }
         let progress = ProgressBar(total: replay.count, enabled: showProgress)
         let start = DispatchTime.now().uptimeNanoseconds
-        for (index, event) in replay.events.enumerated() {
-            let prediction = learner.apply(
-                Rating(domain: event.domain, user: event.user, item: event.item, value: event.rating,
-                    timestampMillis: event.timeMillis))
-            if seenPerDomain[event.domain] >= tailStart[event.domain] {
-                tails[event.domain].record(error: prediction - event.rating, baselineError: 0)
+        ratings.withUnsafeBufferPointer { ratings in
+            for index in ratings.indices {
+                let prediction = learner.apply(ratings[index])
+                let d = ratings[index].domain
+                if seenPerDomain[d] >= tailStart[d] {
+                    tails[d].record(error: prediction - ratings[index].value, baselineError: 0)
+                }
+                seenPerDomain[d] += 1
+                if index & 0xFFFF == 0 { progress.update(index) }
             }
-            seenPerDomain[event.domain] += 1
-            if index & 0xFFFF == 0 { progress.update(index) }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         progress.finish()
