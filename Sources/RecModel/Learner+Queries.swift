@@ -30,7 +30,8 @@ extension Learner {
         guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return nil }
         let range = configuration.domains[d].ratingRange
         var raw = domains[d].mean + domains[d].itemScalars[Int(i), ItemColumn.bias]
-        if let u = users.find(user, hash: StableHash.hash(user)) {
+        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
+        if let u = users.find(key, hash: StableHash.hash(key)) {
             raw += domains[d].userScalars[Int(u), UserColumn.bias]
             raw += Double(VectorMath.dot(userVectors.row(Int(u)), domains[d].itemVectors.row(Int(i)), dimension))
         }
@@ -78,5 +79,21 @@ extension Learner {
             withUnsafeBytes(of: state.mean) { append($0) }
         }
         return bytes
+    }
+}
+
+extension Learner {
+    /// True when no parameter is NaN or infinite (the numeric-safety invariant).
+    public func parametersAreFinite() -> Bool {
+        func finite<T: BinaryFloatingPoint>(_ matrix: ChunkedMatrix<T>) -> Bool {
+            var ok = true
+            matrix.forEachChunk { bytes in
+                if ok { ok = bytes.bindMemory(to: T.self).allSatisfy(\.isFinite) }
+            }
+            return ok
+        }
+        return finite(userVectors) && finite(userAccumulators) && domains.allSatisfy { state in
+            finite(state.itemVectors) && finite(state.itemScalars) && finite(state.userScalars) && state.mean.isFinite
+        }
     }
 }

@@ -72,7 +72,7 @@ public struct Learner: Sendable {
         let high = spec.ratingRange.upperBound
         let value = min(max(rating.value, low), high)
         clockMillis = max(clockMillis, rating.timestampMillis)
-        let u = Int(userRow(rating.user))
+        let u = Int(userRow(configuration.shareUserVectors ? rating.user : Self.perDomainKey(rating.user, d)))
         let i = Int(itemRow(rating.item, domain: d))
         userLastSeen[u, 0] = clockMillis
         domains[d].itemLastSeen[i, 0] = clockMillis
@@ -146,6 +146,9 @@ public struct Learner: Sendable {
 
     @inline(__always)
     private func clamp(_ value: Double, _ limit: Double) -> Double { min(max(value, -limit), limit) }
+
+    /// Key of a user's row when vectors are not shared: the domain index, a unit separator, the id.
+    static func perDomainKey(_ user: String, _ domain: Int) -> String { "\(domain)\u{1F}\(user)" }
 
     /// The user's row, created (seeded init, scalars reset) when new; makes room first at the cap.
     mutating func userRow(_ id: String) -> Int32 {

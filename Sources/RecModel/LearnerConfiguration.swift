@@ -43,6 +43,9 @@ public struct LearnerConfiguration: Sendable, Equatable {
     public var biasRegularization = 0.005
     /// Standard deviation of the seeded initial vectors.
     public var initScale = 0.05
+    /// One user vector for all domains (collective MF, knowledge transfers between domains).
+    /// When false each (user, domain) pair has its own vector: the ablation baseline.
+    public var shareUserVectors = true
     /// Users are shared by every domain, so their bound is global.
     public var maxUsers = 10_000_000
     /// Ids unseen for this long (event time, ms) are evicted at the next sweep; 0 disables.
