@@ -1,5 +1,6 @@
 import Foundation
 import KafkaIngest
+import RecModel
 import Yams
 
 extension Configuration {
@@ -114,7 +115,7 @@ extension Configuration {
     private static func parseModel(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> ModelSettings {
         var model = ModelSettings()
         let allowed: Set<String> = [
-            "dimension", "seed", "learning_rate", "bias_learning_rate", "regularization", "bias_regularization",
+            "dimension", "seed", "optimizer", "learning_rate", "bias_learning_rate", "regularization", "bias_regularization",
             "init_scale", "max_users", "idle_expiry_seconds", "popularity_half_life_seconds", "seen_items_per_user",
             "metrics_window",
         ]
@@ -122,6 +123,7 @@ extension Configuration {
             switch field {
             case "dimension": model.dimension = try reader.int(value, path, 1...1_024)
             case "seed": model.seed = UInt64(try reader.int(value, path, 0...Int.max))
+            case "optimizer": model.optimizer = try reader.choice(value, path, LearnerConfiguration.Optimizer.self).rawValue
             case "learning_rate": model.learningRate = try reader.double(value, path, 0.000_001...10)
             case "bias_learning_rate": model.biasLearningRate = try reader.double(value, path, 0...10)
             case "regularization": model.regularization = try reader.double(value, path, 0...100)

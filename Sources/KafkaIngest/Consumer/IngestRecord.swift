@@ -7,12 +7,16 @@ public struct IngestRecord: Sendable, Equatable {
     /// Rejected records are already counted, logged and dead-lettered by the consumer; they are
     /// delivered anyway so that the owner's position advances past them.
     public var outcome: ParseOutcome
+    /// The message's Kafka timestamp (ms), the event time of events that carry none: it is part
+    /// of the message, so a replay sees the same value.
+    public var kafkaTimestampMillis: Int64?
 
-    public init(topicIndex: Int, partition: Int32, offset: Int64, outcome: ParseOutcome) {
+    public init(topicIndex: Int, partition: Int32, offset: Int64, outcome: ParseOutcome, kafkaTimestampMillis: Int64? = nil) {
         self.topicIndex = topicIndex
         self.partition = partition
         self.offset = offset
         self.outcome = outcome
+        self.kafkaTimestampMillis = kafkaTimestampMillis
     }
 }
 

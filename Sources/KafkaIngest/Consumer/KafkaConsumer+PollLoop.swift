@@ -70,7 +70,11 @@ extension KafkaConsumer {
         }
         guard let index else { return }
         pollState.consumedCounts[index] += 1
-        pollState.pending.append(IngestRecord(topicIndex: index, partition: rkm.partition, offset: rkm.offset, outcome: outcome))
+        let timestamp = rd_kafka_message_timestamp(message, nil)
+        pollState.pending.append(
+            IngestRecord(
+                topicIndex: index, partition: rkm.partition, offset: rkm.offset, outcome: outcome,
+                kafkaTimestampMillis: timestamp >= 0 ? timestamp : nil))
     }
 
     private func topicIndex(of rkt: OpaquePointer?) -> Int? {

@@ -19,7 +19,7 @@ import Synchronization
 public final class KafkaConsumer: @unchecked Sendable {
     public let settings: ConsumerSettings
     public let counters: IngestCounters
-    let positions: AppliedPositions
+    public let positions: AppliedPositions
     let logger: Logger
     let handle: RDKafkaHandle
     let buffer = RecordBuffer()

@@ -1,0 +1,36 @@
+import ArgumentParser
+import DaemonCore
+import Foundation
+import Logging
+
+/// `crossrecd`: the daemon. Everything but argument handling lives in DaemonCore.
+@main
+struct CrossrecdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crossrecd", abstract: "Real-time cross-domain recommendation daemon.")
+
+    @Option(name: .shortAndLong, help: "Configuration file.") var config = "/etc/crossrec/crossrecd.yaml"
+    @Option(name: .customLong("check-config"), help: "Validate this configuration file and exit.")
+    var checkConfig: String?
+
+    func run() async throws {
+        if let checkConfig {
+            _ = try loadOrExit(checkConfig)
+            print("\(checkConfig): OK")
+            return
+        }
+        let configuration = try loadOrExit(config)
+        LoggingSetup.bootstrap(format: configuration.log.format, level: configuration.log.level)
+        try await Daemon(configuration: configuration).run(logger: Logger(label: "crossrecd"))
+    }
+
+    /// A bad configuration is reported on stderr and ends the process with EX_CONFIG (78).
+    private func loadOrExit(_ path: String) throws -> DaemonCore.Configuration {
+        do {
+            return try DaemonCore.Configuration.load(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("crossrecd: \(error)\n".utf8))
+            throw ExitCode(ConfigError.exitCode)
+        }
+    }
+}
