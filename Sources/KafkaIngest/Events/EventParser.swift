@@ -24,8 +24,12 @@ public struct EventParser: Sendable {
         let fields: Fields
         switch format {
         case .json:
-            var scanner = JSONEventScanner(base: base, end: payload.count)
-            fields = scanner.scan()
+            if let canonical = CanonicalJSONFastPath(base: base, end: payload.count).scan() {
+                fields = canonical
+            } else {
+                var scanner = JSONEventScanner(base: base, end: payload.count)
+                fields = scanner.scan()
+            }
         case .csv: fields = CSVEventScanner(base: base, end: payload.count).scan()
         }
         return validate(fields)
@@ -68,6 +72,10 @@ struct Fields {
 func makeID(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<String, RejectReason> {
     if bytes.isEmpty { return .failure(.emptyID) }
     if bytes.count > EventParser.maxIDBytes { return .failure(.oversizedID) }
+    // ASCII (the common case) is valid UTF-8 as it is; only other ids pay for validation.
+    var orBits: UInt8 = 0
+    for byte in bytes { orBits |= byte }
+    if orBits < 0x80 { return .success(String(decoding: bytes, as: UTF8.self)) }
     guard let id = String(validating: bytes, as: UTF8.self) else { return .failure(.malformed) }
     return .success(id)
 }

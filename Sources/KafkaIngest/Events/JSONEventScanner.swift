@@ -105,6 +105,16 @@ struct JSONEventScanner {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = i
         var escaped = false
+        // 16 bytes at a time while none is a quote, a backslash or a control character.
+        let quote = SIMD16<UInt8>(repeating: 0x22)
+        let backslash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        while end - i >= 16 {
+            let chunk = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            let special = (chunk .== quote) .| (chunk .== backslash) .| (chunk .< space)
+            if any(special) { break }
+            i += 16
+        }
         while i < end {
             let byte = base[i]
             if byte == UInt8(ascii: "\"") {
@@ -120,8 +130,11 @@ struct JSONEventScanner {
                 if base[i] == UInt8(ascii: "u") {
                     guard end - i > 4, (1...4).allSatisfy({ hexValue(base[i + $0]) != nil }) else { return nil }
                     i += 4
-                } else if !"\"\\/bfnrt".utf8.contains(base[i]) {
-                    return nil
+                } else {
+                    switch base[i] {
+                    case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: break  // " \\ / b f n r t
+                    default: return nil
+                    }
                 }
             }
             i += 1
@@ -137,13 +150,23 @@ struct JSONEventScanner {
         return classifyBytes(UnsafeBufferPointer(start: base + token.start, count: token.count))
     }
 
+    /// Byte comparisons only: this runs for every member of every message.
+    @inline(__always)
     private func classifyBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> Key {
         switch bytes.count {
-        case 2 where bytes[0] == UInt8(ascii: "t") && bytes[1] == UInt8(ascii: "s"): .ts
-        case 4 where bytes.elementsEqual("user".utf8): .user
-        case 4 where bytes.elementsEqual("item".utf8): .item
-        case 6 where bytes.elementsEqual("rating".utf8): .rating
-        default: .other
+        case 2: return bytes[0] == 0x74 && bytes[1] == 0x73 ? .ts : .other  // "ts"
+        case 4:
+            let word = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
+            switch word {
+            case 0x7265_7375: return .user  // "user", little-endian
+            case 0x6D65_7469: return .item  // "item"
+            default: return .other
+            }
+        case 6:
+            let isRating = bytes[0] == 0x72 && bytes[1] == 0x61 && bytes[2] == 0x74 && bytes[3] == 0x69
+                && bytes[4] == 0x6E && bytes[5] == 0x67  // "rating"
+            return isRating ? .rating : .other
+        default: return .other
         }
     }
 

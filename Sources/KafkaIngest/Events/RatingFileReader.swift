@@ -27,6 +27,14 @@ public struct RatingFileReader: Sendable {
         /// As written in the file (seconds or milliseconds, see `EventParser`); nil when absent.
         public var time: Double?
         public var domain: String?
+
+        public init(user: String, item: String, rating: Double, time: Double? = nil, domain: String? = nil) {
+            self.user = user
+            self.item = item
+            self.rating = rating
+            self.time = time
+            self.domain = domain
+        }
     }
 
     /// What was read, and what was not (line numbers are 1-based).

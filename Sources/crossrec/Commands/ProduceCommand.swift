@@ -1,6 +1,122 @@
 import ArgumentParser
+import Foundation
+import KafkaIngest
+import Logging
 
+/// `crossrec produce`: rating files into a Kafka topic, one message per rating.
 struct ProduceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "produce")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "produce",
+        abstract: "Produce ratings from CSV/TSV/JSONL files to a Kafka topic.",
+        discussion: """
+            CSV/TSV lines are converted to the topic's format (--format). JSONL lines are sent as they \
+            are. Messages are keyed by user, so one user's ratings stay in order in one partition.
+            """
+    )
+
+    @Argument(help: "Input files (.csv, .tsv, .jsonl; '-' for standard input as JSONL).") var files: [String]
+    @Option(help: "Destination topic.") var topic: String
+    @Option(help: "Message format on the topic: json or csv.") var format = "json"
+    @Option(help: "Columns of CSV/TSV input, e.g. user=0,item=1,rating=2,time=3.") var columns = "user=0,item=1,rating=2,time=3"
+    @Option(help: "Field delimiter of CSV/TSV input: tab or comma (default: detected).") var delimiter: String?
+    @Flag(inversion: .prefixedNo, help: "First line is a header (default: detected).") var header: Bool?
+    @OptionGroup var broker: BrokerOptions
+    @Flag(inversion: .prefixedNo, help: "Show a progress bar on a terminal.") var progress = true
+
+    func run() throws {
+        guard let output = EventFormat(rawValue: format) else { throw ValidationError("--format is json or csv") }
+        let producer = try KafkaProducer(bootstrapServers: try broker.resolve(), logger: cliLogger("produce"))
+        var sent = 0
+        for file in files {
+            let messages = try messages(of: file, output: output)
+            let bar = ProgressBar(total: messages.count, enabled: progress)
+            for (index, message) in messages.enumerated() {
+                try producer.send(topic: topic, key: message.key, value: message.value)
+                if index & 0x3FF == 0 {
+                    producer.poll()
+                    bar.update(index)
+                }
+            }
+            bar.finish()
+            sent += messages.count
+        }
+        try producer.flush()
+        let failed = producer.failedDeliveries
+        print("produced \(sent - failed) messages to \(topic)\(failed > 0 ? " (\(failed) failed)" : "")")
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    private func messages(of file: String, output: EventFormat) throws -> [(key: String?, value: String)] {
+        let isJSONLines = file == "-" || file.hasSuffix(".jsonl") || file.hasSuffix(".ndjson")
+        if isJSONLines {
+            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map { (nil, String($0)) }
+        }
+        let reader = RatingFileReader(
+            columns: try ReplayEvents.parseColumns(columns), delimiter: try ReplayEvents.parseDelimiter(delimiter),
+            hasHeader: header)
+        let result = try reader.read(path: file)
+        for rejected in result.rejected.prefix(5) { FileHandle.standardError.write(Data("\(file): \(rejected.reason)\n".utf8)) }
+        return result.lines.map { line in
+            (line.user, output == .json ? Self.json(line) : Self.csv(line))
+        }
+    }
+
+    static func json(_ line: RatingFileReader.Line) -> String {
+        let time = line.time.map { ",\"ts\":\(formatNumber($0))" } ?? ""
+        return "{\"user\":\(jsonString(line.user)),\"item\":\(jsonString(line.item)),\"rating\":\(formatNumber(line.rating))\(time)}"
+    }
+
+    static func csv(_ line: RatingFileReader.Line) -> String {
+        func field(_ text: String) -> String {
+            text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline })
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        let time = line.time.map { ",\(formatNumber($0))" } ?? ""
+        return "\(field(line.user)),\(field(line.item)),\(formatNumber(line.rating))\(time)"
+    }
+}
+
+/// Where the Kafka broker is: --bootstrap, else $CROSSREC_BOOTSTRAP, else the dev broker's file.
+struct BrokerOptions: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers (default: $CROSSREC_BOOTSTRAP, else the dev broker of `make run`).")
+    var bootstrap: String?
+    @Option(help: "Dev broker address file.") var addressFile = ".run/dev-broker.addr"
+
+    func resolve() throws -> String {
+        if let bootstrap { return bootstrap }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["CROSSREC_BOOTSTRAP"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        if let address = DevBroker.readAddressFile(path: addressFile) { return address }
+        throw ValidationError(
+            "no Kafka broker: pass --bootstrap, set CROSSREC_BOOTSTRAP, or start the dev broker (`make run`)")
+    }
+}
+
+func cliLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    return logger
+}
+
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// Integers without a fraction, others in the shortest round-trip form.
+func formatNumber(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
 }
