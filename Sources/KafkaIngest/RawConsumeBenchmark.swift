@@ -7,13 +7,12 @@ import Logging
 public enum RawConsumeBenchmark {
     /// Consumes `count` messages from every partition of `topic` (assigned directly) and returns
     /// the seconds from the first message to the last.
-    public static func run(
-        bootstrapServers: String, topic: String, partitions: Int32, count: Int, logger: Logger
-    ) throws(KafkaError) -> Double {
-        let properties = [
-            "bootstrap.servers": bootstrapServers, "group.id": "raw-benchmark", "enable.auto.commit": "false",
-            "enable.auto.offset.store": "false", "auto.offset.reset": "earliest",
-        ]
+    /// Uses the librdkafka properties `settings` would give the real consumer, so the two runs
+    /// differ only in what crossrec adds.
+    public static func run(settings: ConsumerSettings, topic: String, partitions: Int32, count: Int, logger: Logger)
+        throws(KafkaError) -> Double
+    {
+        let properties = settings.librdkafkaProperties
         let handle = try RDKafkaHandle(.consumer, config: RDKafkaConfig(properties), logger: logger)
         rd_kafka_poll_set_consumer(handle.pointer)
         let list = RDKafkaTopicPartitionList()

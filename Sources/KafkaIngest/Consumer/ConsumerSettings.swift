@@ -59,6 +59,11 @@ public struct ConsumerSettings: Sendable {
             "auto.offset.reset": autoOffsetReset,
             "session.timeout.ms": String(sessionTimeoutMs),
             "enable.partition.eof": "false",
+            // librdkafka 2.0.2 stops fetching for a hard-coded 1 s once the local queue holds
+            // queued.min.messages (fetch.queue.backoff.ms only arrived in 2.2): with the default
+            // 100 000 a consumer that falls behind briefly stalls for a second at a time. Memory
+            // stays bounded by queued.max.messages.kbytes (64 MiB default).
+            "queued.min.messages": "1000000",
         ]
         properties.merge(extra) { $1 }
         return properties

@@ -21,15 +21,21 @@ extension KafkaConsumer {
         logger.info(
             "consuming", metadata: [LoggingKeys.bootstrap: "\(settings.bootstrapServers)",
                 LoggingKeys.topic: "\(settings.topics.map(\.name).joined(separator: ","))"])
+        // Messages are taken in batches under one queue lock (rd_kafka_consume_batch_queue also
+        // serves rebalances, logs and errors through our callbacks, on this thread). It returns
+        // when the batch is full or after the timeout, so a quiet stream costs 100 wake-ups/s.
+        let queue = rd_kafka_queue_get_consumer(handle.pointer)!
+        defer { rd_kafka_queue_destroy(queue) }  // get_consumer returned a reference we own
+        let capacity = settings.batchSize
+        let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
+        defer { messages.deallocate() }
         while !stopRequested.load(ordering: .relaxed) {
             lastPollNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
-            let timeoutMs: Int32 = pollState.pending.isEmpty ? (pollState.paused ? 10 : 100) : 0
-            if let message = rd_kafka_consumer_poll(handle.pointer, timeoutMs) {
-                handle(message)
-                if pollState.pending.count >= settings.batchSize { flush() }
-            } else {
-                flush()
+            let count = rd_kafka_consume_batch_queue(queue, 10, messages, capacity)
+            for index in 0..<max(0, count) {
+                if let message = messages[index] { handle(message) }
             }
+            flush()
             deadLetter?.poll()
             applyBackpressure()
         }

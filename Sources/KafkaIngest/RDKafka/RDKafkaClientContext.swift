@@ -24,15 +24,18 @@ final class RDKafkaClientContext: @unchecked Sendable {
 
     /// Registers every callback on `conf`; the conf keeps an unretained pointer to `self`, so the
     /// owning `RDKafkaHandle` must keep `self` alive until after `rd_kafka_destroy`.
-    func install(on config: RDKafkaConfig, queuedLogs: Bool) throws(KafkaError) {
+    func install(on config: RDKafkaConfig, kind: RDKafkaHandle.Kind, queuedLogs: Bool) throws(KafkaError) {
         guard let conf = config.pointer else { throw .make(.state, "configuration already consumed") }
         // Logs are served from the poll call of our own thread instead of librdkafka's.
         if queuedLogs { try config.set("log.queue", "true") }
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_log_cb(conf, rdkafkaLogCallback)
         rd_kafka_conf_set_error_cb(conf, rdkafkaErrorCallback)
-        rd_kafka_conf_set_rebalance_cb(conf, rdkafkaRebalanceCallback)
-        rd_kafka_conf_set_dr_msg_cb(conf, rdkafkaDeliveryCallback)
+        // Each kind gets only its own callbacks (librdkafka warns about the others).
+        switch kind {
+        case .consumer: rd_kafka_conf_set_rebalance_cb(conf, rdkafkaRebalanceCallback)
+        case .producer: rd_kafka_conf_set_dr_msg_cb(conf, rdkafkaDeliveryCallback)
+        }
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaClientContext? {

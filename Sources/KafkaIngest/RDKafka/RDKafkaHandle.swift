@@ -15,7 +15,7 @@ final class RDKafkaHandle {
     ///   threads call the log callback directly (false, for handles nobody polls: the dev broker's).
     init(_ kind: Kind, config: RDKafkaConfig, logger: Logger, queuedLogs: Bool = true) throws(KafkaError) {
         let context = RDKafkaClientContext(logger: logger)
-        try context.install(on: config, queuedLogs: queuedLogs)
+        try context.install(on: config, kind: kind, queuedLogs: queuedLogs)
         var errstr = [CChar](repeating: 0, count: 512)
         let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
         // rd_kafka_new takes ownership of the conf only when it succeeds; on failure we still own it.

@@ -86,9 +86,10 @@ struct ConsumeBench: ParsableCommand {
         var raw: [Double] = []
         var endToEnd: [Double] = []
         for _ in 0..<repeats {
+            let settings = settings(broker: broker, topic: topic)
             raw.append(Double(events) / (try RawConsumeBenchmark.run(
-                bootstrapServers: broker.bootstrapServers, topic: topic, partitions: partitions, count: events, logger: logger)))
-            endToEnd.append(Double(events) / (try consumeEndToEnd(broker: broker, topic: topic)))
+                settings: settings, topic: topic, partitions: partitions, count: events, logger: logger)))
+            endToEnd.append(Double(events) / (try consumeEndToEnd(settings: settings)))
         }
         let rawMedian = median(raw)
         let e2eMedian = median(endToEnd)
@@ -98,12 +99,25 @@ struct ConsumeBench: ParsableCommand {
         print(String(format: "ratio end-to-end / raw: %.1f %% (%d events, %d partitions)", 100 * e2eMedian / rawMedian, events, partitions))
     }
 
-    private func consumeEndToEnd(broker: DevBroker, topic: String) throws -> Double {
+    /// The consumer's settings with defaults, plus `CROSSREC_BENCH_EXTRA` (k=v,...) librdkafka properties.
+    private func settings(broker: DevBroker, topic: String) -> ConsumerSettings {
         var settings = ConsumerSettings(
-            bootstrapServers: broker.bootstrapServers, groupID: "e2e-benchmark",
+            bootstrapServers: broker.bootstrapServers, groupID: "bench-\(UInt32.random(in: 0...UInt32.max))",
             topics: [TopicSettings(name: topic, domain: "bench", ratingRange: 1...5)])
         settings.assignment = .manual((0..<partitions).map { TopicPartition(topic, $0) })
-        let consumer = try KafkaConsumer(settings: settings, logger: cliLogger("bench"))
+        for pair in (ProcessInfo.processInfo.environment["CROSSREC_BENCH_EXTRA"] ?? "").split(separator: ",") {
+            let keyValue = pair.split(separator: "=")
+            if keyValue.count == 2 { settings.extra[String(keyValue[0])] = String(keyValue[1]) }
+        }
+        return settings
+    }
+
+    private func consumeEndToEnd(settings: ConsumerSettings) throws -> Double {
+        // Start from offset 0 like the raw loop (no committed-offset lookup).
+        let positions = AppliedPositions(Dictionary(uniqueKeysWithValues: (0..<partitions).map {
+            (PartitionKey(topicIndex: 0, partition: $0), Int64(0))
+        }))
+        let consumer = try KafkaConsumer(settings: settings, positions: positions, logger: cliLogger("bench"))
         var learner = Learner(configuration: LearnerConfiguration(domains: [DomainSpec(name: "bench", ratingRange: 1...5)]))
         var tracker = OffsetTracker()
         var received = 0

@@ -94,9 +94,10 @@ struct BrokerOptions: ParsableArguments {
     }
 }
 
+/// CLI loggers are quiet (warnings) unless CROSSREC_LOG_LEVEL names another level.
 func cliLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
-    logger.logLevel = .warning
+    logger.logLevel = ProcessInfo.processInfo.environment["CROSSREC_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
     return logger
 }
 
