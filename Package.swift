@@ -93,7 +93,11 @@ let package = Package(
         .testTarget(name: "KafkaIngestTests", dependencies: ["KafkaIngest", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RecModelTests", dependencies: ["RecModel"], swiftSettings: swiftSettings),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: swiftSettings),
-        .testTarget(name: "QueryProtocolTests", dependencies: ["QueryProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "QueryProtocolTests",
+            dependencies: ["QueryProtocol", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "QueryServerTests", dependencies: ["QueryServer"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DaemonCoreTests",
