@@ -1,0 +1,60 @@
+import DaemonCore
+import Foundation
+import Testing
+
+/// The repository root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test(arguments: ["configs/dev.yaml", "configs/crossrecd.yaml"])
+    func shippedConfigurationsAreValid(path: String) throws {
+        let configuration = try Configuration.load(path: "\(repositoryRoot)/\(path)")
+        #expect(configuration.domains.count == 2)
+        #expect(configuration.domains.contains { $0.target })
+    }
+
+    @Test func devConfigurationKeepsItsStateUnderTheRepository() throws {
+        let configuration = try Configuration.load(path: "\(repositoryRoot)/configs/dev.yaml")
+        #expect(configuration.kafka.usesDevBroker)
+        #expect(configuration.paths.runDirectory == "\(repositoryRoot)/.run")
+        #expect(configuration.paths.stateDirectory == "\(repositoryRoot)/.run/state")
+    }
+
+    static let valid = """
+        domains:
+          - name: movies
+            topic: ratings.movies
+        """
+
+    @Test(arguments: [
+        (valid + "\nkafka:\n  bootstrap: x\n  sesion_timeout_ms: 5\n", "kafka.sesion_timeout_ms", 6, "unknown key"),
+        (valid + "\nmodel:\n  dimension: many\n", "model.dimension", 5, "expected an integer"),
+        (valid + "\nmodel:\n  dimension: 0\n", "model.dimension", 5, "must be in 1...1024"),
+        (valid + "\n    rating_range: [5, 1]\n", "domains[0].rating_range", 4, "min must be below max"),
+        (valid + "\n  - name: books\n    topic: ratings.movies\n", "domains[1].topic", 4, "already used"),
+        (valid + "\nlog:\n  format: xml\n", "log.format", 5, "must be one of text, json"),
+        ("domains: []\n", "domains", 1, "at least one domain"),
+        ("domains:\n  - topic: t\n", "domains[0].name", 2, "required"),
+    ])
+    func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
+        #expect {
+            _ = try Configuration.parse(yaml: yaml, file: "test.yaml")
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == key && error.line == line && error.message.contains(message)
+                && error.description.hasPrefix("test.yaml:\(line): \(key): ")
+        }
+    }
+
+    @Test func mapsOntoTheLearnerAndTheConsumer() throws {
+        var configuration = try Configuration.parse(yaml: Self.valid + "\nmodel:\n  dimension: 8\n  optimizer: sgd\n")
+        configuration.kafka.properties = ["fetch.wait.max.ms": "50"]
+        #expect(configuration.learnerConfiguration.dimension == 8)
+        #expect(configuration.learnerConfiguration.optimizer == .sgd)
+        let settings = configuration.consumerSettings(bootstrapServers: "127.0.0.1:9")
+        #expect(settings.topics.map(\.name) == ["ratings.movies"])
+        #expect(settings.extra["fetch.wait.max.ms"] == "50")
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The built `crossrecd`, run as operators run it, fed through Kafka by kcat.
+@Suite("crossrecd process", .serialized)
+struct DaemonProcessTests {
+    let crossrecd = DaemonProcess.binary("crossrecd", root: repositoryRoot)
+
+    private func writeConfig(_ directory: String, extra: String = "") throws -> String {
+        let yaml = """
+            domains:
+              - name: movies
+                topic: ratings.movies
+                rating_range: [1, 5]
+              - name: books
+                topic: ratings.books
+                format: csv
+                rating_range: [1, 10]
+            kafka:
+              bootstrap: dev
+              session_timeout_ms: 3000
+              dead_letter_topic: ratings.dead
+            paths:
+              run_dir: \(directory)/run
+              state_dir: \(directory)/state
+            log:
+              format: json
+              level: info
+              stats_interval_seconds: 0.5
+            \(extra)
+            """
+        let path = "\(directory)/crossrecd.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// JSON log lines with this message.
+    private func logLines(_ log: String, message: String) -> [[String: Any]] {
+        log.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["msg"] as? String == message
+            else { return nil }
+            return object
+        }
+    }
+
+    @Test func consumesEventsProducedWithKcatAndStopsCleanlyOnSIGTERM() throws {
+        try #require(ExternalTool.isInstalled("kcat"), "make test installs kcat")
+        let directory = try makeShortTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = try DaemonProcess(
+            executable: crossrecd, arguments: ["--config", try writeConfig(directory)], logPath: "\(directory)/log")
+        let addressFile = "\(directory)/run/dev-broker.addr"
+        try #require(daemon.waitForLog { _ in FileManager.default.fileExists(atPath: addressFile) }, "\(daemon.log)")
+        #expect(daemon.waitForLog { !logLines($0, message: "consuming").isEmpty }, "logs that it consumes")
+        let bootstrap = try String(contentsOfFile: addressFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let movies = (0..<40).map { #"{"user":"u\#($0 % 6)","item":"m\#($0)","rating":\#($0 % 5 + 1)}"# } + ["not json"]
+        let books = (0..<20).map { "u\($0 % 4),b\($0),\($0 % 10 + 1)" } + ["u1,b1,11"]
+        for (topic, lines) in [("ratings.movies", movies), ("ratings.books", books)] {
+            let result = try ExternalTool.run(["kcat", "-P", "-b", bootstrap, "-t", topic], input: lines.joined(separator: "\n") + "\n")
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let consumed = daemon.waitForLog { log in
+            logLines(log, message: "ingest").contains { ($0["crossrec.events"] as? String) == "60" && ($0["crossrec.rejected"] as? String) == "2" }
+        }
+        #expect(consumed, "60 valid events applied, 2 rejected: \(daemon.log.suffix(2_000))")
+        let domains = logLines(daemon.log, message: "domain")
+        #expect(domains.contains { $0["crossrec.domain"] as? String == "movies" && $0["crossrec.events"] as? String == "40" })
+        #expect(domains.contains { $0["crossrec.domain"] as? String == "books" && $0["crossrec.events"] as? String == "20" })
+
+        // The rejected messages went to the dead-letter topic, readable by kcat (delivery is
+        // asynchronous: read until both are there, within a bound).
+        var dead: Set<String> = []
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while dead.count < 2, Date() < deadline {
+            let read = try ExternalTool.run(["kcat", "-C", "-b", bootstrap, "-t", "ratings.dead", "-o", "beginning", "-e", "-q", "-f", "%s\n"])
+            dead = Set(read.stdout.split(separator: "\n").map(String.init))
+            if dead.count < 2 { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        #expect(dead == ["not json", "u1,b1,11"])
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+        #expect(!logLines(daemon.log, message: "crossrecd stopped").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: addressFile), "the address file is removed on exit")
+    }
+
+    @Test func badConfigurationExits78NamingKeyAndLine() throws {
+        let directory = try makeShortTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try writeConfig(directory, extra: "model:\n  dimensoin: 8\n")
+        for arguments in [["--config", path], ["--check-config", path]] {
+            let daemon = try DaemonProcess(executable: crossrecd, arguments: arguments, logPath: "\(directory)/log")
+            #expect(daemon.waitForExit() == 78)
+            #expect(daemon.log.contains("crossrecd.yaml:21: model.dimensoin: unknown key"), "\(daemon.log)")
+        }
+    }
+}
