@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark recorded in docs/BENCHMARKS.md, on the release build.
+# Peers run in a virtualenv under bench/.venv (ignored by git), from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/release/crossrec
+[ -x "$bin" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+bench/fetch_movielens.sh
+data=bench/data/ml-1m/ml-1m.inter
+
+echo "== machine: $(nproc) cores, $(uname -sr), $(date -u +%FT%TZ)"
+echo "== event parsing (one core)"
+"$bin" bench parse --events 10000000 --repeats 5
+echo "== end-to-end consume vs raw librdkafka (dev broker, 16 partitions, 1 M events)"
+"$bin" bench consume --events 1000000 --partitions 16 --repeats 3
+echo "== learner: MovieLens-1M prequential, one pass, d=32, single domain (3 runs)"
+for run in 1 2 3; do "$bin" replay "$data" --dimension 32 --no-progress --json; echo; done
+echo "== peers on the same protocol"
+if [ ! -x bench/.venv/bin/python ]; then
+    python3 -m venv bench/.venv
+    bench/.venv/bin/pip install --quiet -r bench/requirements-peers.txt
+fi
+bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32
