@@ -90,3 +90,29 @@ struct EventParserTests {
         }
     }
 }
+
+@Suite("Canonical JSON fast path")
+struct CanonicalFastPathTests {
+    /// The same payload with a space after `{` cannot take the fast path: both must agree.
+    @Test func agreesWithTheGeneralScannerOnGeneratedPayloads() {
+        let parser = EventParser(format: .json, ratingRange: 1...5)
+        let ids = ["u", "user-1234567", "exactly8", "sixteen-bytes-id", "with\\\"quote", "tab\\there", "é-ünïcode",
+            "with\\u0041escape", "", String(repeating: "z", count: 300), "ctl\u{01}char"]
+        let ratings = ["1", "4.5", "5", "0.5", "5.5", "3e0", "\"4\"", "01"]
+        let times = ["", ",\"ts\":1700000000", ",\"ts\":1.7e12", ",\"ts\":\"x\""]
+        var checked = 0
+        for user in ids {
+            for item in ids.prefix(4) {
+                for rating in ratings {
+                    for time in times {
+                        let canonical = "{\"user\":\"\(user)\",\"item\":\"\(item)\",\"rating\":\(rating)\(time)}"
+                        let spaced = "{ " + canonical.dropFirst()
+                        #expect(parser.parse(Array(canonical.utf8)) == parser.parse(Array(spaced.utf8)), "\(canonical)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked == 11 * 4 * 8 * 4)
+    }
+}
