@@ -38,20 +38,37 @@ public struct PartitionKey: Hashable, Sendable, Comparable {
 /// Next offset to apply per partition, kept by the single owner of the state.
 ///
 /// `admit` is the exactly-once gate: a record whose offset is below the position was already
-/// applied (redelivered after a seek or a rebalance) and is skipped.
+/// applied (redelivered after a seek or a rebalance) and is skipped. Batches come in runs of
+/// one partition, so the current partition's position is kept outside the dictionary.
 public struct OffsetTracker: Sendable, Equatable {
-    public private(set) var positions: [PartitionKey: Int64]
+    private var stored: [PartitionKey: Int64]
+    private var currentKey: PartitionKey?
+    /// Next offset of `currentKey`; `Int64.min` when it has no position yet.
+    private var currentNext: Int64 = .min
 
     public init(positions: [PartitionKey: Int64] = [:]) {
-        self.positions = positions
+        stored = positions
+    }
+
+    public var positions: [PartitionKey: Int64] {
+        var all = stored
+        if let currentKey, currentNext != .min { all[currentKey] = currentNext }
+        return all
     }
 
     /// True when the record is new to the state; advances the position past it.
     @inline(__always)
     public mutating func admit(_ record: IngestRecord) -> Bool {
         let key = PartitionKey(topicIndex: record.topicIndex, partition: record.partition)
-        if let next = positions[key], record.offset < next { return false }
-        positions[key] = record.offset + 1
+        if key != currentKey {
+            if let currentKey, currentNext != .min { stored[currentKey] = currentNext }
+            currentKey = key
+            currentNext = stored[key] ?? .min
+        }
+        guard record.offset >= currentNext else { return false }
+        currentNext = record.offset + 1
         return true
     }
+
+    public static func == (lhs: OffsetTracker, rhs: OffsetTracker) -> Bool { lhs.positions == rhs.positions }
 }

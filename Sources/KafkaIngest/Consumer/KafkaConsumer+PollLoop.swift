@@ -5,10 +5,9 @@ import Logging
 /// State of the poll thread: created before it starts, then touched by it alone (the rebalance
 /// callback runs inside `rd_kafka_consumer_poll`, on the same thread).
 struct PollState {
-    var pending: [IngestRecord] = []
+    var pending: RawBatch
     var consumedCounts: [Int] = []
     var paused = false
-    var rejectLog: RateLimitedLog
     /// Topic handle → configured topic index; topic handles are stable for a client's lifetime,
     /// so comparing pointers spares a string hash per message.
     var topicCache: [(handle: OpaquePointer, index: Int?)] = []
@@ -17,7 +16,6 @@ struct PollState {
 extension KafkaConsumer {
     func runPollLoop() {
         pollState.consumedCounts = settings.topics.map { _ in 0 }
-        pollState.pending.reserveCapacity(settings.batchSize)
         logger.info(
             "consuming", metadata: [LoggingKeys.bootstrap: "\(settings.bootstrapServers)",
                 LoggingKeys.topic: "\(settings.topics.map(\.name).joined(separator: ","))"])
@@ -56,7 +54,7 @@ extension KafkaConsumer {
         pollThreadDone.signal()
     }
 
-    /// Parses one message into the pending batch and destroys it (we own messages from poll).
+    /// Copies one message into the pending batch (we own messages from consume; destroyed here).
     private func handle(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         defer { rd_kafka_message_destroy(message) }
         let rkm = message.pointee
@@ -69,18 +67,11 @@ extension KafkaConsumer {
             return
         }
         let index = topicIndex(of: rkm.rkt)
-        let payload = UnsafeRawBufferPointer(start: rkm.payload, count: rkm.len)
-        let outcome = index.map { parsers[$0].parse(payload) } ?? .rejected(.unknownTopic)
-        if case .rejected(let reason) = outcome {
-            reject(reason, topicIndex: index, rkt: rkm.rkt, partition: rkm.partition, offset: rkm.offset, payload)
-        }
-        guard let index else { return }
-        pollState.consumedCounts[index] += 1
-        let timestamp = rd_kafka_message_timestamp(message, nil)
+        if let index { pollState.consumedCounts[index] += 1 }
         pollState.pending.append(
-            IngestRecord(
-                topicIndex: index, partition: rkm.partition, offset: rkm.offset, outcome: outcome,
-                kafkaTimestampMillis: timestamp >= 0 ? timestamp : nil))
+            topicIndex: index, topicName: { rkm.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-" },
+            partition: rkm.partition, offset: rkm.offset, timestampMillis: rd_kafka_message_timestamp(message, nil),
+            payload: UnsafeRawBufferPointer(start: rkm.payload, count: rkm.len))
     }
 
     private func topicIndex(of rkt: OpaquePointer?) -> Int? {
@@ -91,48 +82,30 @@ extension KafkaConsumer {
         return index
     }
 
-    private func reject(
-        _ reason: RejectReason, topicIndex: Int?, rkt: OpaquePointer?, partition: Int32, offset: Int64,
-        _ payload: UnsafeRawBufferPointer
-    ) {
-        counters.rejected(topicIndex: topicIndex, reason)
-        let topic = rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-"
-        if pollState.rejectLog.allow(nowNanos: DispatchTime.now().uptimeNanoseconds) {
-            logger.warning(
-                "rejected message",
-                metadata: [LoggingKeys.topic: "\(topic)", LoggingKeys.partition: "\(partition)",
-                    LoggingKeys.offset: "\(offset)", LoggingKeys.reason: "\(reason.rawValue)",
-                    LoggingKeys.suppressed: "\(pollState.rejectLog.takeSuppressed())"])
-        }
-        guard let deadLetter, let deadLetterTopic = settings.deadLetterTopic else { return }
-        do {
-            try deadLetter.send(
-                topic: deadLetterTopic, value: payload,
-                headers: [("crossrec.reason", reason.rawValue), ("crossrec.source.topic", topic),
-                    ("crossrec.source.partition", String(partition)), ("crossrec.source.offset", String(offset))],
-                queueFullTimeoutMs: 1_000)
-        } catch {
-            logger.error("dead-letter produce failed", metadata: [LoggingKeys.error: "\(error)"])
-        }
-    }
-
     private func flush() {
         guard !pollState.pending.isEmpty else { return }
         counters.consumed(pollState.consumedCounts)
         for index in pollState.consumedCounts.indices { pollState.consumedCounts[index] = 0 }
         buffer.push(pollState.pending)
-        pollState.pending = []
-        pollState.pending.reserveCapacity(settings.batchSize)
+        pollState.pending = RawBatch(capacity: settings.batchSize)
     }
 
-    /// Pauses every assigned partition above the high watermark and resumes below half of it.
-    /// librdkafka purges prefetched messages on pause and resumes at the next undelivered
-    /// offset, so nothing is lost or repeated.
+    /// Above the high watermark the loop first waits (up to 1 s) for the stream consumer to
+    /// take batches: prefetched messages stay in librdkafka's queue. Only a longer stall pauses
+    /// the partitions, so that the loop can go back to serving rebalances while it lasts
+    /// (pausing purges the prefetched messages; librdkafka refetches them from the next
+    /// undelivered offset on resume, so nothing is lost or repeated). Resumes below half.
     private func applyBackpressure() {
-        let buffered = buffer.count
-        if !pollState.paused, buffered >= settings.maxBufferedRecords {
-            setPaused(true)
-        } else if pollState.paused, buffered <= settings.maxBufferedRecords / 2 {
+        let high = settings.maxBufferedRecords
+        if !pollState.paused, buffer.count >= high {
+            let deadline = DispatchTime.now().uptimeNanoseconds + 1_000_000_000
+            while !buffer.waitUntil(atMost: high / 2, timeoutSeconds: 0.1), !stopRequested.load(ordering: .relaxed),
+                DispatchTime.now().uptimeNanoseconds < deadline
+            {
+                lastPollNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+            }
+            if buffer.count > high / 2 { setPaused(true) }
+        } else if pollState.paused, buffer.count <= high / 2 {
             setPaused(false)
         }
     }

@@ -27,8 +27,7 @@ extension KafkaConsumer {
             let revoked = Set(entries.compactMap { entry in
                 topicIndex[entry.partition.topic].map { PartitionKey(topicIndex: $0, partition: entry.partition.partition) }
             })
-            pollState.pending.removeAll { revoked.contains(PartitionKey(topicIndex: $0.topicIndex, partition: $0.partition)) }
-            let dropped = buffer.purge(revoked)
+            let dropped = pollState.pending.removeRecords(of: revoked) + buffer.purge(revoked)
             let failure = apply(cooperative ? .incrementalUnassign : .unassign, list)
             assigned.withLock { $0.subtract(entries.map(\.partition)) }
             logger.info(

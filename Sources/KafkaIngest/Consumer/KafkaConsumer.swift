@@ -33,6 +33,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Set by the poll thread on every loop turn: a wedged loop stops updating it.
     let lastPollNanos = Atomic<UInt64>(0)
     var pollState: PollState
+    /// Rejection log limiter, used by whichever thread parses (the stream consumer's).
+    let rejectLog: Mutex<RateLimitedLog>
     private let started = Atomic<Bool>(false)
 
     public init(settings: ConsumerSettings, positions: AppliedPositions = AppliedPositions(), logger: Logger)
@@ -52,7 +54,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         } else {
             deadLetter = nil
         }
-        pollState = PollState(rejectLog: RateLimitedLog(perSecond: settings.rejectLogsPerSecond))
+        pollState = PollState(pending: RawBatch(capacity: settings.batchSize))
+        rejectLog = Mutex(RateLimitedLog(perSecond: settings.rejectLogsPerSecond))
         // Serve logs, errors and rebalances from consumer_poll on our poll thread.
         rd_kafka_poll_set_consumer(handle.pointer)
     }
@@ -90,9 +93,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         pollThreadDone.wait()
     }
 
-    /// The next batch, waiting up to `timeoutSeconds`; nil on timeout or once stopped and drained.
+    /// The next batch, parsed on the calling thread, waiting up to `timeoutSeconds`; nil on
+    /// timeout or once stopped and drained. One stream consumer calls this (rejections are
+    /// counted, logged and dead-lettered here).
     public func nextBatch(timeoutSeconds: Double = 0.1) -> [IngestRecord]? {
-        buffer.pop(timeoutSeconds: timeoutSeconds)
+        buffer.pop(timeoutSeconds: timeoutSeconds).map(parse)
     }
 
     /// True once the consumer stopped and every buffered batch was taken.

@@ -7,7 +7,7 @@ import Foundation
 final class RecordBuffer: @unchecked Sendable {
     // @unchecked: every stored property below is read and written only while holding `condition`.
     private let condition = NSCondition()
-    private var batches: [[IngestRecord]] = []
+    private var batches: [RawBatch] = []
     private var head = 0
     private var recordCount = 0
     private var finished = false
@@ -18,17 +18,17 @@ final class RecordBuffer: @unchecked Sendable {
         return recordCount
     }
 
-    func push(_ batch: [IngestRecord]) {
+    func push(_ batch: RawBatch) {
         guard !batch.isEmpty else { return }
         condition.lock()
         batches.append(batch)
-        recordCount += batch.count
+        recordCount += batch.records.count
         condition.signal()
         condition.unlock()
     }
 
     /// The oldest batch; waits up to `timeoutSeconds`. Nil on timeout or when finished and empty.
-    func pop(timeoutSeconds: Double) -> [IngestRecord]? {
+    func pop(timeoutSeconds: Double) -> RawBatch? {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
@@ -38,12 +38,25 @@ final class RecordBuffer: @unchecked Sendable {
         guard head < batches.count else { return nil }
         let batch = batches[head]
         head += 1
-        recordCount -= batch.count
+        recordCount -= batch.records.count
+        condition.broadcast()  // wakes a poll thread waiting for room
         if head == batches.count {
             batches.removeAll(keepingCapacity: true)
             head = 0
         }
         return batch
+    }
+
+    /// Waits until at most `count` records are buffered or `timeoutSeconds` pass; returns
+    /// whether there is room.
+    func waitUntil(atMost count: Int, timeoutSeconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
+        while recordCount > count {
+            if !condition.wait(until: deadline) { break }
+        }
+        return recordCount <= count
     }
 
     /// True once `finish` was called and every batch was taken.
@@ -59,11 +72,7 @@ final class RecordBuffer: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         var dropped = 0
-        for index in head..<batches.count {
-            let before = batches[index].count
-            batches[index].removeAll { revoked.contains(PartitionKey(topicIndex: $0.topicIndex, partition: $0.partition)) }
-            dropped += before - batches[index].count
-        }
+        for index in head..<batches.count { dropped += batches[index].removeRecords(of: revoked) }
         recordCount -= dropped
         return dropped
     }

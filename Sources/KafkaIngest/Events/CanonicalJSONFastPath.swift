@@ -30,15 +30,29 @@ struct CanonicalJSONFastPath {
         }
         guard i == end - 1, base[i] == UInt8(ascii: "}") else { return nil }
         var fields = Fields(rating: rating, timestamp: timestamp)
-        switch makeID(user) {
-        case .success(let id): fields.user = id
-        case .failure(let reason): fields.failure = reason
+        // Same precedence as the general scanner: the first bad id in document order.
+        if let id = asciiID(user) { fields.user = id } else {
+            switch makeID(user) {
+            case .success(let id): fields.user = id
+            case .failure(let reason): fields.failure = reason
+            }
         }
-        switch makeID(item) {
-        case .success(let id): fields.item = id
-        case .failure(let reason): fields.failure = fields.failure ?? reason
+        if let id = asciiID(item) { fields.item = id } else {
+            switch makeID(item) {
+            case .success(let id): fields.item = id
+            case .failure(let reason): fields.failure = fields.failure ?? reason
+            }
         }
         return fields
+    }
+
+    /// The common case without `Result` wrapping: a valid, all-ASCII id.
+    @inline(__always)
+    private func asciiID(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !bytes.isEmpty, bytes.count <= EventParser.maxIDBytes else { return nil }
+        var orBits: UInt8 = 0
+        for byte in bytes { orBits |= byte }
+        return orBits < 0x80 ? String(decoding: bytes, as: UTF8.self) : nil
     }
 
     @inline(__always)
