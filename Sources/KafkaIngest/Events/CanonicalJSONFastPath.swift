@@ -6,8 +6,9 @@ struct CanonicalJSONFastPath {
     let base: UnsafePointer<UInt8>
     let end: Int
 
+    /// The outcome, or nil when the payload does not have the canonical layout.
     @inline(__always)
-    func scan() -> Fields? {
+    func parse(_ parser: EventParser) -> ParseOutcome? {
         // `{"user":"` (9 bytes), `,"item":"` (9), `,"rating":` (10), `,"ts":` (6), compared
         // as little-endian words (the closing quote of each id is consumed by `plainString`).
         var i = 0
@@ -29,21 +30,20 @@ struct CanonicalJSONFastPath {
             i = afterTime
         }
         guard i == end - 1, base[i] == UInt8(ascii: "}") else { return nil }
-        var fields = Fields(rating: rating, timestamp: timestamp)
         // Same precedence as the general scanner: the first bad id in document order.
-        if let id = asciiID(user) { fields.user = id } else {
-            switch makeID(user) {
-            case .success(let id): fields.user = id
-            case .failure(let reason): fields.failure = reason
-            }
-        }
-        if let id = asciiID(item) { fields.item = id } else {
-            switch makeID(item) {
-            case .success(let id): fields.item = id
-            case .failure(let reason): fields.failure = fields.failure ?? reason
-            }
-        }
-        return fields
+        guard let userID = asciiID(user) ?? slowID(user) else { return .rejected(idFailure(user)) }
+        guard let itemID = asciiID(item) ?? slowID(item) else { return .rejected(idFailure(item)) }
+        return parser.finish(user: userID, item: itemID, rating: rating, timestamp: timestamp)
+    }
+
+    private func slowID(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if case .success(let id) = makeID(bytes) { return id }
+        return nil
+    }
+
+    private func idFailure(_ bytes: UnsafeBufferPointer<UInt8>) -> RejectReason {
+        if case .failure(let reason) = makeID(bytes) { return reason }
+        return .malformed
     }
 
     /// The common case without `Result` wrapping: a valid, all-ASCII id.

@@ -21,18 +21,14 @@ public struct EventParser: Sendable {
         guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), !payload.isEmpty else {
             return .rejected(.malformed)
         }
-        let fields: Fields
         switch format {
         case .json:
-            if let canonical = CanonicalJSONFastPath(base: base, end: payload.count).scan() {
-                fields = canonical
-            } else {
-                var scanner = JSONEventScanner(base: base, end: payload.count)
-                fields = scanner.scan()
-            }
-        case .csv: fields = CSVEventScanner(base: base, end: payload.count).scan()
+            if let outcome = CanonicalJSONFastPath(base: base, end: payload.count).parse(self) { return outcome }
+            var scanner = JSONEventScanner(base: base, end: payload.count)
+            return validate(scanner.scan())
+        case .csv:
+            return validate(CSVEventScanner(base: base, end: payload.count).scan())
         }
-        return validate(fields)
     }
 
     public func parse(_ payload: some Collection<UInt8>) -> ParseOutcome {
@@ -47,10 +43,16 @@ public struct EventParser: Sendable {
         guard let user = fields.user, let item = fields.item, let rating = fields.rating else {
             return .rejected(.missingField)
         }
+        return finish(user: user, item: item, rating: rating, timestamp: fields.timestamp)
+    }
+
+    /// The checks after the ids: rating finite and in range, timestamp sane.
+    @inline(__always)
+    func finish(user: String, item: String, rating: Double, timestamp: Double?) -> ParseOutcome {
         guard rating.isFinite else { return .rejected(.nonFiniteRating) }
         guard ratingRange.contains(rating) else { return .rejected(.ratingOutOfRange) }
         var millis: Int64?
-        if let ts = fields.timestamp {
+        if let ts = timestamp {
             guard ts.isFinite, ts >= 0, ts < 1e17 else { return .rejected(.wrongType) }
             millis = ts >= Self.millisecondThreshold ? Int64(ts) : Int64((ts * 1000).rounded())
         }
