@@ -116,3 +116,26 @@ struct CanonicalFastPathTests {
         #expect(checked == 11 * 4 * 8 * 4)
     }
 }
+
+@Suite("Canonical CSV fast path")
+struct CanonicalCSVFastPathTests {
+    /// Quoting the user field (same value) forces the general scanner: both must agree.
+    @Test func agreesWithTheGeneralScannerOnGeneratedRecords() {
+        let parser = EventParser(format: .csv, ratingRange: 1...5)
+        let users = ["u", "user-1234567", "", "é", String(repeating: "z", count: 257)]
+        let ratings = ["1", "4.5", "+3", "5.5", "nan", "x", ""]
+        let tails = ["", ",", ",1700000000", ",1.7e12", ",now", ",1700000000,extra", "\r\n"]
+        var checked = 0
+        for user in users {
+            for rating in ratings {
+                for tail in tails {
+                    let plain = "\(user),item-9,\(rating)\(tail)"
+                    let quoted = "\"\(user)\",item-9,\(rating)\(tail)"
+                    #expect(parser.parse(Array(plain.utf8)) == parser.parse(Array(quoted.utf8)), "\(plain)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 5 * 7 * 7)
+    }
+}

@@ -31,8 +31,8 @@ struct CanonicalJSONFastPath {
         }
         guard i == end - 1, base[i] == UInt8(ascii: "}") else { return nil }
         // Same precedence as the general scanner: the first bad id in document order.
-        guard let userID = asciiID(user) ?? slowID(user) else { return .rejected(idFailure(user)) }
-        guard let itemID = asciiID(item) ?? slowID(item) else { return .rejected(idFailure(item)) }
+        guard let userID = asciiID(user) ?? slowID(user.bytes) else { return .rejected(idFailure(user.bytes)) }
+        guard let itemID = asciiID(item) ?? slowID(item.bytes) else { return .rejected(idFailure(item.bytes)) }
         return parser.finish(user: userID, item: itemID, rating: rating, timestamp: timestamp)
     }
 
@@ -46,13 +46,11 @@ struct CanonicalJSONFastPath {
         return .malformed
     }
 
-    /// The common case without `Result` wrapping: a valid, all-ASCII id.
+    /// The common case without `Result` wrapping: a non-empty, all-ASCII id within the bound.
     @inline(__always)
-    private func asciiID(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard !bytes.isEmpty, bytes.count <= EventParser.maxIDBytes else { return nil }
-        var orBits: UInt8 = 0
-        for byte in bytes { orBits |= byte }
-        return orBits < 0x80 ? String(decoding: bytes, as: UTF8.self) : nil
+    private func asciiID(_ id: (bytes: UnsafeBufferPointer<UInt8>, ascii: Bool)) -> String? {
+        guard id.ascii, !id.bytes.isEmpty, id.bytes.count <= EventParser.maxIDBytes else { return nil }
+        return String(decoding: id.bytes, as: UTF8.self)
     }
 
     @inline(__always)
@@ -60,14 +58,17 @@ struct CanonicalJSONFastPath {
         UInt64(littleEndian: UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self))
     }
 
-    /// Bytes up to the closing quote; nil at a backslash or a control character (general path).
-    /// Eight bytes per step: a byte equal to `c` makes `(x ^ c·0x01…) − 0x01…` borrow into its
-    /// high bit (the classic "has zero byte" test); control characters are bytes below 0x20.
+    /// Bytes up to the closing quote, and whether they are all ASCII; nil at a backslash or a
+    /// control character (general path). Eight bytes per step: a byte equal to `c` makes
+    /// `(x ^ c·0x01…) − 0x01…` borrow into its high bit (the "has zero byte" test, exact for
+    /// the first match); control characters are bytes below 0x20. The high bits of the bytes
+    /// before the quote, OR-ed together, tell whether the id is ASCII.
     @inline(__always)
-    private func plainString(_ i: inout Int) -> UnsafeBufferPointer<UInt8>? {
+    private func plainString(_ i: inout Int) -> (bytes: UnsafeBufferPointer<UInt8>, ascii: Bool)? {
         let start = i
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
+        var seen: UInt64 = 0
         while end - i >= 8 {
             let x = word(i)
             let quote = x ^ (ones &* 0x22)
@@ -75,20 +76,25 @@ struct CanonicalJSONFastPath {
             let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)
             let found = special & highs
             if found != 0 {
-                let index = i + found.trailingZeroBitCount / 8
+                let byteIndex = found.trailingZeroBitCount / 8
+                let index = i + byteIndex
                 guard base[index] == 0x22 else { return nil }  // backslash or control: general path
+                let before: UInt64 = byteIndex == 0 ? 0 : ~0 >> (64 - 8 * byteIndex)
+                seen |= x & before
                 i = index + 1
-                return UnsafeBufferPointer(start: base + start, count: index - start)
+                return (UnsafeBufferPointer(start: base + start, count: index - start), seen & highs == 0)
             }
+            seen |= x
             i += 8
         }
         while i < end {
             let byte = base[i]
             if byte == 0x22 {
                 defer { i += 1 }
-                return UnsafeBufferPointer(start: base + start, count: i - start)
+                return (UnsafeBufferPointer(start: base + start, count: i - start), seen & highs == 0)
             }
             if byte == 0x5C || byte < 0x20 { return nil }
+            seen |= UInt64(byte)
             i += 1
         }
         return nil

@@ -27,6 +27,7 @@ public struct EventParser: Sendable {
             var scanner = JSONEventScanner(base: base, end: payload.count)
             return validate(scanner.scan())
         case .csv:
+            if let outcome = CanonicalCSVFastPath(base: base, end: payload.count).parse(self) { return outcome }
             return validate(CSVEventScanner(base: base, end: payload.count).scan())
         }
     }
@@ -54,7 +55,8 @@ public struct EventParser: Sendable {
         var millis: Int64?
         if let ts = timestamp {
             guard ts.isFinite, ts >= 0, ts < 1e17 else { return .rejected(.wrongType) }
-            millis = ts >= Self.millisecondThreshold ? Int64(ts) : Int64((ts * 1000).rounded())
+            // ts ≥ 0 here, so adding ½ and truncating rounds to nearest without a libm call.
+            millis = ts >= Self.millisecondThreshold ? Int64(ts) : Int64(ts * 1000 + 0.5)
         }
         return .event(RatingEvent(user: user, item: item, rating: rating, timestampMillis: millis))
     }

@@ -40,8 +40,9 @@ struct ParseBench: ParsableCommand {
                 offsets.withUnsafeBufferPointer { offsets in
                     for _ in 0..<repeats {
                         let start = DispatchTime.now().uptimeNanoseconds
-                        for index in 0..<events {
-                            let slot = index % (offsets.count - 1)
+                        var slot = 0
+                        for _ in 0..<events {
+                            slot = slot + 1 == offsets.count - 1 ? 0 : slot + 1
                             let payload = UnsafeRawBufferPointer(rebasing: all[offsets[slot]..<offsets[slot + 1]])
                             if case .event = parser.parse(payload) { accepted += 1 }
                         }
