@@ -68,20 +68,36 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
     return (negative ? -value : value, i)
 }
 
-/// 10^n for 0 ≤ n ≤ 22, each exactly representable in a Double.
+/// 10^n for 0 ≤ n ≤ 22, each exactly representable in a Double. A switch over literals
+/// compiles to a constant table: no lazily initialized global (no `swift_once` per call).
 @inline(__always)
-private func exactPowerOfTen(_ n: Int) -> Double { exactPowersOfTen[n] }
-
-/// Allocated once and never freed: a plain pointer read, without an array's bounds check.
-nonisolated(unsafe) private let exactPowersOfTen: UnsafePointer<Double> = {
-    let table = UnsafeMutablePointer<Double>.allocate(capacity: 23)
-    var value = 1.0
-    for exponent in 0...22 {
-        table[exponent] = value
-        value *= 10
+private func exactPowerOfTen(_ n: Int) -> Double {
+    switch n {
+    case 0: 1e0
+    case 1: 1e1
+    case 2: 1e2
+    case 3: 1e3
+    case 4: 1e4
+    case 5: 1e5
+    case 6: 1e6
+    case 7: 1e7
+    case 8: 1e8
+    case 9: 1e9
+    case 10: 1e10
+    case 11: 1e11
+    case 12: 1e12
+    case 13: 1e13
+    case 14: 1e14
+    case 15: 1e15
+    case 16: 1e16
+    case 17: 1e17
+    case 18: 1e18
+    case 19: 1e19
+    case 20: 1e20
+    case 21: 1e21
+    default: 1e22
     }
-    return UnsafePointer(table)
-}()
+}
 
 /// Correctly rounded fallback for long mantissas or large exponents: strtod on a NUL-terminated copy.
 private func slowParse(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double {
