@@ -34,20 +34,30 @@ enum VectorMath {
         _ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ count: Int,
         gradient g: Float, learningRate lr: Float, regularization reg: Float, limit: Float
     ) {
+        coupledStep(p, q, count, gradient: g, rateP: lr, rateQ: lr, regularization: reg, limit: limit)
+    }
+
+    /// p ← p + rateP·(g·q − reg·p), q ← q + rateQ·(g·p_old − reg·q), clamped to ±`limit`.
+    @inline(__always)
+    static func coupledStep(
+        _ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ count: Int,
+        gradient g: Float, rateP: Float, rateQ: Float, regularization reg: Float, limit: Float
+    ) {
         var index = 0
         let rawP = UnsafeMutableRawPointer(p)
         let rawQ = UnsafeMutableRawPointer(q)
         let vg = SIMD8<Float>(repeating: g)
-        let vlr = SIMD8<Float>(repeating: lr)
         let vreg = SIMD8<Float>(repeating: reg)
+        let vrateP = SIMD8<Float>(repeating: rateP)
+        let vrateQ = SIMD8<Float>(repeating: rateQ)
         let high = SIMD8<Float>(repeating: limit)
         let low = -high
         while index + 8 <= count {
             let offset = index * 4
             let pv = rawP.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
             let qv = rawQ.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let newP = (pv + vlr * (vg * qv - vreg * pv)).clampedFast(low, high)
-            let newQ = (qv + vlr * (vg * pv - vreg * qv)).clampedFast(low, high)
+            let newP = (pv + vrateP * (vg * qv - vreg * pv)).clampedFast(low, high)
+            let newQ = (qv + vrateQ * (vg * pv - vreg * qv)).clampedFast(low, high)
             rawP.storeBytes(of: newP, toByteOffset: offset, as: SIMD8<Float>.self)
             rawQ.storeBytes(of: newQ, toByteOffset: offset, as: SIMD8<Float>.self)
             index += 8
@@ -55,8 +65,8 @@ enum VectorMath {
         while index < count {
             let pv = p[index]
             let qv = q[index]
-            p[index] = min(max(pv + lr * (g * qv - reg * pv), -limit), limit)
-            q[index] = min(max(qv + lr * (g * pv - reg * qv), -limit), limit)
+            p[index] = min(max(pv + rateP * (g * qv - reg * pv), -limit), limit)
+            q[index] = min(max(qv + rateQ * (g * pv - reg * qv), -limit), limit)
             index += 1
         }
     }
@@ -100,30 +110,9 @@ extension VectorMath {
         accumulatorP += sumP / Float(count)
         accumulatorQ += sumQ / Float(count)
         // Pass 2: the coupled step with each row's own rate.
-        let rateP = lr / (accumulatorP + 1e-6).squareRoot()
-        let rateQ = lr / (accumulatorQ + 1e-6).squareRoot()
-        index = 0
-        let vrateP = SIMD8<Float>(repeating: rateP)
-        let vrateQ = SIMD8<Float>(repeating: rateQ)
-        let high = SIMD8<Float>(repeating: limit)
-        let low = -high
-        while index + 8 <= count {
-            let offset = index * 4
-            let pv = rawP.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let qv = rawQ.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let newP = (pv + vrateP * (vg * qv - vreg * pv)).clampedFast(low, high)
-            let newQ = (qv + vrateQ * (vg * pv - vreg * qv)).clampedFast(low, high)
-            rawP.storeBytes(of: newP, toByteOffset: offset, as: SIMD8<Float>.self)
-            rawQ.storeBytes(of: newQ, toByteOffset: offset, as: SIMD8<Float>.self)
-            index += 8
-        }
-        while index < count {
-            let pv = p[index]
-            let qv = q[index]
-            p[index] = min(max(pv + rateP * (g * qv - reg * pv), -limit), limit)
-            q[index] = min(max(qv + rateQ * (g * pv - reg * qv), -limit), limit)
-            index += 1
-        }
+        coupledStep(
+            p, q, count, gradient: g, rateP: lr / (accumulatorP + 1e-6).squareRoot(),
+            rateQ: lr / (accumulatorQ + 1e-6).squareRoot(), regularization: reg, limit: limit)
     }
 }
 
