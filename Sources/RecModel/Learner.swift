@@ -9,6 +9,9 @@
 public struct Learner: Sendable {
     public let configuration: LearnerConfiguration
     let dimension: Int
+    /// Per-domain constants of the hot path, copied out of `configuration` once (reading a
+    /// `DomainSpec` there would retain and release its name on every event).
+    private let bounds: [(low: Double, high: Double, weight: Double)]
     var users = IDIndex()
     var userVectors: ChunkedMatrix<Float>
     var userLastSeen: ChunkedMatrix<Int64>
@@ -51,6 +54,7 @@ public struct Learner: Sendable {
         precondition(!configuration.domains.isEmpty, "the learner needs at least one domain")
         self.configuration = configuration
         dimension = configuration.dimension
+        bounds = configuration.domains.map { ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight) }
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
         userAccumulators = ChunkedMatrix(width: 1, fill: 0)
@@ -67,13 +71,12 @@ public struct Learner: Sendable {
     @discardableResult
     public mutating func apply(_ rating: Rating) -> Double {
         let d = rating.domain
-        let spec = configuration.domains[d]
-        let low = spec.ratingRange.lowerBound
-        let high = spec.ratingRange.upperBound
+        let (low, high, weight) = bounds[d]
         let value = min(max(rating.value, low), high)
         clockMillis = max(clockMillis, rating.timestampMillis)
         let u = Int(userRow(configuration.shareUserVectors ? rating.user : Self.perDomainKey(rating.user, d)))
-        let i = Int(itemRow(rating.item, domain: d))
+        let (itemRowIndex, itemHash) = itemRow(rating.item, domain: d)
+        let i = Int(itemRowIndex)
         userLastSeen[u, 0] = clockMillis
         domains[d].itemLastSeen[i, 0] = clockMillis
 
@@ -89,7 +92,6 @@ public struct Learner: Sendable {
         // Errors are clamped to the rating span, which with the parameter limit keeps every
         // parameter finite whatever in-range input arrives.
         let span = high - low
-        let weight = spec.lossWeight
         let gradient = weight * min(max(value - raw, -span), span)
         let baselineGradient = weight * min(max(value - baselineRaw, -span), span)
         let biasRate = configuration.biasLearningRate
@@ -127,7 +129,7 @@ public struct Learner: Sendable {
 
         domains[d].events += 1
         domains[d].mean += (value - mean) / Double(domains[d].events)
-        remember(itemHash: domains[d].items.hash(of: Int32(i)), user: Int32(u), domain: d)
+        remember(itemHash: itemHash, user: Int32(u), domain: d)
         appliedEvents += 1
         eventsSinceSweep += 1
         if configuration.idleExpiryMillis > 0, eventsSinceSweep >= configuration.sweepEveryEvents { expireIdle() }
@@ -167,9 +169,10 @@ public struct Learner: Sendable {
         return row
     }
 
-    mutating func itemRow(_ id: String, domain d: Int) -> Int32 {
+    /// The item's row (created when new) and its stable hash.
+    mutating func itemRow(_ id: String, domain d: Int) -> (row: Int32, hash: UInt64) {
         let hash = StableHash.hash(id)
-        if let row = domains[d].items.find(id, hash: hash) { return row }
+        if let row = domains[d].items.find(id, hash: hash) { return (row, hash) }
         if domains[d].items.count >= configuration.domains[d].maxItems { evictLeastRecentItems(domain: d) }
         let row = domains[d].items.findOrInsert(id, hash: hash).row
         let limit = domains[d].items.rowLimit
@@ -182,7 +185,7 @@ public struct Learner: Sendable {
             seed: configuration.seed &+ UInt64(d + 1) &* 0x9E37_79B9, scale: Float(configuration.initScale))
         let scalars = domains[d].itemScalars.mutableRow(Int(row))
         scalars.update(repeating: 0, count: ItemColumn.count)
-        return row
+        return (row, hash)
     }
 
     /// Appends to the user's seen list. Re-ratings are not searched for (that scan would cost
