@@ -94,3 +94,36 @@ struct LearnerTests {
         #expect(learner.predict(user: "nobody", item: "seen", domain: 0).map { (1...5).contains($0) } == true)
     }
 }
+
+@Suite("Recommendations from the learner")
+struct LearnerRecommendTests {
+    @Test func ranksByPredictedScoreExcludesSeenAndSaysHow() {
+        var configuration = SyntheticRatings.configuration()
+        configuration.learningRate = 0.05
+        var learner = Learner(configuration: configuration)
+        for event in SyntheticRatings(itemsPerDomain: 60).events(perUser: 25) { learner.apply(SyntheticRatings.rating(event)) }
+        let (items, strategy) = learner.recommend(user: "u3", domain: 0, k: 10, excludeSeen: true)
+        #expect(strategy == .personal)
+        #expect(items.count == 10)
+        #expect(items.map(\.score) == items.map(\.score).sorted(by: >))
+        for item in items {
+            #expect(!learner.hasSeen(user: "u3", item: item.item, domain: 0))
+            #expect(learner.predict(user: "u3", item: item.item, domain: 0) == item.score)
+        }
+        // Brute force agrees on the best unseen item.
+        let unseen = (0..<60).map { "i\($0)" }.filter { !learner.hasSeen(user: "u3", item: $0, domain: 0) }
+        let scores = unseen.compactMap { id in learner.predict(user: "u3", item: id, domain: 0).map { (id, $0) } }
+        let top = scores.max { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 > $1.0 }
+        #expect(items.first?.item == top?.0)
+        #expect(learner.recommend(user: "stranger", domain: 0, k: 3, excludeSeen: true).strategy == .popular)
+    }
+
+    @Test func usersKnownOnlyElsewhereGetTheTransferStrategy() {
+        var learner = Learner(configuration: SyntheticRatings.configuration())
+        learner.apply(Rating(domain: 1, user: "x", item: "b", value: 4, timestampMillis: 0))
+        learner.apply(Rating(domain: 0, user: "y", item: "a", value: 4, timestampMillis: 0))
+        let answer = learner.recommend(user: "x", domain: 0, k: 5, excludeSeen: true)
+        #expect(answer.strategy == .transfer)
+        #expect(answer.items.map(\.item) == ["a"])
+    }
+}

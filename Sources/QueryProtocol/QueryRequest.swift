@@ -1,0 +1,114 @@
+import Foundation
+
+/// One decoded request line. Unknown fields are ignored; `id` (string or number) is echoed.
+public struct QueryRequest: Sendable, Equatable {
+    /// The operations this version serves (docs/PROTOCOL.md).
+    public enum Operation: String, CaseIterable, Sendable {
+        case recommend, predict, popular, stats, health
+    }
+
+    public var op: Operation
+    public var id: JSONValue?
+    public var user: String?
+    public var domain: String?
+    public var item: String?
+    public var k: Int
+    public var excludeSeen: Bool
+
+    public init(
+        op: Operation, id: JSONValue? = nil, user: String? = nil, domain: String? = nil, item: String? = nil, k: Int = 10,
+        excludeSeen: Bool = true
+    ) {
+        self.op = op
+        self.id = id
+        self.user = user
+        self.domain = domain
+        self.item = item
+        self.k = k
+        self.excludeSeen = excludeSeen
+    }
+
+    /// Decodes and checks one line; a failure carries the error answer and the request's id
+    /// when one could be read.
+    public static func decode(_ bytes: [UInt8], maxK: Int) -> Result<QueryRequest, QueryFailure> {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            return .failure(QueryFailure(error: QueryError(.badRequest, "expected one JSON object per line")))
+        }
+        let id = object["id"].flatMap(Self.scalar)
+        func fail(_ code: QueryErrorCode, _ message: String) -> Result<QueryRequest, QueryFailure> {
+            .failure(QueryFailure(id: id, error: QueryError(code, message)))
+        }
+        guard let opName = object["op"] as? String else { return fail(.badRequest, "missing string field op") }
+        guard let op = Operation(rawValue: opName) else {
+            return fail(.unknownOp, "unknown op \(opName) (\(Operation.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var request = QueryRequest(op: op, id: id)
+        for field in ["user", "domain", "item"] {
+            guard let value = object[field] else { continue }
+            guard let text = value as? String, !text.isEmpty else { return fail(.badRequest, "\(field) must be a non-empty string") }
+            switch field {
+            case "user": request.user = text
+            case "domain": request.domain = text
+            default: request.item = text
+            }
+        }
+        if let value = object["k"] {
+            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue == number.doubleValue.rounded(),
+                number.doubleValue >= 1
+            else { return fail(.badRequest, "k must be a positive integer") }
+            guard number.doubleValue <= Double(maxK) else { return fail(.tooLarge, "k must be at most \(maxK)") }
+            request.k = number.intValue
+        }
+        if let value = object["exclude_seen"] {
+            guard let flag = value as? Bool else { return fail(.badRequest, "exclude_seen must be true or false") }
+            request.excludeSeen = flag
+        }
+        let required: [String] = switch op {
+        case .recommend: ["user", "domain"]
+        case .predict: ["user", "domain", "item"]
+        case .popular: ["domain"]
+        case .stats, .health: []
+        }
+        for field in required where object[field] == nil { return fail(.badRequest, "\(op.rawValue) needs \(field)") }
+        return .success(request)
+    }
+
+    private static func scalar(_ value: Any) -> JSONValue? {
+        if let text = value as? String { return .string(text) }
+        if let number = value as? NSNumber, !(value is Bool) {
+            let double = number.doubleValue
+            return double == double.rounded() && abs(double) < 1e15 ? .integer(Int64(double)) : .number(double)
+        }
+        return nil
+    }
+}
+
+/// A request that could not be served, with the id to echo when there was one.
+public struct QueryFailure: Error, Sendable, Equatable {
+    public var id: JSONValue?
+    public var error: QueryError
+
+    public init(id: JSONValue? = nil, error: QueryError) {
+        self.id = id
+        self.error = error
+    }
+}
+
+/// One response line: `{"id":…,"ok":true,…}` or `{"id":…,"ok":false,"error":{"code":…,"message":…}}`.
+public enum QueryResponse {
+    public static func success(id: JSONValue?, _ fields: [String: JSONValue]) -> String {
+        var object = fields
+        object["ok"] = .bool(true)
+        if let id { object["id"] = id }
+        return JSONValue.object(object).encoded
+    }
+
+    public static func failure(_ failure: QueryFailure) -> String {
+        var object: [String: JSONValue] = [
+            "ok": .bool(false),
+            "error": .object(["code": .string(failure.error.code.rawValue), "message": .string(failure.error.message)]),
+        ]
+        if let id = failure.id { object["id"] = id }
+        return JSONValue.object(object).encoded
+    }
+}
