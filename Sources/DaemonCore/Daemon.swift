@@ -1,6 +1,7 @@
 import Foundation
 import KafkaIngest
 import Logging
+import QueryServer
 import RecModel
 import ServiceLifecycle
 
@@ -23,8 +24,11 @@ public struct Daemon: Sendable {
         let ingest = IngestService(
             learner: Learner(configuration: configuration.learnerConfiguration), consumer: consumer, logger: logger)
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)
+        let server = QueryServer(
+            settings: configuration.serverSettings, handler: LearnerQueryHandler(ingest: ingest), logger: logger)
+        // Shutdown runs in reverse: stats, then the socket, then ingest.
         let group = ServiceGroup(
-            services: [ingest, stats], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [ingest, server, stats], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("crossrecd starting", metadata: [LoggingKeys.bootstrap: "\(bootstrap)"])
         try await group.run()
         withExtendedLifetime(devBroker) {}
@@ -51,6 +55,18 @@ public struct Daemon: Sendable {
                 LoggingKeys.path: "\(configuration.paths.devBrokerAddressFile)",
             ])
         return broker
+    }
+}
+
+extension Configuration {
+    var serverSettings: QueryServerSettings {
+        var settings = QueryServerSettings(socketPath: socketPath)
+        settings.socketMode = socket.mode
+        settings.maxLineBytes = socket.maxLineBytes
+        settings.maxK = socket.maxK
+        settings.maxConnections = socket.maxConnections
+        settings.idleTimeoutSeconds = Int64(socket.idleTimeoutSeconds)
+        return settings
     }
 }
 

@@ -53,11 +53,12 @@ public struct QueryRequest: Sendable, Equatable {
             }
         }
         if let value = object["k"] {
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue == number.doubleValue.rounded(),
-                number.doubleValue >= 1
-            else { return fail(.badRequest, "k must be a positive integer") }
-            guard number.doubleValue <= Double(maxK) else { return fail(.tooLarge, "k must be at most \(maxK)") }
-            request.k = number.intValue
+            let number: Double? = value is Bool ? nil : (value as? Int).map(Double.init) ?? (value as? Double)
+            guard let number, number == number.rounded(), number >= 1 else {
+                return fail(.badRequest, "k must be a positive integer")
+            }
+            guard number <= Double(maxK) else { return fail(.tooLarge, "k must be at most \(maxK)") }
+            request.k = Int(number)
         }
         if let value = object["exclude_seen"] {
             guard let flag = value as? Bool else { return fail(.badRequest, "exclude_seen must be true or false") }
@@ -73,12 +74,13 @@ public struct QueryRequest: Sendable, Equatable {
         return .success(request)
     }
 
+    /// A string or number id, echoed as given (integers stay integers).
     private static func scalar(_ value: Any) -> JSONValue? {
+        if value is Bool { return nil }
         if let text = value as? String { return .string(text) }
-        if let number = value as? NSNumber, !(value is Bool) {
-            let double = number.doubleValue
-            return double == double.rounded() && abs(double) < 1e15 ? .integer(Int64(double)) : .number(double)
-        }
+        if let integer = value as? Int { return .integer(Int64(integer)) }
+        if let double = value as? Double, double.isFinite { return .number(double) }
+        if let number = value as? NSNumber { return .number(number.doubleValue) }
         return nil
     }
 }

@@ -23,12 +23,13 @@ extension Configuration {
         }
         guard let root else { throw ConfigError(file: file, key: "", line: nil, message: "empty configuration") }
         var configuration = Configuration()
-        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "paths", "log"]) {
+        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "paths", "socket", "log"]) {
             switch name {
             case "domains": configuration.domains = try parseDomains(node, path, reader)
             case "kafka": configuration.kafka = try parseKafka(node, path, reader)
             case "model": configuration.model = try parseModel(node, path, reader)
             case "paths": configuration.paths = try parsePaths(node, path, reader)
+            case "socket": configuration.socket = try parseSocket(node, path, reader)
             default: configuration.log = try parseLog(node, path, reader)
             }
         }
@@ -48,6 +49,7 @@ extension Configuration {
         }
         paths.runDirectory = resolve(paths.runDirectory)
         paths.stateDirectory = resolve(paths.stateDirectory)
+        socket.path = socket.path.map(resolve)
     }
 
     private static func parseDomains(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> [Domain] {
@@ -147,6 +149,28 @@ extension Configuration {
             }
         }
         return paths
+    }
+
+    private static func parseSocket(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Socket {
+        var socket = Socket()
+        let allowed: Set<String> = ["path", "mode", "max_line_bytes", "max_k", "max_connections", "idle_timeout_seconds"]
+        for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
+            switch field {
+            case "path": socket.path = try reader.string(value, path)
+            case "mode":
+                // Octal, as chmod takes it: "0660" (quoted or not).
+                let text = try reader.string(value, path)
+                guard let mode = UInt32(text, radix: 8), mode <= 0o777 else {
+                    throw reader.error(path, value, "expected an octal file mode such as 0660")
+                }
+                socket.mode = mode
+            case "max_line_bytes": socket.maxLineBytes = try reader.int(value, path, 64...16_777_216)
+            case "max_k": socket.maxK = try reader.int(value, path, 1...1_000_000)
+            case "max_connections": socket.maxConnections = try reader.int(value, path, 1...1_000_000)
+            default: socket.idleTimeoutSeconds = try reader.int(value, path, 1...86_400)
+            }
+        }
+        return socket
     }
 
     private static func parseLog(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Log {

@@ -49,6 +49,17 @@ public struct Configuration: Sendable, Equatable {
         public var devBrokerAddressFile: String { runDirectory + "/dev-broker.addr" }
     }
 
+    /// The query socket.
+    public struct Socket: Sendable, Equatable {
+        /// Nil: `crossrecd.sock` in the run directory.
+        public var path: String?
+        public var mode: UInt32 = 0o660
+        public var maxLineBytes = 65_536
+        public var maxK = 1_000
+        public var maxConnections = 1_024
+        public var idleTimeoutSeconds = 300
+    }
+
     public struct Log: Sendable, Equatable {
         public enum Format: String, Sendable, CaseIterable { case text, json }
         public var level: String = "info"
@@ -61,7 +72,11 @@ public struct Configuration: Sendable, Equatable {
     public var kafka = Kafka()
     public var model = ModelSettings()
     public var paths = Paths()
+    public var socket = Socket()
     public var log = Log()
+
+    /// Where the query socket is.
+    public var socketPath: String { socket.path ?? paths.runDirectory + "/crossrecd.sock" }
 
     public init() {}
 }

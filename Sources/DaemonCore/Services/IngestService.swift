@@ -28,20 +28,30 @@ public final class IngestService: Service, @unchecked Sendable {
     private var learner: Learner
     private var tracker: OffsetTracker
     private let published: Mutex<Status>
+    /// The learner as queries see it: a copy-on-write snapshot taken by the writer at most once
+    /// a second (`snapshotIntervalNanos`), so each table chunk is copied at most once per
+    /// interval. The distilled serving model of the distillation issue replaces this.
+    private let snapshot: Mutex<(version: Int, learner: Learner)>
+    private let snapshotIntervalNanos: UInt64
     private let commands = Mutex<(pending: [@Sendable (inout Learner) -> Void], finished: Bool)>(([], false))
     private let writerDone = DispatchSemaphore(value: 0)
     /// Monotonic ns of the writer's last loop turn: liveness for the watchdog.
     public let lastProgressNanos = Atomic<UInt64>(0)
 
-    public init(learner: Learner, consumer: KafkaConsumer, logger: Logger) {
+    public init(learner: Learner, consumer: KafkaConsumer, logger: Logger, snapshotIntervalSeconds: Double = 1) {
         self.learner = learner
         self.consumer = consumer
         self.logger = logger
         tracker = OffsetTracker()
         published = Mutex(Self.status(of: learner, counters: consumer.counters.snapshot))
+        snapshot = Mutex((1, learner))
+        snapshotIntervalNanos = UInt64(snapshotIntervalSeconds * 1e9)
     }
 
     public var status: Status { published.withLock { $0 } }
+
+    /// The latest learner snapshot and its version (1 at start, +1 per snapshot).
+    public var model: (version: Int, learner: Learner) { snapshot.withLock { $0 } }
 
     /// Runs `body` on the writer thread at the next safe point and returns its result.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (inout Learner) -> T) async -> T {
@@ -73,6 +83,8 @@ public final class IngestService: Service, @unchecked Sendable {
 
     private func writerLoop() {
         var lastPublish = DispatchTime.now().uptimeNanoseconds
+        var lastSnapshot = lastPublish
+        var appliedAtSnapshot = learner.appliedEvents
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             lastProgressNanos.store(now, ordering: .relaxed)
@@ -85,6 +97,12 @@ public final class IngestService: Service, @unchecked Sendable {
             if now &- lastPublish > 250_000_000 {
                 publish()
                 lastPublish = now
+            }
+            if now &- lastSnapshot > snapshotIntervalNanos, learner.appliedEvents != appliedAtSnapshot {
+                let copy = learner
+                snapshot.withLock { $0 = ($0.version + 1, copy) }
+                lastSnapshot = now
+                appliedAtSnapshot = learner.appliedEvents
             }
         }
         publish()

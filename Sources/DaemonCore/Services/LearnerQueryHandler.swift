@@ -1,0 +1,81 @@
+import Dispatch
+import KafkaIngest
+import QueryProtocol
+import QueryServer
+import RecModel
+
+/// Answers queries from the ingest service's latest learner snapshot (and its status for
+/// `stats`). Never touches the writer's learner: the snapshot is immutable.
+struct LearnerQueryHandler: QueryHandler {
+    let ingest: IngestService
+    let startedNanos = DispatchTime.now().uptimeNanoseconds
+
+    func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
+        let (version, learner) = ingest.model
+        var fields: [String: JSONValue] = ["model_version": .integer(Int64(version))]
+        switch request.op {
+        case .health:
+            fields["status"] = .string("ready")
+        case .stats:
+            fields.merge(stats()) { $1 }
+        case .popular:
+            let d = try? domain(request, learner).get()
+            guard let d else { return .failure(unknownDomain(request)) }
+            fields["items"] = .array(learner.popular(domain: d, k: request.k).map {
+                .object(["item": .string($0.item), "score": .number($0.count)])
+            })
+        case .predict:
+            guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
+            guard let score = learner.predict(user: request.user!, item: request.item!, domain: d) else {
+                return .failure(QueryError(.unknownItem, "no item \(request.item!) in domain \(request.domain!)"))
+            }
+            fields["score"] = .number(score)
+        case .recommend:
+            guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
+            let answer = learner.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
+            fields["strategy"] = .string(answer.strategy.rawValue)
+            fields["items"] = .array(answer.items.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+        }
+        return .success(fields)
+    }
+
+    private func domain(_ request: QueryRequest, _ learner: Learner) -> Result<Int, QueryError> {
+        guard let name = request.domain, let index = learner.domainIndex(named: name) else {
+            return .failure(unknownDomain(request))
+        }
+        return .success(index)
+    }
+
+    private func unknownDomain(_ request: QueryRequest) -> QueryError {
+        QueryError(.unknownDomain, "no domain \(request.domain ?? "")")
+    }
+
+    private func stats() -> [String: JSONValue] {
+        let status = ingest.status
+        let lag = ingest.consumer.lag()
+        func finite(_ value: Double) -> JSONValue { value.isFinite ? .number(value) : .null }
+        let domains: [JSONValue] = status.domains.enumerated().map { index, domain in
+            let rejected = status.counters.rejected[index]
+            let topic = ingest.consumer.settings.topics[index].name
+            return .object([
+                "domain": .string(domain.name), "events": .integer(Int64(domain.events)),
+                "users": .integer(Int64(domain.users)), "items": .integer(Int64(domain.items)),
+                "rejected": .object(Dictionary(uniqueKeysWithValues: rejected.map { ($0.key.rawValue, .integer(Int64($0.value))) })),
+                "rmse": finite(domain.metrics.rmse), "mae": finite(domain.metrics.mae),
+                "window_rmse": finite(domain.metrics.windowRMSE), "window_mae": finite(domain.metrics.windowMAE),
+                "baseline_rmse": finite(domain.metrics.baselineRMSE), "baseline_mae": finite(domain.metrics.baselineMAE),
+                "lag": .array(lag.filter { $0.partition.topic == topic }.map { partition in
+                    .object([
+                        "partition": .integer(Int64(partition.partition.partition)),
+                        "lag": partition.lag.map { .integer($0) } ?? .null,
+                    ])
+                }),
+            ])
+        }
+        return [
+            "domains": .array(domains), "users": .integer(Int64(status.users)),
+            "events": .integer(Int64(status.appliedEvents)),
+            "uptime_seconds": .number(Double(DispatchTime.now().uptimeNanoseconds - startedNanos) / 1e9),
+        ]
+    }
+}

@@ -1,0 +1,23 @@
+import QueryProtocol
+
+/// What the server asks of the model side: one answer per decoded request.
+public protocol QueryHandler: Sendable {
+    /// The fields of a successful answer (`ok`/`id` are added by the server), or a failure.
+    func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError>
+}
+
+/// Limits of the query socket; every one bounds something a peer controls.
+public struct QueryServerSettings: Sendable {
+    public var socketPath: String
+    /// File mode of the socket (`chmod`), e.g. 0o660.
+    public var socketMode: UInt32 = 0o660
+    public var maxLineBytes = 65_536
+    public var maxK = 1_000
+    public var maxConnections = 1_024
+    /// Connections with no request for this long are closed.
+    public var idleTimeoutSeconds: Int64 = 300
+
+    public init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import QueryProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// Newline-delimited JSON over a Unix stream socket: one task per connection, requests
+/// answered in order (pipelining allowed), limits on line size, connections and idle time.
+public final class QueryServer: Service, Sendable {
+    let settings: QueryServerSettings
+    let handler: any QueryHandler
+    let logger: Logger
+    private let connections = Atomic<Int>(0)
+
+    public init(settings: QueryServerSettings, handler: any QueryHandler, logger: Logger) {
+        self.settings = settings
+        self.handler = handler
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try removeStaleSocket()
+        let lineLimit = settings.maxLineBytes
+        let idle = TimeAmount.seconds(settings.idleTimeoutSeconds)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            // A client that shuts its write side after the last request (socat, `nc -N`) still
+            // gets every answer: the connection closes once they are written.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(unixDomainSocketPath: settings.socketPath) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QueryLineDecoder(maxLineBytes: lineLimit)))
+                    return try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        guard chmod(settings.socketPath, mode_t(settings.socketMode)) == 0 else {
+            throw QueryServerError("cannot chmod \(settings.socketPath): \(String(cString: strerror(errno)))")
+        }
+        logger.info("query socket listening", metadata: ["crossrec.socket": "\(settings.socketPath)"])
+        defer { unlink(settings.socketPath) }
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            // Stop accepting; open connections end with the event loop group's channels.
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<QueryFrame, ByteBuffer>) async {
+        let active = connections.add(1, ordering: .relaxed).newValue
+        defer { connections.subtract(1, ordering: .relaxed) }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                guard active <= settings.maxConnections else {
+                    let error = QueryFailure(error: QueryError(.overloaded, "too many connections (\(settings.maxConnections))"))
+                    try await outbound.write(ByteBuffer(string: QueryResponse.failure(error) + "\n"))
+                    return
+                }
+                for try await frame in inbound {
+                    try await outbound.write(ByteBuffer(string: await answer(frame) + "\n"))
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["crossrec.error": "\(error)"])
+        }
+    }
+
+    /// One response line for one frame.
+    func answer(_ frame: QueryFrame) async -> String {
+        switch frame {
+        case .tooLarge:
+            return QueryResponse.failure(
+                QueryFailure(error: QueryError(.tooLarge, "request line longer than \(settings.maxLineBytes) bytes")))
+        case .line(let buffer):
+            switch QueryRequest.decode(Array(buffer.readableBytesView), maxK: settings.maxK) {
+            case .failure(let failure):
+                return QueryResponse.failure(failure)
+            case .success(let request):
+                switch await handler.handle(request) {
+                case .success(let fields): return QueryResponse.success(id: request.id, fields)
+                case .failure(let error): return QueryResponse.failure(QueryFailure(id: request.id, error: error))
+                }
+            }
+        }
+    }
+
+    /// A socket file left by a crashed daemon is removed; one that a live daemon answers on is
+    /// not (starting twice on one path is refused).
+    private func removeStaleSocket() throws {
+        var status = stat()
+        guard lstat(settings.socketPath, &status) == 0 else { return }
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw QueryServerError("\(settings.socketPath) exists and is not a socket")
+        }
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(settings.socketPath.utf8CString)
+        guard path.count <= MemoryLayout.size(ofValue: address.sun_path) else {
+            throw QueryServerError("socket path too long: \(settings.socketPath)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            path.withUnsafeBytes { raw.copyMemory(from: $0) }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected != 0 else { throw QueryServerError("another process is serving \(settings.socketPath)") }
+        unlink(settings.socketPath)
+        logger.notice("removed stale socket file", metadata: ["crossrec.socket": "\(settings.socketPath)"])
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports no read for the idle timeout.
+final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
+
+/// Why the server could not start.
+public struct QueryServerError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
