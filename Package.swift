@@ -98,7 +98,14 @@ let package = Package(
             dependencies: ["QueryProtocol", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "QueryServerTests",
+            dependencies: [
+                "QueryServer", "QueryProtocol", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DaemonCoreTests",
             dependencies: ["DaemonCore", "TestSupport"],

@@ -53,7 +53,7 @@ public struct QueryRequest: Sendable, Equatable {
             }
         }
         if let value = object["k"] {
-            let number: Double? = value is Bool ? nil : (value as? Int).map(Double.init) ?? (value as? Double)
+            let number: Double? = isBoolean(value) ? nil : (value as? Int).map(Double.init) ?? (value as? Double)
             guard let number, number == number.rounded(), number >= 1 else {
                 return fail(.badRequest, "k must be a positive integer")
             }
@@ -61,7 +61,9 @@ public struct QueryRequest: Sendable, Equatable {
             request.k = Int(number)
         }
         if let value = object["exclude_seen"] {
-            guard let flag = value as? Bool else { return fail(.badRequest, "exclude_seen must be true or false") }
+            guard isBoolean(value), let flag = value as? Bool else {
+                return fail(.badRequest, "exclude_seen must be true or false")
+            }
             request.excludeSeen = flag
         }
         let required: [String] = switch op {
@@ -74,9 +76,17 @@ public struct QueryRequest: Sendable, Equatable {
         return .success(request)
     }
 
+    /// JSONSerialization hands numbers and booleans out as NSNumber, and `is Bool` is true for
+    /// the numbers 0 and 1 too: the dynamic type (the boolean singleton's class) tells them apart.
+    private static let booleanType = type(of: NSNumber(value: true))
+
+    static func isBoolean(_ value: Any) -> Bool {
+        type(of: value) == booleanType || (value is Bool && !(value is NSNumber))
+    }
+
     /// A string or number id, echoed as given (integers stay integers).
     private static func scalar(_ value: Any) -> JSONValue? {
-        if value is Bool { return nil }
+        if isBoolean(value) { return nil }
         if let text = value as? String { return .string(text) }
         if let integer = value as? Int { return .integer(Int64(integer)) }
         if let double = value as? Double, double.isFinite { return .number(double) }

@@ -12,7 +12,11 @@ public final class QueryServer: Service, Sendable {
     let settings: QueryServerSettings
     let handler: any QueryHandler
     let logger: Logger
-    private let connections = Atomic<Int>(0)
+    private let connections = ConnectionCounter()
+    /// Open connections, for quiescing at shutdown.
+    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// How long in-flight requests get at shutdown before the connections are closed hard.
+    static let quiesceSeconds: Int64 = 5
 
     public init(settings: QueryServerSettings, handler: any QueryHandler, logger: Logger) {
         self.settings = settings
@@ -20,20 +24,28 @@ public final class QueryServer: Service, Sendable {
         self.logger = logger
     }
 
+    /// Connections currently open (for stats and tests).
+    public var activeConnections: Int { connections.count.load(ordering: .relaxed) }
+
     public func run() async throws {
         try removeStaleSocket()
         let lineLimit = settings.maxLineBytes
         let idle = TimeAmount.seconds(settings.idleTimeoutSeconds)
+        let connections = self.connections
+        let maxConnections = settings.maxConnections
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             // A client that shuts its write side after the last request (socat, `nc -N`) still
             // gets every answer: the connection closes once they are written.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: settings.socketPath) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Counted at accept and uncounted at close, on the event loop: exact and ordered.
+                let admitted = connections.count.add(1, ordering: .relaxed).newValue <= maxConnections
+                channel.closeFuture.whenComplete { _ in connections.count.subtract(1, ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QueryLineDecoder(maxLineBytes: lineLimit)))
-                    return try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel), admitted)
                 }
             }
         guard chmod(settings.socketPath, mode_t(settings.socketMode)) == 0 else {
@@ -44,23 +56,30 @@ public final class QueryServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+                    for try await (connection, admitted) in inbound {
+                        group.addTask { await self.serve(connection, admitted: admitted) }
                     }
                 }
             }
         } onGracefulShutdown: {
-            // Stop accepting; open connections end with the event loop group's channels.
+            // Stop accepting, then stop reading: every connection answers what it has already
+            // received and closes (a hard close follows after the quiesce time).
             server.channel.close(promise: nil)
+            let channels = self.open.withLock { Array($0.values) }
+            for channel in channels {
+                channel.close(mode: .input, promise: nil)
+                channel.eventLoop.scheduleTask(in: .seconds(Self.quiesceSeconds)) { channel.close(promise: nil) }
+            }
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<QueryFrame, ByteBuffer>) async {
-        let active = connections.add(1, ordering: .relaxed).newValue
-        defer { connections.subtract(1, ordering: .relaxed) }
+    private func serve(_ connection: NIOAsyncChannel<QueryFrame, ByteBuffer>, admitted: Bool) async {
+        let key = ObjectIdentifier(connection.channel)
+        open.withLock { $0[key] = connection.channel }
+        defer { open.withLock { $0[key] = nil } }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                guard active <= settings.maxConnections else {
+                guard admitted else {
                     let error = QueryFailure(error: QueryError(.overloaded, "too many connections (\(settings.maxConnections))"))
                     try await outbound.write(ByteBuffer(string: QueryResponse.failure(error) + "\n"))
                     return
@@ -119,6 +138,11 @@ public final class QueryServer: Service, Sendable {
         unlink(settings.socketPath)
         logger.notice("removed stale socket file", metadata: ["crossrec.socket": "\(settings.socketPath)"])
     }
+}
+
+/// Open connections, shared with the accept callback (an `Atomic` cannot be captured itself).
+final class ConnectionCounter: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// Closes a connection when `IdleStateHandler` reports no read for the idle timeout.

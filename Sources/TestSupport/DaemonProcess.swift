@@ -66,3 +66,11 @@ public func makeShortTemporaryDirectory(_ prefix: String = "cr") throws -> Strin
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
+
+/// Runs blocking work (socket reads, process waits) on a thread of its own, so that it never
+/// occupies one of the few cooperative threads the code under test needs to answer it.
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

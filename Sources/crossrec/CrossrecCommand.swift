@@ -6,6 +6,9 @@ struct CrossrecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crossrec",
         abstract: "Client and tools for the crossrec recommendation daemon.",
-        subcommands: [ReplayCommand.self, ProduceCommand.self, DevBrokerCommand.self, BenchCommand.self]
+        subcommands: [
+            RecommendCommand.self, PredictCommand.self, PopularCommand.self, StatsCommand.self, HealthCommand.self,
+            ProduceCommand.self, ReplayCommand.self, DevBrokerCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -11,6 +11,9 @@ struct QueryRequestTests {
         let request = try decode(#"{"op":"recommend","user":"u","domain":"movies","k":5,"exclude_seen":false,"id":"a","x":[1]}"#).get()
         #expect(request == QueryRequest(op: .recommend, id: .string("a"), user: "u", domain: "movies", k: 5, excludeSeen: false))
         #expect(try decode(#"{"op":"health","id":7}"#).get().id == .integer(7))
+        // 0 and 1 are numbers, not booleans (Foundation bridges both through NSNumber).
+        #expect(try decode(#"{"op":"health","id":0}"#).get().id == .integer(0))
+        #expect(try decode(#"{"op":"popular","domain":"d","k":1}"#).get().k == 1)
     }
 
     @Test(arguments: [
@@ -20,6 +23,7 @@ struct QueryRequestTests {
         (#"{"op":"popular","domain":"d","k":2.5}"#, .badRequest), (#"{"op":"popular","domain":"d","k":true}"#, .badRequest),
         (#"{"op":"popular","domain":"d","k":101}"#, .tooLarge), (#"{"op":"predict","user":"u","domain":"d"}"#, .badRequest),
         (#"{"op":"recommend","user":"u","domain":"d","exclude_seen":"yes"}"#, .badRequest),
+        (#"{"op":"recommend","user":"u","domain":"d","exclude_seen":1}"#, .badRequest),
     ])
     func refusesBadRequestsWithTheirCode(text: String, code: QueryErrorCode) {
         guard case .failure(let failure) = decode(text) else {

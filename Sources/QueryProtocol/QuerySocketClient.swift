@@ -1,0 +1,95 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking client for the daemon's socket (the CLI's, and the tests'): request lines out,
+/// response lines back, in order.
+public final class QuerySocketClient {
+    public let path: String
+    /// Closed exactly once, in `deinit` (also when `init` throws after opening it): a second
+    /// close could hit a descriptor number the process has reused meanwhile.
+    private let descriptor: Int32
+    private var pending: [UInt8] = []
+
+    public enum Failure: Error, CustomStringConvertible {
+        case notRunning(String, String)
+        case io(String)
+
+        public var description: String {
+            switch self {
+            case .notRunning(let path, let reason):
+                "crossrecd is not answering on \(path) (\(reason)); start it with `make run`, or pass --socket"
+            case .io(let reason): "socket error: \(reason)"
+            }
+        }
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure.io(String(cString: strerror(errno))) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8CString)
+        guard bytes.count <= MemoryLayout.size(ofValue: address.sun_path) else {
+            throw Failure.io("socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in bytes.withUnsafeBytes { raw.copyMemory(from: $0) } }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            throw Failure.notRunning(path, String(cString: strerror(errno)))
+        }
+    }
+
+    deinit {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+    }
+
+    /// Sends one JSON request and returns the response line.
+    public func request(_ object: [String: Any]) throws -> String {
+        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        data.append(10)
+        try send(Array(data))
+        return try readLine()
+    }
+
+    /// Writes raw bytes (tests send malformed input this way).
+    public func send(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var sent = 0
+            while sent < raw.count {
+                let count = write(descriptor, raw.baseAddress! + sent, raw.count - sent)
+                guard count > 0 else { throw Failure.io(String(cString: strerror(errno))) }
+                sent += count
+            }
+        }
+    }
+
+    /// The next response line (without its newline); fails when the daemon closes first.
+    public func readLine() throws -> String {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while !pending.contains(10) {
+            let count = read(descriptor, &chunk, chunk.count)
+            guard count > 0 else { throw Failure.io(count == 0 ? "connection closed by crossrecd" : String(cString: strerror(errno))) }
+            pending += chunk[0..<count]
+        }
+        let newline = pending.firstIndex(of: 10)!
+        defer { pending.removeFirst(newline + 1) }
+        return String(decoding: pending[..<newline], as: UTF8.self)
+    }
+
+    /// True when the daemon has closed the connection (reads end of stream).
+    public func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        return read(descriptor, &byte, 1) == 0
+    }
+
+    /// Shuts the write side: the daemon answers what it has and then closes.
+    public func finishWriting() {
+        shutdown(descriptor, Int32(SHUT_WR))
+    }
+}

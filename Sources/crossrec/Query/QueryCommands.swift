@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import QueryProtocol
+
+/// Where the daemon's socket is: --socket, else the dev one of `make run`, else the system one.
+struct SocketOptions: ParsableArguments {
+    @Option(help: "Query socket (default: .run/crossrecd.sock when present, else /run/crossrec/crossrecd.sock).")
+    var socket: String?
+    @Flag(help: "Print the response line as JSON instead of a table.") var json = false
+
+    var path: String {
+        if let socket { return socket }
+        return FileManager.default.fileExists(atPath: ".run/crossrecd.sock") ? ".run/crossrecd.sock" : "/run/crossrec/crossrecd.sock"
+    }
+
+    /// Sends the request, prints the answer; exit 1 for an error answer, 69 (EX_UNAVAILABLE)
+    /// when the daemon cannot be reached.
+    func send(_ request: [String: Any], render: ([String: Any]) -> String) throws {
+        let line: String
+        do {
+            line = try QuerySocketClient(path: path).request(request)
+        } catch {
+            FileHandle.standardError.write(Data("crossrec: \(error)\n".utf8))
+            throw ExitCode(69)
+        }
+        let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        if object["ok"] as? Bool != true {
+            if json { print(line) } else {
+                let error = object["error"] as? [String: Any]
+                FileHandle.standardError.write(
+                    Data("crossrec: \(error?["code"] ?? "error"): \(error?["message"] ?? line)\n".utf8))
+            }
+            throw ExitCode(1)
+        }
+        print(json ? line : render(object))
+    }
+}
+
+/// Items with scores as an aligned table.
+func itemTable(_ object: [String: Any], header: String) -> String {
+    let items = object["items"] as? [[String: Any]] ?? []
+    var lines = [header]
+    let width = max(4, items.map { "\($0["item"] ?? "")".count }.max() ?? 0)
+    lines.append("rank  " + "item".padding(toLength: width, withPad: " ", startingAt: 0) + "  score")
+    for (rank, item) in items.enumerated() {
+        let name = "\(item["item"] ?? "")".padding(toLength: width, withPad: " ", startingAt: 0)
+        let score = (item["score"] as? Double).map { String(format: "%.4f", $0) } ?? "\(item["score"] ?? "")"
+        lines.append(String(format: "%4d  ", rank + 1) + name + "  " + score)
+    }
+    if items.isEmpty { lines.append("(no items)") }
+    return lines.joined(separator: "\n")
+}
+
+struct RecommendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "recommend", abstract: "Top-k items for a user in a domain.")
+    @Option var user: String
+    @Option var domain: String
+    @Option var k = 10
+    @Flag(inversion: .prefixedNo, help: "Leave out items the user already rated.") var excludeSeen = true
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "recommend", "user": user, "domain": domain, "k": k, "exclude_seen": excludeSeen]) {
+            itemTable($0, header: "\(user) in \(domain): strategy \($0["strategy"] ?? "-"), model version \($0["model_version"] ?? "-")")
+        }
+    }
+}
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "predict", abstract: "Predicted rating of a user for an item.")
+    @Option var user: String
+    @Option var domain: String
+    @Option var item: String
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "predict", "user": user, "domain": domain, "item": item]) {
+            String(format: "%.4f", $0["score"] as? Double ?? .nan)
+        }
+    }
+}
+
+struct PopularCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "popular", abstract: "Most popular items of a domain (decayed counts).")
+    @Option var domain: String
+    @Option var k = 10
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "popular", "domain": domain, "k": k]) { itemTable($0, header: "popular in \(domain)") }
+    }
+}
+
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "health", abstract: "Is the daemon ready?")
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "health"]) { "\($0["status"] ?? "unknown") (model version \($0["model_version"] ?? "-"))" }
+    }
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Per-domain events, errors, sizes and lag.")
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "stats"]) { object in
+            var rows = [["domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "lag"]]
+            for domain in object["domains"] as? [[String: Any]] ?? [] {
+                let rejected = (domain["rejected"] as? [String: Any] ?? [:]).values.compactMap { $0 as? Int }.reduce(0, +)
+                let lag = (domain["lag"] as? [[String: Any]] ?? []).compactMap { $0["lag"] as? Int }.reduce(0, +)
+                func metric(_ key: String) -> String { (domain[key] as? Double).map { String(format: "%.4f", $0) } ?? "-" }
+                rows.append([
+                    "\(domain["domain"] ?? "")", "\(domain["events"] ?? 0)", "\(rejected)", "\(domain["users"] ?? 0)",
+                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), "\(lag)",
+                ])
+            }
+            let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+            let table = rows.map { row in
+                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            }
+            let uptime = (object["uptime_seconds"] as? Double).map { String(format: "%.0f s", $0) } ?? "-"
+            return (table + ["model version \(object["model_version"] ?? "-"), uptime \(uptime)"]).joined(separator: "\n")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import QueryProtocol
+import QueryServer
+import ServiceLifecycle
+import Testing
+import TestSupport
+
+/// Answers from the request alone, so that tests can check what the server did with it.
+struct ReflectingHandler: QueryHandler {
+    func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
+        if request.domain == "missing" { return .failure(QueryError(.unknownDomain, "no domain missing")) }
+        return .success(["op": .string(request.op.rawValue), "k": .integer(Int64(request.k)), "user": request.user.map(JSONValue.string) ?? .null])
+    }
+}
+
+/// A server on a short temporary path, run in a service group for the body's duration.
+func withServer(
+    configure: (inout QueryServerSettings) -> Void = { _ in }, _ body: @escaping (QueryServerSettings) async throws -> Void
+) async throws {
+    let directory = try makeShortTemporaryDirectory("qs")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var settings = QueryServerSettings(socketPath: "\(directory)/q.sock")
+    configure(&settings)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let server = QueryServer(settings: settings, handler: ReflectingHandler(), logger: logger)
+    let group = ServiceGroup(services: [server], logger: logger)
+    let running = Task { try await group.run() }
+    // Listening means a connection goes through (a stale file from before does not accept).
+    let path = settings.socketPath
+    let deadline = Date(timeIntervalSinceNow: 10)
+    while Date() < deadline, (try? await blocking { _ = try QuerySocketClient(path: path).request(["op": "health"]) }) == nil {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    // The probe's connection must be gone before the body counts connections.
+    while Date() < deadline, server.activeConnections > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    do {
+        try await body(settings)
+    } catch {
+        await group.triggerGracefulShutdown()
+        _ = await running.result
+        throw error
+    }
+    await group.triggerGracefulShutdown()
+    try await running.value
+    #expect(!FileManager.default.fileExists(atPath: settings.socketPath), "the socket file is removed at shutdown")
+}
+
+private func object(_ line: String) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+}
+
+private func errorCode(_ line: String) -> String? {
+    (object(line)["error"] as? [String: Any])?["code"] as? String
+}
+
+@Suite("Query server over a real Unix socket", .serialized)
+struct QueryServerTests {
+    @Test func answersPipelinedRequestsInOrderEchoingIds() async throws {
+        try await withServer { settings in try await blocking {
+            let client = try QuerySocketClient(path: settings.socketPath)
+            let lines = (0..<20).map { #"{"op":"recommend","user":"u\#($0)","domain":"d","k":\#($0 + 1),"id":\#($0)}"# }
+            try client.send(Array((lines.joined(separator: "\n") + "\n").utf8))
+            for index in 0..<20 {
+                let answer = object(try client.readLine())
+                #expect(answer["id"] as? Int == index)
+                #expect(answer["user"] as? String == "u\(index)")
+                #expect(answer["k"] as? Int == index + 1)
+                #expect(answer["ok"] as? Bool == true)
+            }
+        } }
+    }
+
+    @Test func everyErrorCodeOfTheWireIsProducedByItsInput() async throws {
+        try await withServer(configure: { $0.maxLineBytes = 256 }) { settings in try await blocking {
+            let client = try QuerySocketClient(path: settings.socketPath)
+            func ask(_ text: String) throws -> String {
+                try client.send(Array((text + "\n").utf8))
+                return try client.readLine()
+            }
+            #expect(errorCode(try ask("nonsense")) == "bad_request")
+            #expect(errorCode(try ask(#"{"op":"fly"}"#)) == "unknown_op")
+            #expect(errorCode(try ask(#"{"op":"popular","domain":"missing"}"#)) == "unknown_domain")
+            #expect(errorCode(try ask(#"{"op":"popular","domain":"d","k":5000}"#)) == "too_large")
+            #expect(errorCode(try ask("{\"op\":\"health\",\"pad\":\"\(String(repeating: "x", count: 400))\"}")) == "too_large")
+            try client.send([0x7B, 0x22, 0x6F, 0x70, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A])  // {"op":"<invalid UTF-8>"}
+            #expect(errorCode(try client.readLine()) == "bad_request")
+            // The connection still serves after every error.
+            #expect(object(try ask(#"{"op":"health","unknown_field":[1,2]}"#))["ok"] as? Bool == true)
+        } }
+    }
+
+    @Test func survivesHalfLinesAndAbruptDisconnects() async throws {
+        try await withServer { settings in try await blocking {
+            for _ in 0..<5 {
+                let client = try QuerySocketClient(path: settings.socketPath)
+                try client.send(Array(#"{"op":"heal"#.utf8))
+            }
+            let client = try QuerySocketClient(path: settings.socketPath)
+            #expect(object(try client.request(["op": "health"]))["ok"] as? Bool == true)
+            // A client that shuts its write side still gets its answer.
+            let halfClosing = try QuerySocketClient(path: settings.socketPath)
+            try halfClosing.send(Array("{\"op\":\"stats\"}\n".utf8))
+            halfClosing.finishWriting()
+            #expect(object(try halfClosing.readLine())["op"] as? String == "stats")
+        } }
+    }
+
+    @Test func keepsAnsweringWithAThousandIdleConnectionsOpen() async throws {
+        try await withServer { settings in try await blocking {
+            let idle = try (0..<1_000).map { _ in try QuerySocketClient(path: settings.socketPath) }
+            let active = try QuerySocketClient(path: settings.socketPath)
+            for index in 0..<50 {
+                #expect(object(try active.request(["op": "health", "id": index]))["id"] as? Int == index)
+            }
+            #expect(idle.count == 1_000)
+        } }
+    }
+
+    @Test func refusesConnectionsBeyondTheLimitAndClosesIdleOnes() async throws {
+        try await withServer(configure: { $0.maxConnections = 2; $0.idleTimeoutSeconds = 1 }) { settings in try await blocking {
+            let first = try QuerySocketClient(path: settings.socketPath)
+            let second = try QuerySocketClient(path: settings.socketPath)
+            #expect(object(try first.request(["op": "health"]))["ok"] as? Bool == true)
+            #expect(object(try second.request(["op": "health"]))["ok"] as? Bool == true)
+            let third = try QuerySocketClient(path: settings.socketPath)
+            #expect(errorCode(try third.readLine()) == "overloaded")
+            // After the idle timeout the server closes the quiet connections.
+            #expect(first.isClosedByPeer())
+        } }
+    }
+
+    @Test func createsTheSocketWithTheConfiguredModeAndReplacesAStaleFile() async throws {
+        let directory = try makeShortTemporaryDirectory("qs")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A stale socket file: bound once, nobody listening any more.
+        let stale = "\(directory)/stale.sock"
+        let result = try ExternalTool.run(["python3", "-c", "import socket; s=socket.socket(socket.AF_UNIX); s.bind('\(stale)')"])
+        #expect(result.status == 0, "\(result.stderr)")
+        try await withServer(configure: { $0.socketPath = stale; $0.socketMode = 0o640 }) { settings in try await blocking {
+            let attributes = try FileManager.default.attributesOfItem(atPath: settings.socketPath)
+            #expect((attributes[.posixPermissions] as? Int) == 0o640)
+            #expect(object(try QuerySocketClient(path: settings.socketPath).request(["op": "health"]))["ok"] as? Bool == true)
+        } }
+    }
+}
