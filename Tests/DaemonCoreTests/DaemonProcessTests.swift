@@ -81,8 +81,38 @@ struct DaemonProcessTests {
         }
         #expect(dead == ["not json", "u1,b1,11"])
 
+        // socat, a client nobody here wrote, asks over the socket: one JSON answer per line.
+        try #require(ExternalTool.isInstalled("socat"), "make test installs socat")
+        let socketPath = "\(directory)/run/crossrecd.sock"
+        var answers: [[String: Any]] = []
+        let queryDeadline = Date(timeIntervalSinceNow: 30)
+        while Date() < queryDeadline {
+            let requests = [
+                #"{"op":"health","id":"h"}"#, #"{"op":"recommend","user":"u1","domain":"movies","k":3,"id":2}"#,
+                #"{"op":"predict","user":"u1","domain":"books","item":"b3"}"#, #"{"op":"popular","domain":"movies","k":2}"#,
+                #"{"op":"recommend","user":"u1","domain":"nope"}"#,
+            ]
+            let result = try ExternalTool.run(
+                ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
+            answers = result.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            // The first snapshot with the produced events is published within a second.
+            if answers.count == 5, (answers[1]["items"] as? [Any])?.count == 3 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try #require(answers.count == 5, "\(answers)")
+        #expect(answers[0]["id"] as? String == "h" && answers[0]["status"] as? String == "ready")
+        #expect(answers[1]["id"] as? Int == 2 && answers[1]["strategy"] as? String == "personal")
+        #expect((answers[1]["items"] as? [[String: Any]])?.count == 3)
+        #expect(answers[2]["score"] is Double, "u1 rated books too: a prediction in range")
+        #expect((answers[3]["items"] as? [[String: Any]])?.count == 2)
+        #expect((answers[4]["error"] as? [String: Any])?["code"] as? String == "unknown_domain")
+        #expect(answers.allSatisfy { $0["ok"] != nil })
+
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket is removed on exit")
         #expect(!logLines(daemon.log, message: "crossrecd stopped").isEmpty)
         #expect(!FileManager.default.fileExists(atPath: addressFile), "the address file is removed on exit")
     }
