@@ -66,6 +66,7 @@ extension Configuration {
         settings.maxK = socket.maxK
         settings.maxConnections = socket.maxConnections
         settings.idleTimeoutSeconds = Int64(socket.idleTimeoutSeconds)
+        settings.adminUIDs = Set(socket.adminUIDs)
         return settings
     }
 }

@@ -4,7 +4,10 @@ import Foundation
 public struct QueryRequest: Sendable, Equatable {
     /// The operations this version serves (docs/PROTOCOL.md).
     public enum Operation: String, CaseIterable, Sendable {
-        case recommend, predict, popular, stats, health
+        case recommend, predict, similar, popular, stats, health, forget
+
+        /// Operations only root, the daemon's own user and `socket.admin_uids` may run.
+        public var isAdmin: Bool { self == .forget }
     }
 
     public var op: Operation
@@ -69,7 +72,9 @@ public struct QueryRequest: Sendable, Equatable {
         let required: [String] = switch op {
         case .recommend: ["user", "domain"]
         case .predict: ["user", "domain", "item"]
+        case .similar: ["domain", "item"]
         case .popular: ["domain"]
+        case .forget: ["user"]
         case .stats, .health: []
         }
         for field in required where object[field] == nil { return fail(.badRequest, "\(op.rawValue) needs \(field)") }

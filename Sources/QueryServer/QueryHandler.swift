@@ -3,6 +3,7 @@ import QueryProtocol
 /// What the server asks of the model side: one answer per decoded request.
 public protocol QueryHandler: Sendable {
     /// The fields of a successful answer (`ok`/`id` are added by the server), or a failure.
+    /// Admin operations reach it only from authorized peers.
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError>
 }
 
@@ -16,6 +17,8 @@ public struct QueryServerSettings: Sendable {
     public var maxConnections = 1_024
     /// Connections with no request for this long are closed.
     public var idleTimeoutSeconds: Int64 = 300
+    /// Besides root and the daemon's own user, who may run admin operations.
+    public var adminUIDs: Set<UInt32> = []
 
     public init(socketPath: String) {
         self.socketPath = socketPath

@@ -41,11 +41,14 @@ public final class QueryServer: Service, Sendable {
                 // Counted at accept and uncounted at close, on the event loop: exact and ordered.
                 let admitted = connections.count.add(1, ordering: .relaxed).newValue <= maxConnections
                 channel.closeFuture.whenComplete { _ in connections.count.subtract(1, ordering: .relaxed) }
-                return channel.eventLoop.makeCompletedFuture {
+                // Who connected, from the kernel (SO_PEERCRED), read once at accept.
+                return PeerCredentials.of(channel: channel).flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QueryLineDecoder(maxLineBytes: lineLimit)))
-                    return (try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel), admitted)
+                    return Connection(
+                        channel: try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel),
+                        admitted: admitted, peer: peer)
                 }
             }
         guard chmod(settings.socketPath, mode_t(settings.socketMode)) == 0 else {
@@ -56,8 +59,8 @@ public final class QueryServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
-                    for try await (connection, admitted) in inbound {
-                        group.addTask { await self.serve(connection, admitted: admitted) }
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
                     }
                 }
             }
@@ -73,19 +76,27 @@ public final class QueryServer: Service, Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<QueryFrame, ByteBuffer>, admitted: Bool) async {
+    /// An accepted connection: its channel, whether it is within the connection limit, its peer.
+    struct Connection: Sendable {
+        var channel: NIOAsyncChannel<QueryFrame, ByteBuffer>
+        var admitted: Bool
+        var peer: PeerCredentials?
+    }
+
+    private func serve(_ accepted: Connection) async {
+        let connection = accepted.channel
         let key = ObjectIdentifier(connection.channel)
         open.withLock { $0[key] = connection.channel }
         defer { open.withLock { $0[key] = nil } }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                guard admitted else {
+                guard accepted.admitted else {
                     let error = QueryFailure(error: QueryError(.overloaded, "too many connections (\(settings.maxConnections))"))
                     try await outbound.write(ByteBuffer(string: QueryResponse.failure(error) + "\n"))
                     return
                 }
                 for try await frame in inbound {
-                    try await outbound.write(ByteBuffer(string: await answer(frame) + "\n"))
+                    try await outbound.write(ByteBuffer(string: await answer(frame, peer: accepted.peer) + "\n"))
                 }
             }
         } catch {
@@ -94,7 +105,7 @@ public final class QueryServer: Service, Sendable {
     }
 
     /// One response line for one frame.
-    func answer(_ frame: QueryFrame) async -> String {
+    func answer(_ frame: QueryFrame, peer: PeerCredentials?) async -> String {
         switch frame {
         case .tooLarge:
             return QueryResponse.failure(
@@ -104,6 +115,11 @@ public final class QueryServer: Service, Sendable {
             case .failure(let failure):
                 return QueryResponse.failure(failure)
             case .success(let request):
+                if request.op.isAdmin, peer?.mayRunAdminOperations(allowedUIDs: settings.adminUIDs) != true {
+                    let who = peer.map { "uid \($0.uid)" } ?? "an unidentified peer"
+                    return QueryResponse.failure(
+                        QueryFailure(id: request.id, error: QueryError(.forbidden, "\(request.op.rawValue) is not allowed for \(who)")))
+                }
                 switch await handler.handle(request) {
                 case .success(let fields): return QueryResponse.success(id: request.id, fields)
                 case .failure(let error): return QueryResponse.failure(QueryFailure(id: request.id, error: error))

@@ -23,6 +23,10 @@ public struct Learner: Sendable {
     var eventsSinceSweep = 0
     public internal(set) var evictedUsers = 0
     public private(set) var appliedEvents = 0
+    /// Hashes of forgotten users: their events are skipped from then on.
+    var tombstones: Set<UInt64> = []
+    /// Events skipped because their user was forgotten.
+    public private(set) var skippedForgotten = 0
 
     /// Columns of `DomainState.itemScalars`.
     enum ItemColumn {
@@ -67,11 +71,16 @@ public struct Learner: Sendable {
         }
     }
 
-    /// Test-then-train on one event; returns the prediction made before learning from it.
+    /// Test-then-train on one event; returns the prediction made before learning from it (NaN
+    /// when the event is skipped because its user was forgotten).
     @discardableResult
     public mutating func apply(_ rating: Rating) -> Double {
         let d = rating.domain
         let (low, high, weight) = bounds[d]
+        if !tombstones.isEmpty, tombstones.contains(StableHash.hash(rating.user)) {
+            skippedForgotten += 1
+            return .nan
+        }
         let value = min(max(rating.value, low), high)
         clockMillis = max(clockMillis, rating.timestampMillis)
         let u = Int(userRow(configuration.shareUserVectors ? rating.user : Self.perDomainKey(rating.user, d)))

@@ -110,6 +110,16 @@ struct DaemonProcessTests {
         #expect((answers[4]["error"] as? [String: Any])?["code"] as? String == "unknown_domain")
         #expect(answers.allSatisfy { $0["ok"] != nil })
 
+        // forget (admin: root here) erases u1 from the model that queries read, at once.
+        let forget = try ExternalTool.run(
+            ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"],
+            input: #"{"op":"forget","user":"u1"}"# + "\n" + #"{"op":"recommend","user":"u1","domain":"movies"}"# + "\n")
+        let forgetAnswers = forget.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(forgetAnswers.first?["forgotten"] as? Bool == true, "\(forget.stdout)")
+        #expect(forgetAnswers.last?["strategy"] as? String == "popular")
+
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket is removed on exit")

@@ -47,11 +47,11 @@ func withServer(
     #expect(!FileManager.default.fileExists(atPath: settings.socketPath), "the socket file is removed at shutdown")
 }
 
-private func object(_ line: String) -> [String: Any] {
+func object(_ line: String) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
 }
 
-private func errorCode(_ line: String) -> String? {
+func errorCode(_ line: String) -> String? {
     (object(line)["error"] as? [String: Any])?["code"] as? String
 }
 
@@ -142,6 +142,30 @@ struct QueryServerTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: settings.socketPath)
             #expect((attributes[.posixPermissions] as? Int) == 0o640)
             #expect(object(try QuerySocketClient(path: settings.socketPath).request(["op": "health"]))["ok"] as? Bool == true)
+        } }
+    }
+}
+
+@Suite("Admin operations and peer identity", .serialized)
+struct AdminAuthorizationTests {
+    @Test func refusesAdminOperationsFromAnotherUID() async throws {
+        try #require(ExternalTool.isInstalled("setpriv") && ExternalTool.isInstalled("socat"), "util-linux and socat")
+        try #require(getuid() == 0, "switching to another uid needs root (CI and dev machines run as root)")
+        try await withServer(configure: { $0.socketMode = 0o666 }) { settings in try await blocking {
+            // The same requests from uid 65534 (nobody) through setpriv: forget is refused.
+            let input = #"{"op":"forget","user":"u","id":1}"# + "\n" + #"{"op":"health","id":2}"# + "\n"
+            let result = try ExternalTool.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "socat", "-t", "5", "-",
+                    "UNIX-CONNECT:\(settings.socketPath)"], input: input)
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2)
+            #expect(errorCode(lines.first ?? "") == "forbidden")
+            #expect(lines.first?.contains("uid 65534") == true)
+            #expect(object(lines.last ?? "")["ok"] as? Bool == true, "ordinary operations stay open to everyone")
+            // Root (the daemon's own user here) may.
+            let own = try QuerySocketClient(path: settings.socketPath)
+            #expect(object(try own.request(["op": "forget", "user": "u"]))["op"] as? String == "forget")
         } }
     }
 }

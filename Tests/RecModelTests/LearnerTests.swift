@@ -127,3 +127,38 @@ struct LearnerRecommendTests {
         #expect(answer.items.map(\.item) == ["a"])
     }
 }
+
+@Suite("Forget and similar items")
+struct ForgetAndSimilarTests {
+    @Test func forgetErasesTheUserAndKeepsThemOut() {
+        var learner = Learner(configuration: SyntheticRatings.configuration())
+        for index in 0..<20 {
+            learner.apply(Rating(domain: index % 2, user: "alice", item: "i\(index)", value: 4, timestampMillis: 0))
+            learner.apply(Rating(domain: 0, user: "bob", item: "i\(index)", value: 2, timestampMillis: 0))
+        }
+        let knewAlice = learner.forget(user: "alice")
+        #expect(knewAlice)
+        #expect(learner.userVector("alice") == nil)
+        #expect(!learner.hasSeen(user: "alice", item: "i0", domain: 0))
+        #expect(learner.recommend(user: "alice", domain: 0, k: 3, excludeSeen: true).strategy == .popular)
+        // A replay of her events does not bring her back.
+        learner.apply(Rating(domain: 0, user: "alice", item: "i1", value: 5, timestampMillis: 1))
+        #expect(learner.userVector("alice") == nil)
+        #expect(learner.skippedForgotten == 1)
+        #expect(learner.isForgotten(user: "alice") && !learner.isForgotten(user: "bob"))
+        #expect(learner.userVector("bob") != nil)
+        let knewNobody = learner.forget(user: "nobody")
+        #expect(!knewNobody, "unknown users are reported as such (and tombstoned anyway)")
+    }
+
+    @Test func similarRanksItemsByCosine() {
+        var learner = Learner(configuration: SyntheticRatings.configuration())
+        for event in SyntheticRatings(itemsPerDomain: 40).events(perUser: 30) { learner.apply(SyntheticRatings.rating(event)) }
+        let similar = learner.similar(item: "i0", domain: 0, k: 5)
+        #expect(similar?.count == 5)
+        #expect(similar?.contains { $0.item == "i0" } == false)
+        #expect(similar?.map(\.score) == similar?.map(\.score).sorted(by: >))
+        #expect(similar?.allSatisfy { (-1.0001...1.0001).contains($0.score) } == true)
+        #expect(learner.similar(item: "missing", domain: 0, k: 5) == nil)
+    }
+}

@@ -153,7 +153,9 @@ extension Configuration {
 
     private static func parseSocket(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Socket {
         var socket = Socket()
-        let allowed: Set<String> = ["path", "mode", "max_line_bytes", "max_k", "max_connections", "idle_timeout_seconds"]
+        let allowed: Set<String> = [
+            "path", "mode", "max_line_bytes", "max_k", "max_connections", "idle_timeout_seconds", "admin_uids",
+        ]
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
             switch field {
             case "path": socket.path = try reader.string(value, path)
@@ -167,6 +169,10 @@ extension Configuration {
             case "max_line_bytes": socket.maxLineBytes = try reader.int(value, path, 64...16_777_216)
             case "max_k": socket.maxK = try reader.int(value, path, 1...1_000_000)
             case "max_connections": socket.maxConnections = try reader.int(value, path, 1...1_000_000)
+            case "admin_uids":
+                socket.adminUIDs = try reader.sequence(value, path).enumerated().map { (index, node) throws(ConfigError) in
+                    UInt32(try reader.int(node, "\(path)[\(index)]", 0...Int(UInt32.max)))
+                }
             default: socket.idleTimeoutSeconds = try reader.int(value, path, 1...86_400)
             }
         }

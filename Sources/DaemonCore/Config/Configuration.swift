@@ -58,6 +58,8 @@ public struct Configuration: Sendable, Equatable {
         public var maxK = 1_000
         public var maxConnections = 1_024
         public var idleTimeoutSeconds = 300
+        /// Besides root and the daemon's own user, who may run admin operations (`forget`).
+        public var adminUIDs: [UInt32] = []
     }
 
     public struct Log: Sendable, Equatable {

@@ -81,6 +81,15 @@ public final class IngestService: Service, @unchecked Sendable {
         logger.info("ingest stopped", metadata: [LoggingKeys.events: "\(status.appliedEvents)"])
     }
 
+    /// Forgets a user on the writer thread, then publishes a snapshot at once, so that the
+    /// next query already cannot see them. Returns whether the user was known.
+    public func forget(user: String) async -> Bool {
+        let known = await perform { learner in learner.forget(user: user) }
+        await perform { [self] learner in publishSnapshot(of: learner) }
+        logger.notice("user forgotten", metadata: ["crossrec.known": "\(known)"])
+        return known
+    }
+
     private func writerLoop() {
         var lastPublish = DispatchTime.now().uptimeNanoseconds
         var lastSnapshot = lastPublish
@@ -99,8 +108,7 @@ public final class IngestService: Service, @unchecked Sendable {
                 lastPublish = now
             }
             if now &- lastSnapshot > snapshotIntervalNanos, learner.appliedEvents != appliedAtSnapshot {
-                let copy = learner
-                snapshot.withLock { $0 = ($0.version + 1, copy) }
+                publishSnapshot(of: learner)
                 lastSnapshot = now
                 appliedAtSnapshot = learner.appliedEvents
             }
@@ -124,6 +132,12 @@ public final class IngestService: Service, @unchecked Sendable {
                     timestampMillis: event.timestampMillis ?? record.kafkaTimestampMillis ?? learner.clockMillis))
         }
         consumer.positions.publish(tracker.positions)
+    }
+
+    /// Makes a copy-on-write copy of the learner the model queries read.
+    private func publishSnapshot(of learner: Learner) {
+        let copy = learner
+        snapshot.withLock { $0 = ($0.version + 1, copy) }
     }
 
     private func runCommands() {

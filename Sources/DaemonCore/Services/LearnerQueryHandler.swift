@@ -30,6 +30,16 @@ struct LearnerQueryHandler: QueryHandler {
                 return .failure(QueryError(.unknownItem, "no item \(request.item!) in domain \(request.domain!)"))
             }
             fields["score"] = .number(score)
+        case .similar:
+            guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
+            guard let items = learner.similar(item: request.item!, domain: d, k: request.k) else {
+                return .failure(QueryError(.unknownItem, "no item \(request.item!) in domain \(request.domain!)"))
+            }
+            fields["items"] = .array(items.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+        case .forget:
+            let known = await ingest.forget(user: request.user!)
+            fields["forgotten"] = .bool(known)
+            fields["model_version"] = .integer(Int64(ingest.model.version))
         case .recommend:
             guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
             let answer = learner.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
