@@ -7,7 +7,8 @@ struct CrossrecCommand: AsyncParsableCommand {
         commandName: "crossrec",
         abstract: "Client and tools for the crossrec recommendation daemon.",
         subcommands: [
-            RecommendCommand.self, PredictCommand.self, PopularCommand.self, StatsCommand.self, HealthCommand.self,
+            RecommendCommand.self, PredictCommand.self, SimilarCommand.self, PopularCommand.self, StatsCommand.self,
+            HealthCommand.self, ForgetCommand.self,
             ProduceCommand.self, ReplayCommand.self, DevBrokerCommand.self, BenchCommand.self,
         ]
     )

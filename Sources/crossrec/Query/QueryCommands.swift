@@ -80,6 +80,34 @@ struct PredictCommand: ParsableCommand {
     }
 }
 
+struct SimilarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "similar", abstract: "Items most similar to an item (cosine).")
+    @Option var domain: String
+    @Option var item: String
+    @Option var k = 10
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "similar", "domain": domain, "item": item, "k": k]) {
+            itemTable($0, header: "like \(item) in \(domain)")
+        }
+    }
+}
+
+struct ForgetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forget", abstract: "Erase a user everywhere (admin: root, the daemon's user or socket.admin_uids).")
+    @Option var user: String
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "forget", "user": user]) {
+            ($0["forgotten"] as? Bool == true ? "\(user) forgotten" : "\(user) was not known (tombstoned anyway)")
+                + ", model version \($0["model_version"] ?? "-")"
+        }
+    }
+}
+
 struct PopularCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "popular", abstract: "Most popular items of a domain (decayed counts).")
     @Option var domain: String
