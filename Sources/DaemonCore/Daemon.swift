@@ -1,6 +1,7 @@
 import Foundation
 import KafkaIngest
 import Logging
+import Prometheus
 import QueryServer
 import RecModel
 import ServiceLifecycle
@@ -14,7 +15,9 @@ public struct Daemon: Sendable {
         self.configuration = configuration
     }
 
-    public func run(logger: Logger) async throws {
+    /// - Parameter metricsRegistry: the registry the process bootstrapped swift-metrics with,
+    ///   served by the `metrics` operation.
+    public func run(logger: Logger, metricsRegistry: PrometheusCollectorRegistry? = nil) async throws {
         try makeDirectories()
         let devBroker = try startDevBrokerIfConfigured(logger: logger)
         defer { if devBroker != nil { try? FileManager.default.removeItem(atPath: configuration.paths.devBrokerAddressFile) } }
@@ -25,7 +28,11 @@ public struct Daemon: Sendable {
             learner: Learner(configuration: configuration.learnerConfiguration), consumer: consumer, logger: logger)
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)
         let server = QueryServer(
-            settings: configuration.serverSettings, handler: LearnerQueryHandler(ingest: ingest), logger: logger)
+            settings: configuration.serverSettings,
+            handler: LearnerQueryHandler(
+                ingest: ingest,
+                metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) }),
+            logger: logger)
         // Shutdown runs in reverse: stats, then the socket, then ingest.
         let group = ServiceGroup(
             services: [ingest, server, stats], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

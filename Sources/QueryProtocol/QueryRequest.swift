@@ -4,7 +4,7 @@ import Foundation
 public struct QueryRequest: Sendable, Equatable {
     /// The operations this version serves (docs/PROTOCOL.md).
     public enum Operation: String, CaseIterable, Sendable {
-        case recommend, predict, similar, popular, stats, health, forget
+        case recommend, predict, similar, popular, stats, health, metrics, forget
 
         /// Operations only root, the daemon's own user and `socket.admin_uids` may run.
         public var isAdmin: Bool { self == .forget }
@@ -75,7 +75,7 @@ public struct QueryRequest: Sendable, Equatable {
         case .similar: ["domain", "item"]
         case .popular: ["domain"]
         case .forget: ["user"]
-        case .stats, .health: []
+        case .stats, .health, .metrics: []
         }
         for field in required where object[field] == nil { return fail(.badRequest, "\(op.rawValue) needs \(field)") }
         return .success(request)

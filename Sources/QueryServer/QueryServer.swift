@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import QueryProtocol
@@ -39,8 +40,12 @@ public final class QueryServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: settings.socketPath) { channel in
                 // Counted at accept and uncounted at close, on the event loop: exact and ordered.
-                let admitted = connections.count.add(1, ordering: .relaxed).newValue <= maxConnections
-                channel.closeFuture.whenComplete { _ in connections.count.subtract(1, ordering: .relaxed) }
+                let open = connections.count.add(1, ordering: .relaxed).newValue
+                connections.gauge.record(open)
+                let admitted = open <= maxConnections
+                channel.closeFuture.whenComplete { _ in
+                    connections.gauge.record(connections.count.subtract(1, ordering: .relaxed).newValue)
+                }
                 // Who connected, from the kernel (SO_PEERCRED), read once at accept.
                 return PeerCredentials.of(channel: channel).flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
@@ -159,6 +164,7 @@ public final class QueryServer: Service, Sendable {
 /// Open connections, shared with the accept callback (an `Atomic` cannot be captured itself).
 final class ConnectionCounter: Sendable {
     let count = Atomic<Int>(0)
+    let gauge = Gauge(label: "crossrec_query_connections")
 }
 
 /// Closes a connection when `IdleStateHandler` reports no read for the idle timeout.

@@ -2,6 +2,8 @@ import ArgumentParser
 import DaemonCore
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 /// `crossrecd`: the daemon. Everything but argument handling lives in DaemonCore.
 @main
@@ -21,7 +23,9 @@ struct CrossrecdCommand: AsyncParsableCommand {
         }
         let configuration = try loadOrExit(config)
         LoggingSetup.bootstrap(format: configuration.log.format, level: configuration.log.level)
-        try await Daemon(configuration: configuration).run(logger: Logger(label: "crossrecd"))
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await Daemon(configuration: configuration).run(logger: Logger(label: "crossrecd"), metricsRegistry: registry)
     }
 
     /// A bad configuration is reported on stderr and ends the process with EX_CONFIG (78).

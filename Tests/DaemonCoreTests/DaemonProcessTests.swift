@@ -90,7 +90,8 @@ struct DaemonProcessTests {
             let requests = [
                 #"{"op":"health","id":"h"}"#, #"{"op":"recommend","user":"u1","domain":"movies","k":3,"id":2}"#,
                 #"{"op":"predict","user":"u1","domain":"books","item":"b3"}"#, #"{"op":"popular","domain":"movies","k":2}"#,
-                #"{"op":"recommend","user":"u1","domain":"nope"}"#,
+                #"{"op":"recommend","user":"u1","domain":"nope"}"#, #"{"op":"metrics"}"#,
+                #"{"op":"similar","domain":"movies","item":"m1","k":4}"#,
             ]
             let result = try ExternalTool.run(
                 ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
@@ -98,16 +99,21 @@ struct DaemonProcessTests {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
             // The first snapshot with the produced events is published within a second.
-            if answers.count == 5, (answers[1]["items"] as? [Any])?.count == 3 { break }
+            if answers.count == 7, (answers[1]["items"] as? [Any])?.count == 3 { break }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        try #require(answers.count == 5, "\(answers)")
+        try #require(answers.count == 7, "\(answers)")
         #expect(answers[0]["id"] as? String == "h" && answers[0]["status"] as? String == "ready")
         #expect(answers[1]["id"] as? Int == 2 && answers[1]["strategy"] as? String == "personal")
         #expect((answers[1]["items"] as? [[String: Any]])?.count == 3)
         #expect(answers[2]["score"] is Double, "u1 rated books too: a prediction in range")
         #expect((answers[3]["items"] as? [[String: Any]])?.count == 2)
         #expect((answers[4]["error"] as? [String: Any])?["code"] as? String == "unknown_domain")
+        // Prometheus text exposition inside the JSON answer.
+        let exposition = answers[5]["text"] as? String ?? ""
+        #expect(exposition.contains(#"crossrec_ingest_rejected_total{topic="ratings.movies",reason="malformed"} 1"#), "\(exposition)")
+        #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
+        #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
         #expect(answers.allSatisfy { $0["ok"] != nil })
 
         // forget (admin: root here) erases u1 from the model that queries read, at once.

@@ -8,6 +8,8 @@ import RecModel
 /// `stats`). Never touches the writer's learner: the snapshot is immutable.
 struct LearnerQueryHandler: QueryHandler {
     let ingest: IngestService
+    /// Nil when the process has no Prometheus registry (the `metrics` op then says so).
+    let metrics: MetricsExporter?
     let startedNanos = DispatchTime.now().uptimeNanoseconds
 
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
@@ -18,6 +20,13 @@ struct LearnerQueryHandler: QueryHandler {
             fields["status"] = .string("ready")
         case .stats:
             fields.merge(stats()) { $1 }
+        case .metrics:
+            guard let metrics else { return .failure(QueryError(.internal, "metrics are not enabled in this process")) }
+            let lag = ingest.consumer.lag()
+            let perDomain = ingest.consumer.settings.topics.map { topic in
+                lag.filter { $0.partition.topic == topic.name }.compactMap(\.lag).reduce(0, +)
+            }
+            fields["text"] = .string(metrics.scrape(status: ingest.status, lagPerDomain: perDomain, modelVersion: version))
         case .popular:
             let d = try? domain(request, learner).get()
             guard let d else { return .failure(unknownDomain(request)) }

@@ -119,6 +119,15 @@ struct PopularCommand: ParsableCommand {
     }
 }
 
+struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "metrics", abstract: "Prometheus text exposition of the daemon's metrics.")
+    @OptionGroup var socket: SocketOptions
+
+    func run() throws {
+        try socket.send(["op": "metrics"]) { ($0["text"] as? String ?? "").trimmingCharacters(in: .newlines) }
+    }
+}
+
 struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "health", abstract: "Is the daemon ready?")
     @OptionGroup var socket: SocketOptions
