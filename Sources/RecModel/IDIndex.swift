@@ -39,6 +39,13 @@ public struct IDIndex: Sendable {
 
     public func hash(of row: Int32) -> UInt64 { hashes[Int(row), 0] }
 
+    /// True when `row` holds an id (rows of removed ids are free until reused).
+    @inline(__always)
+    public func isLive(_ row: Int32) -> Bool {
+        let index = Int(row)
+        return keyChunks[index / Self.keysPerChunk].withUnsafeBufferPointer { $0[index % Self.keysPerChunk] != nil }
+    }
+
     @inline(__always)
     public func find(_ key: String, hash: UInt64) -> Int32? {
         let shardIndex = Self.shardIndex(hash)
@@ -56,6 +63,24 @@ public struct IDIndex: Sendable {
                     }
                     if matches { return Int32(row) }
                 }
+                position = (position + 1) & mask
+            }
+        }
+    }
+
+    /// The row of the live id with this stable hash, when exactly that hash is stored (seen
+    /// lists keep hashes, not ids; a 64-bit collision between two live ids is not expected).
+    public func row(ofHash hash: UInt64) -> Int32? {
+        let shardIndex = Self.shardIndex(hash)
+        let tag = Self.tag(hash)
+        return shards[shardIndex].slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            var position = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let slot = slots[position]
+                if slot == 0 { return nil }
+                let row = Int32(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                if slot >> 32 == tag, hashes[Int(row), 0] == hash { return row }
                 position = (position + 1) & mask
             }
         }

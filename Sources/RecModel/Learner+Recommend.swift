@@ -26,56 +26,67 @@ extension Learner {
         }
         let state = domains[d]
         let strategy: Strategy = state.userScalars[Int(u), UserColumn.ratings] > 0 ? .personal : .transfer
-        let seen = excludeSeen ? Set(state.seen[u]?.suffix(configuration.seenItemsPerUser) ?? []) : []
+        // Seen items as a bitset over rows: a bit test per item instead of a hash lookup.
+        var seenRows = [UInt64](repeating: 0, count: excludeSeen ? (state.items.rowLimit + 63) / 64 : 0)
+        if excludeSeen {
+            for hash in state.seen[u]?.suffix(configuration.seenItemsPerUser) ?? [] {
+                if let row = state.items.row(ofHash: hash) { seenRows[Int(row) >> 6] |= 1 << (UInt64(row) & 63) }
+            }
+        }
         let range = configuration.domains[d].ratingRange
         let base = state.mean + state.userScalars[Int(u), UserColumn.bias]
         let userVector = userVectors.row(Int(u))
-        var best = TopK(k: k)
-        state.items.forEach { row, id in
-            if !seen.isEmpty, seen.contains(state.items.hash(of: row)) { return }
-            let raw = base + state.itemScalars[Int(row), ItemColumn.bias]
-                + Double(VectorMath.dot(userVector, state.itemVectors.row(Int(row)), dimension))
-            best.offer(Recommendation(item: id, score: min(max(raw, range.lowerBound), range.upperBound)))
+        // Scores by row first; ids (strings) only for the winners.
+        var best = TopRows(k: k)
+        for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {
+            if excludeSeen, seenRows[row >> 6] & (1 << (UInt64(row) & 63)) != 0 { continue }
+            let raw = base + state.itemScalars[row, ItemColumn.bias]
+                + Double(VectorMath.dot(userVector, state.itemVectors.row(row), dimension))
+            best.offer(score: min(max(raw, range.lowerBound), range.upperBound), row: Int32(row), ids: state.items)
         }
-        return (best.sorted(), strategy)
+        return (best.sorted(ids: state.items), strategy)
     }
 }
 
-/// Keeps the k best recommendations seen so far (a min-heap on score; ties: smaller id wins).
-struct TopK {
+/// Keeps the k best (score, row) pairs (a min-heap; ties: the smaller id ranks higher, so
+/// answers do not depend on row order).
+struct TopRows {
     let k: Int
-    private var heap: [Learner.Recommendation] = []
+    private var heap: [(score: Double, row: Int32)] = []
 
     init(k: Int) {
         self.k = k
         heap.reserveCapacity(k)
     }
 
-    /// `a` ranks below `b`.
-    private static func worse(_ a: Learner.Recommendation, _ b: Learner.Recommendation) -> Bool {
-        a.score != b.score ? a.score < b.score : a.item > b.item
+    /// `a` ranks below `b`; ids are compared only on equal scores.
+    private static func worse(_ a: (score: Double, row: Int32), _ b: (score: Double, row: Int32), _ ids: IDIndex) -> Bool {
+        if a.score != b.score { return a.score < b.score }
+        return (ids.key(of: a.row) ?? "") > (ids.key(of: b.row) ?? "")
     }
 
-    mutating func offer(_ candidate: Learner.Recommendation) {
+    @inline(__always)
+    mutating func offer(score: Double, row: Int32, ids: IDIndex) {
         guard k > 0 else { return }
+        let candidate = (score, row)
         if heap.count < k {
             heap.append(candidate)
             var child = heap.count - 1
             while child > 0 {
                 let parent = (child - 1) / 2
-                guard Self.worse(heap[child], heap[parent]) else { break }
+                guard Self.worse(heap[child], heap[parent], ids) else { break }
                 heap.swapAt(child, parent)
                 child = parent
             }
-        } else if Self.worse(heap[0], candidate) {
+        } else if score >= heap[0].score, Self.worse(heap[0], candidate, ids) {
             heap[0] = candidate
             var parent = 0
             while true {
                 let left = 2 * parent + 1
                 let right = left + 1
                 var smallest = parent
-                if left < heap.count, Self.worse(heap[left], heap[smallest]) { smallest = left }
-                if right < heap.count, Self.worse(heap[right], heap[smallest]) { smallest = right }
+                if left < heap.count, Self.worse(heap[left], heap[smallest], ids) { smallest = left }
+                if right < heap.count, Self.worse(heap[right], heap[smallest], ids) { smallest = right }
                 if smallest == parent { break }
                 heap.swapAt(parent, smallest)
                 parent = smallest
@@ -83,7 +94,7 @@ struct TopK {
         }
     }
 
-    func sorted() -> [Learner.Recommendation] {
-        heap.sorted { Self.worse($1, $0) }
+    func sorted(ids: IDIndex) -> [Learner.Recommendation] {
+        heap.sorted { Self.worse($1, $0, ids) }.map { Learner.Recommendation(item: ids.key(of: $0.row) ?? "", score: $0.score) }
     }
 }

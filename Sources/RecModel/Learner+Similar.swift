@@ -7,14 +7,13 @@ extension Learner {
         guard let target = state.items.find(item, hash: StableHash.hash(item)) else { return nil }
         let targetVector = state.itemVectors.row(Int(target))
         let targetNorm = VectorMath.dot(targetVector, targetVector, dimension).squareRoot()
-        var best = TopK(k: k)
-        state.items.forEach { row, id in
-            guard row != target else { return }
-            let vector = state.itemVectors.row(Int(row))
+        var best = TopRows(k: k)
+        for row in 0..<state.items.rowLimit where row != Int(target) && state.items.isLive(Int32(row)) {
+            let vector = state.itemVectors.row(row)
             let norm = VectorMath.dot(vector, vector, dimension).squareRoot()
             let cosine = norm > 0 && targetNorm > 0 ? VectorMath.dot(targetVector, vector, dimension) / (norm * targetNorm) : 0
-            best.offer(Recommendation(item: id, score: Double(cosine)))
+            best.offer(score: Double(cosine), row: Int32(row), ids: state.items)
         }
-        return best.sorted()
+        return best.sorted(ids: state.items)
     }
 }
