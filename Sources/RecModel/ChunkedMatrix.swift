@@ -34,9 +34,6 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
     public let width: Int
     public let fill: Element
     private var chunks: [Chunk] = []
-    /// `chunks[i].pointer`, kept beside them: reading a row then touches no reference count
-    /// (a retain per access on chunks shared with concurrent readers costs more than the row).
-    private var pointers: [UnsafeMutablePointer<Element>] = []
 
     public init(width: Int, fill: Element) {
         precondition(width > 0)
@@ -52,16 +49,13 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Makes rows `0..<rows` addressable (new rows hold `fill`).
     public mutating func reserve(rows: Int) {
-        while capacity < rows {
-            let chunk = Chunk(count: Self.rowsPerChunk * width, fill: fill)
-            chunks.append(chunk)
-            pointers.append(chunk.pointer)
-        }
+        while capacity < rows { chunks.append(Chunk(count: Self.rowsPerChunk * width, fill: fill)) }
     }
 
     @inline(__always)
     public func row(_ index: Int) -> UnsafePointer<Element> {
-        UnsafePointer(pointers[index >> Self.rowsPerChunkShift] + (index & (Self.rowsPerChunk - 1)) * width)
+        let chunk = chunks[index >> Self.rowsPerChunkShift]
+        return UnsafePointer(chunk.pointer + (index & (Self.rowsPerChunk - 1)) * width)
     }
 
     /// A writable row; copies its chunk first if a snapshot shares it.
@@ -70,9 +64,8 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
         let chunkIndex = index >> Self.rowsPerChunkShift
         if !isKnownUniquelyReferenced(&chunks[chunkIndex]) {
             chunks[chunkIndex] = Chunk(copying: chunks[chunkIndex])
-            pointers[chunkIndex] = chunks[chunkIndex].pointer
         }
-        return pointers[chunkIndex] + (index & (Self.rowsPerChunk - 1)) * width
+        return chunks[chunkIndex].pointer + (index & (Self.rowsPerChunk - 1)) * width
     }
 
     @inline(__always)

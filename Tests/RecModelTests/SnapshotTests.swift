@@ -1,0 +1,25 @@
+import RecModel
+import Testing
+
+@Suite("Copy-on-write snapshots")
+struct SnapshotTests {
+    /// Snapshots taken while learning never change afterwards, and taking them does not change
+    /// what the learner computes.
+    @Test func snapshotsAreImmutableAndDoNotDisturbTheLearner() {
+        let events = SyntheticRatings(users: 500, itemsPerDomain: 300).events(perUser: 20)
+        var plain = Learner(configuration: SyntheticRatings.configuration())
+        var watched = Learner(configuration: SyntheticRatings.configuration())
+        var snapshots: [(Learner, [UInt8])] = []
+        for (index, event) in events.enumerated() {
+            plain.apply(SyntheticRatings.rating(event, time: Int64(index)))
+            watched.apply(SyntheticRatings.rating(event, time: Int64(index)))
+            if index % 2_000 == 0 {
+                let snapshot = watched
+                snapshots.append((snapshot, snapshot.parameterFingerprint()))
+            }
+        }
+        #expect(plain.parameterFingerprint() == watched.parameterFingerprint())
+        for (snapshot, fingerprint) in snapshots { #expect(snapshot.parameterFingerprint() == fingerprint) }
+        #expect(snapshots.count == (events.count - 1) / 2_000 + 1)
+    }
+}
