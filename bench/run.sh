@@ -21,3 +21,5 @@ if [ ! -x bench/.venv/bin/python ]; then
     bench/.venv/bin/pip install --quiet -r bench/requirements-peers.txt
 fi
 bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32
+echo "== queries: recommend top-10 over ~100 000 items (served from the learner), ingest at 10 000 events/s"
+bench/query.sh
