@@ -48,39 +48,32 @@ public struct IDIndex: Sendable {
 
     @inline(__always)
     public func find(_ key: String, hash: UInt64) -> Int32? {
-        let shardIndex = Self.shardIndex(hash)
-        let tag = Self.tag(hash)
-        return shards[shardIndex].slots.withUnsafeBufferPointer { slots in
-            let mask = slots.count - 1
-            var position = Int(truncatingIfNeeded: hash) & mask
-            while true {
-                let slot = slots[position]
-                if slot == 0 { return nil }
-                if slot >> 32 == tag {
-                    let row = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                    let matches = keyChunks[row / Self.keysPerChunk].withUnsafeBufferPointer {
-                        $0[row % Self.keysPerChunk] == key
-                    }
-                    if matches { return Int32(row) }
-                }
-                position = (position + 1) & mask
-            }
+        probe(hash) { row in
+            keyChunks[Int(row) / Self.keysPerChunk].withUnsafeBufferPointer { $0[Int(row) % Self.keysPerChunk] == key }
         }
     }
 
     /// The row of the live id with this stable hash, when exactly that hash is stored (seen
     /// lists keep hashes, not ids; a 64-bit collision between two live ids is not expected).
     public func row(ofHash hash: UInt64) -> Int32? {
-        let shardIndex = Self.shardIndex(hash)
+        probe(hash) { row in hashes[Int(row), 0] == hash }
+    }
+
+    /// Walks the probe run of `hash`: the first row whose slot tag matches and that `matches`
+    /// accepts, or nil at the first empty slot.
+    @inline(__always)
+    private func probe(_ hash: UInt64, _ matches: (Int32) -> Bool) -> Int32? {
         let tag = Self.tag(hash)
-        return shards[shardIndex].slots.withUnsafeBufferPointer { slots in
+        return shards[Self.shardIndex(hash)].slots.withUnsafeBufferPointer { slots in
             let mask = slots.count - 1
             var position = Int(truncatingIfNeeded: hash) & mask
             while true {
                 let slot = slots[position]
                 if slot == 0 { return nil }
-                let row = Int32(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                if slot >> 32 == tag, hashes[Int(row), 0] == hash { return row }
+                if slot >> 32 == tag {
+                    let row = Int32(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                    if matches(row) { return row }
+                }
                 position = (position + 1) & mask
             }
         }

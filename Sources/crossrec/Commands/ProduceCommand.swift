@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KafkaIngest
 import Logging
+import QueryProtocol
 
 /// `crossrec produce`: rating files into a Kafka topic, one message per rating.
 struct ProduceCommand: ParsableCommand {
@@ -101,21 +102,8 @@ func cliLogger(_ label: String) -> Logger {
     return logger
 }
 
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal (the protocol's own encoder).
+func jsonString(_ text: String) -> String { JSONValue.string(text).encoded }
 
 /// Integers without a fraction, others in the shortest round-trip form.
 func formatNumber(_ value: Double) -> String {
