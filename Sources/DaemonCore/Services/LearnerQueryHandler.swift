@@ -17,7 +17,7 @@ struct LearnerQueryHandler: QueryHandler {
         var fields: [String: JSONValue] = ["model_version": .integer(Int64(version))]
         switch request.op {
         case .health:
-            fields["status"] = .string("ready")
+            fields.merge(health()) { $1 }
         case .stats:
             fields.merge(stats()) { $1 }
         case .metrics:
@@ -56,6 +56,18 @@ struct LearnerQueryHandler: QueryHandler {
             fields["items"] = .array(answer.items.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
         }
         return .success(fields)
+    }
+
+    /// `ready`, or `degraded` with the reasons: Kafka unreachable since the last message, or a
+    /// writer thread that stopped making progress.
+    private func health() -> [String: JSONValue] {
+        var reasons: [JSONValue] = []
+        if let error = ingest.consumer.unresolvedError { reasons.append(.string("kafka: \(error)")) }
+        let writerIdleNanos = DispatchTime.now().uptimeNanoseconds &- ingest.lastProgressNanos.load(ordering: .relaxed)
+        if ingest.lastProgressNanos.load(ordering: .relaxed) > 0, writerIdleNanos > 10_000_000_000 {
+            reasons.append(.string("ingest writer made no progress for \(writerIdleNanos / 1_000_000_000) s"))
+        }
+        return reasons.isEmpty ? ["status": .string("ready")] : ["status": .string("degraded"), "reasons": .array(reasons)]
     }
 
     private func domain(_ request: QueryRequest, _ learner: Learner) -> Result<Int, QueryError> {

@@ -30,6 +30,7 @@ extension KafkaConsumer {
         while !stopRequested.load(ordering: .relaxed) {
             lastPollNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
             let count = rd_kafka_consume_batch_queue(queue, 10, messages, capacity)
+            if count > 0 { lastMessageNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
             for index in 0..<max(0, count) {
                 if let message = messages[index] { handle(message) }
             }

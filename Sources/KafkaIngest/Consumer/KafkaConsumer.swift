@@ -32,6 +32,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     let pollThreadDone = DispatchSemaphore(value: 0)
     /// Set by the poll thread on every loop turn: a wedged loop stops updating it.
     let lastPollNanos = Atomic<UInt64>(0)
+    /// Set by the poll thread whenever a batch brought messages.
+    let lastMessageNanos = Atomic<UInt64>(0)
     var pollState: PollState
     /// Rejection log limiter, used by whichever thread parses (the stream consumer's).
     let rejectLog: Mutex<RateLimitedLog>
@@ -145,6 +147,13 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Partitions currently assigned to this member.
     public var assignment: Set<TopicPartition> { assigned.withLock { $0 } }
+
+    /// The client's last error (e.g. all brokers down), if it came after the last message
+    /// consumed: the consumer is then cut off from Kafka.
+    public var unresolvedError: String? {
+        guard let error = handle.context.lastError.withLock({ $0 }) else { return nil }
+        return error.atNanos > lastMessageNanos.load(ordering: .relaxed) ? error.message : nil
+    }
 
     /// Nanoseconds (monotonic) of the poll loop's last turn, for liveness checks.
     public var lastPollTime: UInt64 { lastPollNanos.load(ordering: .relaxed) }

@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Dispatch
 import Logging
 import Synchronization
 
@@ -15,8 +16,9 @@ final class RDKafkaClientContext: @unchecked Sendable {
     var rebalance: ((rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
     /// Producer delivery failures, counted for callers that must not lose data silently.
     let failedDeliveries = Atomic<Int>(0)
-    /// Last client-level error (e.g. all brokers down), for health reporting.
-    let lastError = Mutex<String?>(nil)
+    /// Last client-level error (e.g. all brokers down) and when it came (monotonic ns), for
+    /// health reporting.
+    let lastError = Mutex<(message: String, atNanos: UInt64)?>(nil)
 
     init(logger: Logger) {
         self.logger = logger
@@ -71,7 +73,7 @@ private func rdkafkaErrorCallback(
 ) {
     guard let context = RDKafkaClientContext.from(opaque) else { return }
     let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(err)))
-    context.lastError.withLock { $0 = text }
+    context.lastError.withLock { $0 = (text, DispatchTime.now().uptimeNanoseconds) }
     context.logger.warning("librdkafka client error", metadata: [LoggingKeys.error: "\(text)"])
 }
 
