@@ -98,8 +98,9 @@ struct CanonicalFastPathTests {
         let parser = EventParser(format: .json, ratingRange: 1...5)
         let ids = ["u", "user-1234567", "exactly8", "sixteen-bytes-id", "with\\\"quote", "tab\\there", "é-ünïcode",
             "with\\u0041escape", "", String(repeating: "z", count: 300), "ctl\u{01}char"]
-        let ratings = ["1", "4.5", "5", "0.5", "5.5", "3e0", "\"4\"", "01"]
-        let times = ["", ",\"ts\":1700000000", ",\"ts\":1.7e12", ",\"ts\":\"x\""]
+        let ratings = ["1", "4.5", "5", "0.5", "5.5", "3e0", "\"4\"", "01", "4.", "2.25"]
+        let times = ["", ",\"ts\":1700000000", ",\"ts\":1.7e12", ",\"ts\":\"x\"", ",\"ts\":9876543210",
+            ",\"ts\":0123456789", ",\"ts\":12345678x0", ",\"ts\":1234567890.5"]
         var checked = 0
         for user in ids {
             for item in ids.prefix(4) {
@@ -113,7 +114,7 @@ struct CanonicalFastPathTests {
                 }
             }
         }
-        #expect(checked == 11 * 4 * 8 * 4)
+        #expect(checked == 11 * 4 * 10 * 8)
     }
 }
 
