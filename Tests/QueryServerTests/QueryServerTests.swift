@@ -10,6 +10,7 @@ import TestSupport
 struct ReflectingHandler: QueryHandler {
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
         if request.domain == "missing" { return .failure(QueryError(.unknownDomain, "no domain missing")) }
+        if request.domain == "slow" { try? await Task.sleep(for: .milliseconds(500)) }
         return .success(["op": .string(request.op.rawValue), "k": .integer(Int64(request.k)), "user": request.user.map(JSONValue.string) ?? .null])
     }
 }
@@ -144,6 +145,45 @@ struct QueryServerTests {
             #expect(object(try QuerySocketClient(path: settings.socketPath).request(["op": "health"]))["ok"] as? Bool == true)
         } }
     }
+}
+
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    @Test func answersTheRequestInFlightThenClosesAndRemovesTheSocket() async throws {
+        let directory = try makeShortTemporaryDirectory("qs")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let settings = QueryServerSettings(socketPath: "\(directory)/q.sock")
+        let server = QueryServer(settings: settings, handler: ReflectingHandler(), logger: logger)
+        let group = ServiceGroup(services: [server], logger: logger)
+        let running = Task { try await group.run() }
+        let path = settings.socketPath
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while Date() < deadline, (try? await blocking { _ = try QuerySocketClient(path: path).request(["op": "health"]) }) == nil {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let clientBox = try await blocking { UncheckedBox(try QuerySocketClient(path: path)) }
+        // A slow request is in flight when shutdown starts.
+        let answer = Task {
+            try await blocking { try clientBox.value.request(["op": "popular", "domain": "slow", "id": "in-flight"]) }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        await group.triggerGracefulShutdown()
+        let line = try await answer.value
+        #expect(object(line)["id"] as? String == "in-flight")
+        #expect(object(line)["ok"] as? Bool == true)
+        try await running.value
+        #expect(try await blocking { clientBox.value.isClosedByPeer() })
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect((try? await blocking { _ = try QuerySocketClient(path: path) }) == nil, "no longer accepting")
+    }
+}
+
+/// Hands a non-Sendable client to one other thread at a time (tests only).
+final class UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 @Suite("Admin operations and peer identity", .serialized)
