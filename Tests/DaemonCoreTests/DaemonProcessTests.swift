@@ -91,7 +91,7 @@ struct DaemonProcessTests {
                 #"{"op":"health","id":"h"}"#, #"{"op":"recommend","user":"u1","domain":"movies","k":3,"id":2}"#,
                 #"{"op":"predict","user":"u1","domain":"books","item":"b3"}"#, #"{"op":"popular","domain":"movies","k":2}"#,
                 #"{"op":"recommend","user":"u1","domain":"nope"}"#, #"{"op":"metrics"}"#,
-                #"{"op":"similar","domain":"movies","item":"m1","k":4}"#,
+                #"{"op":"similar","domain":"movies","item":"m1","k":4}"#, #"{"op":"stats"}"#,
             ]
             let result = try ExternalTool.run(
                 ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
@@ -99,10 +99,10 @@ struct DaemonProcessTests {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
             // The first snapshot with the produced events is published within a second.
-            if answers.count == 7, (answers[1]["items"] as? [Any])?.count == 3 { break }
+            if answers.count == 8, (answers[1]["items"] as? [Any])?.count == 3 { break }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        try #require(answers.count == 7, "\(answers)")
+        try #require(answers.count == 8, "\(answers)")
         #expect(answers[0]["id"] as? String == "h" && answers[0]["status"] as? String == "ready")
         #expect(answers[1]["id"] as? Int == 2 && answers[1]["strategy"] as? String == "personal")
         #expect((answers[1]["items"] as? [[String: Any]])?.count == 3)
@@ -114,6 +114,11 @@ struct DaemonProcessTests {
         #expect(exposition.contains(#"crossrec_ingest_rejected_total{topic="ratings.movies",reason="malformed"} 1"#), "\(exposition)")
         #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
         #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
+        let stats = answers[7]
+        #expect((stats["model_age_seconds"] as? Double).map { $0 >= 0 } == true)
+        let statsDomains = stats["domains"] as? [[String: Any]] ?? []
+        #expect(statsDomains.map { $0["events"] as? Int } == [40, 20])
+        #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
         #expect(answers.allSatisfy { $0["ok"] != nil })
 
         // forget (admin: root here) erases u1 from the model that queries read, at once.

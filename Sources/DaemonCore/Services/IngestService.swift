@@ -31,7 +31,7 @@ public final class IngestService: Service, @unchecked Sendable {
     /// The learner as queries see it: a copy-on-write snapshot taken by the writer at most once
     /// a second (`snapshotIntervalNanos`), so each table chunk is copied at most once per
     /// interval. The distilled serving model of the distillation issue replaces this.
-    private let snapshot: Mutex<(version: Int, learner: Learner)>
+    private let snapshot: Mutex<(version: Int, learner: Learner, publishedNanos: UInt64)>
     private let snapshotIntervalNanos: UInt64
     private let commands = Mutex<(pending: [@Sendable (inout Learner) -> Void], finished: Bool)>(([], false))
     private let writerDone = DispatchSemaphore(value: 0)
@@ -44,14 +44,19 @@ public final class IngestService: Service, @unchecked Sendable {
         self.logger = logger
         tracker = OffsetTracker()
         published = Mutex(Self.status(of: learner, counters: consumer.counters.snapshot))
-        snapshot = Mutex((1, learner))
+        snapshot = Mutex((1, learner, DispatchTime.now().uptimeNanoseconds))
         snapshotIntervalNanos = UInt64(snapshotIntervalSeconds * 1e9)
     }
 
     public var status: Status { published.withLock { $0 } }
 
     /// The latest learner snapshot and its version (1 at start, +1 per snapshot).
-    public var model: (version: Int, learner: Learner) { snapshot.withLock { $0 } }
+    public var model: (version: Int, learner: Learner) { snapshot.withLock { ($0.version, $0.learner) } }
+
+    /// Seconds since the latest snapshot was published.
+    public var modelAgeSeconds: Double {
+        Double(DispatchTime.now().uptimeNanoseconds &- snapshot.withLock { $0.publishedNanos }) / 1e9
+    }
 
     /// Runs `body` on the writer thread at the next safe point and returns its result.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (inout Learner) -> T) async -> T {
@@ -137,7 +142,8 @@ public final class IngestService: Service, @unchecked Sendable {
     /// Makes a copy-on-write copy of the learner the model queries read.
     private func publishSnapshot(of learner: Learner) {
         let copy = learner
-        snapshot.withLock { $0 = ($0.version + 1, copy) }
+        let now = DispatchTime.now().uptimeNanoseconds
+        snapshot.withLock { $0 = ($0.version + 1, copy, now) }
     }
 
     private func runCommands() {

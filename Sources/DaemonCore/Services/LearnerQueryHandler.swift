@@ -107,6 +107,7 @@ struct LearnerQueryHandler: QueryHandler {
             "domains": .array(domains), "users": .integer(Int64(status.users)),
             "events": .integer(Int64(status.appliedEvents)),
             "uptime_seconds": .number(Double(DispatchTime.now().uptimeNanoseconds - startedNanos) / 1e9),
+            "model_age_seconds": .number(ingest.modelAgeSeconds),
         ]
     }
 }

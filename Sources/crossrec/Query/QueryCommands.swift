@@ -158,7 +158,9 @@ struct StatsCommand: ParsableCommand {
                 row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
             }
             let uptime = (object["uptime_seconds"] as? Double).map { String(format: "%.0f s", $0) } ?? "-"
-            return (table + ["model version \(object["model_version"] ?? "-"), uptime \(uptime)"]).joined(separator: "\n")
+            let age = (object["model_age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
+            return (table + ["model version \(object["model_version"] ?? "-") (age \(age)), uptime \(uptime)"])
+                .joined(separator: "\n")
         }
     }
 }
