@@ -15,6 +15,37 @@ struct ReflectingHandler: QueryHandler {
     }
 }
 
+/// A query server in its own service group, listening once `start` returns.
+struct RunningServer {
+    let settings: QueryServerSettings
+    let server: QueryServer
+    let group: ServiceGroup
+    let running: Task<Void, any Error>
+
+    static func start(_ settings: QueryServerSettings) async throws -> RunningServer {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = QueryServer(settings: settings, handler: ReflectingHandler(), logger: logger)
+        let group = ServiceGroup(services: [server], logger: logger)
+        let running = Task { try await group.run() }
+        // Listening means a request is answered (a stale file from before does not accept).
+        let path = settings.socketPath
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while Date() < deadline, (try? await blocking { _ = try QuerySocketClient(path: path).request(["op": "health"]) }) == nil {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // The probe's connection must be gone before a test counts connections.
+        while Date() < deadline, server.activeConnections > 0 { try await Task.sleep(for: .milliseconds(5)) }
+        return RunningServer(settings: settings, server: server, group: group, running: running)
+    }
+
+    /// Graceful shutdown; waits until the service group has returned.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}
+
 /// A server on a short temporary path, run in a service group for the body's duration.
 func withServer(
     configure: (inout QueryServerSettings) -> Void = { _ in }, _ body: @escaping (QueryServerSettings) async throws -> Void
@@ -23,28 +54,14 @@ func withServer(
     defer { try? FileManager.default.removeItem(atPath: directory) }
     var settings = QueryServerSettings(socketPath: "\(directory)/q.sock")
     configure(&settings)
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let server = QueryServer(settings: settings, handler: ReflectingHandler(), logger: logger)
-    let group = ServiceGroup(services: [server], logger: logger)
-    let running = Task { try await group.run() }
-    // Listening means a connection goes through (a stale file from before does not accept).
-    let path = settings.socketPath
-    let deadline = Date(timeIntervalSinceNow: 10)
-    while Date() < deadline, (try? await blocking { _ = try QuerySocketClient(path: path).request(["op": "health"]) }) == nil {
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    // The probe's connection must be gone before the body counts connections.
-    while Date() < deadline, server.activeConnections > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    let running = try await RunningServer.start(settings)
     do {
         try await body(settings)
     } catch {
-        await group.triggerGracefulShutdown()
-        _ = await running.result
+        try? await running.stop()
         throw error
     }
-    await group.triggerGracefulShutdown()
-    try await running.value
+    try await running.stop()
     #expect(!FileManager.default.fileExists(atPath: settings.socketPath), "the socket file is removed at shutdown")
 }
 
@@ -152,28 +169,19 @@ struct GracefulShutdownTests {
     @Test func answersTheRequestInFlightThenClosesAndRemovesTheSocket() async throws {
         let directory = try makeShortTemporaryDirectory("qs")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let settings = QueryServerSettings(socketPath: "\(directory)/q.sock")
-        let server = QueryServer(settings: settings, handler: ReflectingHandler(), logger: logger)
-        let group = ServiceGroup(services: [server], logger: logger)
-        let running = Task { try await group.run() }
-        let path = settings.socketPath
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while Date() < deadline, (try? await blocking { _ = try QuerySocketClient(path: path).request(["op": "health"]) }) == nil {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let running = try await RunningServer.start(QueryServerSettings(socketPath: "\(directory)/q.sock"))
+        let path = running.settings.socketPath
         let clientBox = try await blocking { UncheckedBox(try QuerySocketClient(path: path)) }
         // A slow request is in flight when shutdown starts.
         let answer = Task {
             try await blocking { try clientBox.value.request(["op": "popular", "domain": "slow", "id": "in-flight"]) }
         }
         try await Task.sleep(for: .milliseconds(100))
-        await group.triggerGracefulShutdown()
+        let stopping = Task { try await running.stop() }
         let line = try await answer.value
         #expect(object(line)["id"] as? String == "in-flight")
         #expect(object(line)["ok"] as? Bool == true)
-        try await running.value
+        try await stopping.value
         #expect(try await blocking { clientBox.value.isClosedByPeer() })
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect((try? await blocking { _ = try QuerySocketClient(path: path) }) == nil, "no longer accepting")
