@@ -60,11 +60,13 @@ extension Learner {
     /// The `k` most popular items of domain `d` (decayed counts at the learner's clock),
     /// ties broken by id so that the answer is deterministic.
     public func popular(domain d: Int, k: Int) -> [(item: String, count: Double)] {
-        var scored: [(String, Double)] = []
         let state = domains[d]
-        state.items.forEach { row, id in scored.append((id, state.itemScalars[Int(row), ItemColumn.popularity])) }
-        scored.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-        return scored.prefix(k).map { ($0.0, state.popularityClock.count($0.1, nowMillis: clockMillis)) }
+        // The same bounded heap as recommendations: O(items · log k), not a sort of every item.
+        var best = TopRows(k: k)
+        for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {
+            best.offer(score: state.itemScalars[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
+        }
+        return best.sorted(ids: state.items).map { ($0.item, state.popularityClock.count($0.score, nowMillis: clockMillis)) }
     }
 
     /// Every parameter's bytes in a fixed order: equal bytes ⇔ bit-identical models.
