@@ -74,7 +74,7 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
         set { mutableRow(row)[column] = newValue }
     }
 
-    /// Raw chunk bytes in order, for checkpoint writers.
+    /// Raw chunk bytes in order (whole chunks, rows past the highest used one included).
     public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         for chunk in chunks {
             try body(UnsafeRawBufferPointer(start: chunk.pointer, count: chunk.count * MemoryLayout<Element>.stride))

@@ -10,26 +10,26 @@ public struct IDIndex: Sendable {
     static let keysPerChunk = 4_096
 
     /// A slot: 0 = empty, else `tag << 32 | (row + 1)` where `tag` is 32 bits of the hash.
-    private struct Shard: Sendable {
+    struct Shard: Sendable {
         var slots: [UInt64] = Array(repeating: 0, count: 16)
         var count = 0
     }
 
-    private var shards: [Shard] = Array(repeating: Shard(), count: 1 << shardBits)
-    private var keyChunks: [[String?]] = []
-    private var hashes = ChunkedMatrix<UInt64>(width: 1, fill: 0)
-    private var freeRows: [Int32] = []
+    var shards: [Shard] = Array(repeating: Shard(), count: 1 << shardBits)
+    var keyChunks: [[String?]] = []
+    var hashes = ChunkedMatrix<UInt64>(width: 1, fill: 0)
+    var freeRows: [Int32] = []
     /// Live ids.
-    public private(set) var count = 0
+    public internal(set) var count = 0
     /// One past the highest row ever handed out: parameter tables must cover `0..<rowLimit`.
-    public private(set) var rowLimit = 0
+    public internal(set) var rowLimit = 0
 
     public init() {}
 
     @inline(__always)
-    private static func shardIndex(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 56) }
+    static func shardIndex(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 56) }
     @inline(__always)
-    private static func tag(_ hash: UInt64) -> UInt64 { (hash >> 16) & 0xFFFF_FFFF }
+    static func tag(_ hash: UInt64) -> UInt64 { (hash >> 16) & 0xFFFF_FFFF }
 
     public func key(of row: Int32) -> String? {
         let index = Int(row)

@@ -19,14 +19,14 @@ public struct Learner: Sendable {
     var userAccumulators: ChunkedMatrix<Float>
     var domains: [DomainState]
     /// Highest event time seen (ms): the learner's clock for decay and expiry.
-    public private(set) var clockMillis: Int64 = 0
+    public internal(set) var clockMillis: Int64 = 0
     var eventsSinceSweep = 0
     public internal(set) var evictedUsers = 0
-    public private(set) var appliedEvents = 0
+    public internal(set) var appliedEvents = 0
     /// Hashes of forgotten users: their events are skipped from then on.
     var tombstones: Set<UInt64> = []
     /// Events skipped because their user was forgotten.
-    public private(set) var skippedForgotten = 0
+    public internal(set) var skippedForgotten = 0
 
     /// Columns of `DomainState.itemScalars`.
     enum ItemColumn {

@@ -11,9 +11,9 @@ import Darwin
 public struct DecayClock: Sendable, Equatable {
     public let halfLifeMillis: Double
     /// Reference time of the scores, ms.
-    public private(set) var referenceMillis: Int64?
-    private var lastTime: Int64 = .min
-    private var lastTerm = 0.0
+    public internal(set) var referenceMillis: Int64?
+    var lastTime: Int64 = .min
+    var lastTerm = 0.0
 
     static let rebaseExponent = 256.0
 

@@ -2,15 +2,15 @@
 /// cumulative and over the last `window` events.
 public struct PrequentialMetrics: Sendable, Equatable {
     public let window: Int
-    public private(set) var count = 0
-    private var sumSquared = 0.0
-    private var sumAbsolute = 0.0
-    private var baselineSumSquared = 0.0
-    private var baselineSumAbsolute = 0.0
+    public internal(set) var count = 0
+    var sumSquared = 0.0
+    var sumAbsolute = 0.0
+    var baselineSumSquared = 0.0
+    var baselineSumAbsolute = 0.0
     /// Ring of the last `window` errors: model, baseline.
-    private var ring: [SIMD2<Float>] = []
-    private var ringNext = 0
-    private var windowSums = SIMD4<Double>()  // model sq, model abs, baseline sq, baseline abs
+    var ring: [SIMD2<Float>] = []
+    var ringNext = 0
+    var windowSums = SIMD4<Double>()  // model sq, model abs, baseline sq, baseline abs
 
     public init(window: Int) {
         precondition(window > 0)

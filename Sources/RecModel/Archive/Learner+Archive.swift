@@ -1,0 +1,171 @@
+/// The learner's whole state as archive sections, and back. A restored learner is
+/// indistinguishable from the one archived: the next events update it bit for bit as they
+/// would have updated the original.
+extension Learner {
+    public func archive(into sink: inout some ArchiveSink) throws {
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.configuration))
+        try archiveFingerprint(into: &sink)
+
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.counters))
+        for value in [clockMillis, Int64(eventsSinceSweep), Int64(evictedUsers), Int64(appliedEvents), Int64(skippedForgotten)] {
+            try sink.append(value)
+        }
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.tombstones))
+        try sink.append(array: tombstones.sorted())
+
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.userIndex))
+        try users.archive(into: &sink)
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.userParameters))
+        try userVectors.archive(rows: users.rowLimit, into: &sink)
+        try userLastSeen.archive(rows: users.rowLimit, into: &sink)
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.userOptimizer))
+        try userAccumulators.archive(rows: users.rowLimit, into: &sink)
+
+        for (d, state) in domains.enumerated() {
+            let instance = UInt16(d)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.itemIndex, instance: instance))
+            try state.items.archive(into: &sink)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.itemParameters, instance: instance))
+            try sink.append(state.mean)
+            for value in [state.events, state.usersWithRatings, state.evictedItems] { try sink.append(Int64(value)) }
+            try state.itemVectors.archive(rows: state.items.rowLimit, into: &sink)
+            try state.itemScalars.archive(rows: state.items.rowLimit, into: &sink)
+            try state.itemLastSeen.archive(rows: state.items.rowLimit, into: &sink)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.userDomainParameters, instance: instance))
+            try state.userScalars.archive(rows: users.rowLimit, into: &sink)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.popularity, instance: instance))
+            try state.popularityClock.archive(into: &sink)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.seen, instance: instance))
+            try sink.append(UInt64(state.seen.count))
+            for row in state.seen.keys.sorted() {
+                try sink.append(row)
+                try sink.append(array: state.seen[row]!)
+            }
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.metrics, instance: instance))
+            try state.metrics.archive(into: &sink)
+        }
+    }
+
+    /// What a checkpoint must share with the running configuration to be loaded: dimension,
+    /// seed, sharing of user vectors, and the domains by name, in order.
+    private func archiveFingerprint(into sink: inout some ArchiveSink) throws {
+        try sink.append(UInt32(dimension))
+        try sink.append(configuration.seed)
+        try sink.append(UInt8(configuration.shareUserVectors ? 1 : 0))
+        try sink.append(UInt32(configuration.domains.count))
+        for domain in configuration.domains { try sink.append(domain.name) }
+    }
+
+    /// Rebuilds a learner from its sections, under `configuration` (hyper-parameters may differ
+    /// from the archived ones; the fingerprint may not).
+    public init(
+        restoring sections: [ArchiveSection: UnsafeRawBufferPointer], configuration: LearnerConfiguration
+    ) throws(ArchiveError) {
+        self.init(configuration: configuration)
+        func reader(_ kind: UInt16, _ instance: Int = 0) throws(ArchiveError) -> ArchiveReader {
+            let section = ArchiveSection(kind: kind, instance: UInt16(instance))
+            guard let bytes = sections[section] else { throw ArchiveError(.missingSection, "section \(section) is missing") }
+            return ArchiveReader(bytes, section: section)
+        }
+        var fingerprint = try reader(ArchiveSection.configuration)
+        try Self.checkFingerprint(&fingerprint, against: configuration)
+
+        var counters = try reader(ArchiveSection.counters)
+        clockMillis = try counters.read()
+        eventsSinceSweep = Int(try counters.read(Int64.self))
+        evictedUsers = Int(try counters.read(Int64.self))
+        appliedEvents = Int(try counters.read(Int64.self))
+        skippedForgotten = Int(try counters.read(Int64.self))
+        try counters.expectEnd()
+        var tombstoneReader = try reader(ArchiveSection.tombstones)
+        tombstones = Set(try tombstoneReader.readArray(of: UInt64.self))
+        try tombstoneReader.expectEnd()
+
+        var userIndex = try reader(ArchiveSection.userIndex)
+        users = try IDIndex.restore(from: &userIndex)
+        try userIndex.expectEnd()
+        var userParameters = try reader(ArchiveSection.userParameters)
+        userVectors = try restoreMatrix(&userParameters, width: dimension, fill: 0, rows: users.rowLimit)
+        userLastSeen = try restoreMatrix(&userParameters, width: 1, fill: 0, rows: users.rowLimit)
+        try userParameters.expectEnd()
+        var userOptimizer = try reader(ArchiveSection.userOptimizer)
+        userAccumulators = try restoreMatrix(&userOptimizer, width: 1, fill: 0, rows: users.rowLimit)
+        try userOptimizer.expectEnd()
+
+        for d in domains.indices {
+            var itemIndex = try reader(ArchiveSection.itemIndex, d)
+            domains[d].items = try IDIndex.restore(from: &itemIndex)
+            try itemIndex.expectEnd()
+            let items = domains[d].items.rowLimit
+            var parameters = try reader(ArchiveSection.itemParameters, d)
+            domains[d].mean = try parameters.readDouble()
+            domains[d].events = Int(try parameters.read(Int64.self))
+            domains[d].usersWithRatings = Int(try parameters.read(Int64.self))
+            domains[d].evictedItems = Int(try parameters.read(Int64.self))
+            domains[d].itemVectors = try restoreMatrix(&parameters, width: dimension, fill: 0, rows: items)
+            domains[d].itemScalars = try restoreMatrix(&parameters, width: ItemColumn.count, fill: 0, rows: items)
+            domains[d].itemLastSeen = try restoreMatrix(&parameters, width: 1, fill: 0, rows: items)
+            try parameters.expectEnd()
+            var userScalars = try reader(ArchiveSection.userDomainParameters, d)
+            domains[d].userScalars = try restoreMatrix(&userScalars, width: UserColumn.count, fill: 0, rows: users.rowLimit)
+            try userScalars.expectEnd()
+            var popularity = try reader(ArchiveSection.popularity, d)
+            domains[d].popularityClock = try DecayClock.restore(
+                halfLifeMillis: configuration.popularityHalfLifeMillis, from: &popularity)
+            try popularity.expectEnd()
+            var seen = try reader(ArchiveSection.seen, d)
+            domains[d].seen = try Self.restoreSeen(&seen, users: users.rowLimit)
+            try seen.expectEnd()
+            var metrics = try reader(ArchiveSection.metrics, d)
+            domains[d].metrics = try PrequentialMetrics.restore(window: configuration.metricsWindow, from: &metrics)
+            try metrics.expectEnd()
+        }
+    }
+
+    private func restoreMatrix<T: BitwiseCopyable>(
+        _ reader: inout ArchiveReader, width: Int, fill: T, rows: Int
+    ) throws(ArchiveError) -> ChunkedMatrix<T> {
+        let (matrix, stored) = try ChunkedMatrix<T>.restore(width: width, fill: fill, from: &reader)
+        guard stored == rows else { throw reader.malformed("\(stored) rows stored for \(rows) ids") }
+        return matrix
+    }
+
+    private static func restoreSeen(_ reader: inout ArchiveReader, users: Int) throws(ArchiveError) -> [Int32: [UInt64]] {
+        let count = try reader.readCount(elementBytes: 12)
+        var seen: [Int32: [UInt64]] = [:]
+        seen.reserveCapacity(count)
+        for _ in 0..<count {
+            let row = try reader.read(Int32.self)
+            guard row >= 0, Int(row) < users else { throw reader.malformed("seen list of row \(row) beyond \(users) users") }
+            seen[row] = try reader.readArray(of: UInt64.self)
+        }
+        return seen
+    }
+
+    /// Throws `incompatible`, naming every difference, when the archive cannot be loaded here.
+    static func checkFingerprint(_ reader: inout ArchiveReader, against configuration: LearnerConfiguration) throws(ArchiveError) {
+        let dimension = Int(try reader.read(UInt32.self))
+        let seed = try reader.read(UInt64.self)
+        let shared = try reader.readBool()
+        let domainCount = Int(try reader.read(UInt32.self))
+        guard domainCount <= reader.remaining / 4 else { throw ArchiveError(.truncated, "\(reader.section): \(domainCount) domains") }
+        var names: [String] = []
+        for _ in 0..<domainCount { names.append(try reader.readString()) }
+        try reader.expectEnd()
+        var differences: [String] = []
+        if dimension != configuration.dimension {
+            differences.append("model.dimension is \(configuration.dimension), checkpoint has \(dimension)")
+        }
+        if seed != configuration.seed { differences.append("model.seed is \(configuration.seed), checkpoint has \(seed)") }
+        if shared != configuration.shareUserVectors {
+            differences.append("user vectors shared across domains: \(configuration.shareUserVectors), checkpoint: \(shared)")
+        }
+        let configured = configuration.domains.map(\.name)
+        if names != configured {
+            differences.append("domains are [\(configured.joined(separator: ", "))], checkpoint has [\(names.joined(separator: ", "))]")
+        }
+        guard differences.isEmpty else {
+            throw ArchiveError(.incompatible, "checkpoint written under another configuration: " + differences.joined(separator: "; "))
+        }
+    }
+}
