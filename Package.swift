@@ -98,7 +98,10 @@ let package = Package(
         ),
         .testTarget(name: "KafkaIngestTests", dependencies: ["KafkaIngest", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RecModelTests", dependencies: ["RecModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CheckpointTests", dependencies: ["Checkpoint", "RecModel", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "QueryProtocolTests",
             dependencies: ["QueryProtocol", .product(name: "NIOEmbedded", package: "swift-nio")],

@@ -45,7 +45,8 @@ extension CheckpointFile {
             T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
         }
         let headerBytes = CheckpointFormat.headerBytes
-        guard bytes.count >= CheckpointFormat.magic.count, bytes.prefix(CheckpointFormat.magic.count).elementsEqual(CheckpointFormat.magic) else {
+        let magic = CheckpointFormat.magic
+        guard bytes.prefix(magic.count).elementsEqual(magic.prefix(bytes.count)) else {
             throw CheckpointError(.badMagic, "\(path): not a crossrec checkpoint (bad magic)")
         }
         guard bytes.count >= headerBytes else { throw CheckpointError(.truncated, "\(path): truncated in the file header") }

@@ -1,0 +1,43 @@
+import Checkpoint
+import Foundation
+import RecModel
+
+/// A small deterministic model and its offsets: the content of the golden fixtures.
+enum SampleCheckpoint {
+    static let createdMillis: Int64 = 1_790_000_000_000
+    static let offsets = [
+        StoredOffset(topic: "ratings.books", partition: 0, offset: 120),
+        StoredOffset(topic: "ratings.movies", partition: 0, offset: 90),
+        StoredOffset(topic: "ratings.movies", partition: 1, offset: 91),
+    ]
+    static let metadata = ["crossrec.version": "fixture", "applied_events": "300"]
+
+    static func configuration(dimension: Int = 4) -> LearnerConfiguration {
+        var configuration = LearnerConfiguration(domains: [
+            DomainSpec(name: "movies", ratingRange: 1...5), DomainSpec(name: "books", ratingRange: 1...10),
+        ])
+        configuration.dimension = dimension
+        configuration.maxUsers = 30
+        configuration.metricsWindow = 50
+        return configuration
+    }
+
+    static func learner() -> Learner {
+        var generator = SplitMix64(seed: 11)
+        var learner = Learner(configuration: configuration())
+        for index in 0..<300 {
+            let domain = Int(generator.next() % 2)
+            let user = "user-\(generator.next() % 40)"
+            let item = "item-\(generator.next() % 25)"
+            let value = Double(1 + generator.next() % (domain == 0 ? 5 : 10))
+            learner.apply(Rating(domain: domain, user: user, item: item, value: value, timestampMillis: Int64(index) * 1_000))
+            if index == 200 { learner.forget(user: "user-3") }
+        }
+        return learner
+    }
+
+    static func fixturePath(version: UInt32) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/checkpoint-v\(version).ckpt").path
+    }
+}
