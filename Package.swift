@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "crossrecd",
             dependencies: [
-                "DaemonCore",
+                "DaemonCore", "Checkpoint",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "crossrec",
             dependencies: [
-                "QueryProtocol", "KafkaIngest", "RecModel",
+                "QueryProtocol", "KafkaIngest", "RecModel", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonCoreTests",
-            dependencies: ["DaemonCore", "TestSupport"],
+            dependencies: ["DaemonCore", "Checkpoint", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

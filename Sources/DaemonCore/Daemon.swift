@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import KafkaIngest
 import Logging
@@ -6,10 +7,14 @@ import QueryServer
 import RecModel
 import ServiceLifecycle
 
-/// The whole daemon: the dev broker when configured, then a `ServiceGroup` of ingest and the
-/// periodic stats log; SIGTERM/SIGINT shut it down gracefully.
+/// The whole daemon: the dev broker when configured, the restore of the newest valid
+/// checkpoint, then a `ServiceGroup` of checkpoints, ingest, the query server and the periodic
+/// stats log; SIGTERM/SIGINT shut it down gracefully.
 public struct Daemon: Sendable {
     public let configuration: Configuration
+    /// Start empty instead of refusing to start when the newest checkpoint was written under an
+    /// incompatible configuration.
+    public var discardIncompatibleCheckpoint = false
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -22,24 +27,81 @@ public struct Daemon: Sendable {
         let devBroker = try startDevBrokerIfConfigured(logger: logger)
         defer { if devBroker != nil { try? FileManager.default.removeItem(atPath: configuration.paths.devBrokerAddressFile) } }
         let bootstrap = devBroker?.bootstrapServers ?? configuration.kafka.bootstrap
+        let store = CheckpointStore(directory: configuration.paths.stateDirectory, retain: configuration.checkpoint.retain)
+        let restored = try restore(from: store, logger: logger)
+        let positions = restored.file.map(positions(of:)) ?? [:]
         let consumer = try KafkaConsumer(
-            settings: configuration.consumerSettings(bootstrapServers: bootstrap), logger: logger.with(label: "kafka"))
+            settings: configuration.consumerSettings(bootstrapServers: bootstrap), positions: AppliedPositions(positions),
+            logger: logger.with(label: "kafka"))
         let ingest = IngestService(
-            learner: Learner(configuration: configuration.learnerConfiguration), consumer: consumer, logger: logger)
+            learner: restored.learner ?? Learner(configuration: configuration.learnerConfiguration), positions: positions,
+            consumer: consumer, logger: logger)
+        let checkpoints = CheckpointService(
+            store: store, ingest: ingest, intervalSeconds: configuration.checkpoint.intervalSeconds,
+            restoredFrom: restored.file?.path, logger: logger)
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)
         let server = QueryServer(
             settings: configuration.serverSettings,
             handler: LearnerQueryHandler(
-                ingest: ingest,
+                ingest: ingest, checkpoints: checkpoints,
                 metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) }),
             logger: logger)
-        // Shutdown runs in reverse: stats, then the socket, then ingest.
+        // Shutdown runs in reverse: stats, the socket, ingest, and last the checkpoints, whose
+        // final cut is then the state after the last applied event.
         let group = ServiceGroup(
-            services: [ingest, server, stats], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [checkpoints, ingest, server, stats], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("crossrecd starting", metadata: [LoggingKeys.bootstrap: "\(bootstrap)"])
         try await group.run()
         withExtendedLifetime(devBroker) {}
         logger.info("crossrecd stopped")
+    }
+
+    /// The newest checkpoint that verifies and fits the configuration, or an empty start; every
+    /// file passed over is logged with its reason.
+    private func restore(from store: CheckpointStore, logger: Logger) throws -> CheckpointStore.Restored {
+        for path in try store.removeTemporaryFiles() {
+            logger.notice("removed an unfinished checkpoint left by a crash", metadata: [LoggingKeys.path: "\(path)"])
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = Result { () throws(CheckpointError) in
+            try store.restoreNewest(
+                configuration: configuration.learnerConfiguration, discardIncompatible: discardIncompatibleCheckpoint)
+        }
+        if case .failure(let error) = result, error.code == .incompatible {
+            logger.critical(
+                "checkpoint incompatible with this configuration; restore the old configuration, or start with --discard-incompatible-checkpoint",
+                metadata: [LoggingKeys.error: "\(error.message)"])
+        }
+        let restored = try result.get()
+        for error in restored.skipped {
+            logger.error("checkpoint skipped", metadata: [LoggingKeys.error: "\(error.message)", "crossrec.reason": "\(error.code.rawValue)"])
+        }
+        if let file = restored.file, let learner = restored.learner {
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            logger.notice(
+                "checkpoint restored", metadata: [
+                    LoggingKeys.path: "\(file.path)", LoggingKeys.events: "\(learner.appliedEvents)",
+                    LoggingKeys.users: "\(learner.userCount)", "crossrec.bytes": "\(file.byteCount)",
+                    "crossrec.seconds": "\(seconds)",
+                    "crossrec.offsets": "\(file.offsets.map { "\($0.topic)/\($0.partition)@\($0.offset)" }.joined(separator: ","))",
+                ])
+        } else {
+            logger.notice(
+                "no usable checkpoint: starting with an empty model",
+                metadata: [LoggingKeys.path: "\(store.directory)", "crossrec.skipped": "\(restored.skipped.count)"])
+        }
+        return restored
+    }
+
+    /// The checkpoint's offsets for the configured topics (others are ignored, with a log line).
+    private func positions(of file: CheckpointFile) -> [PartitionKey: Int64] {
+        let topics = configuration.domains.map(\.topic)
+        var positions: [PartitionKey: Int64] = [:]
+        for stored in file.offsets {
+            guard let index = topics.firstIndex(of: stored.topic) else { continue }
+            positions[PartitionKey(topicIndex: index, partition: stored.partition)] = stored.offset
+        }
+        return positions
     }
 
     private func makeDirectories() throws {

@@ -4,10 +4,10 @@ import Foundation
 public struct QueryRequest: Sendable, Equatable {
     /// The operations this version serves (docs/PROTOCOL.md).
     public enum Operation: String, CaseIterable, Sendable {
-        case recommend, predict, similar, popular, stats, health, metrics, forget
+        case recommend, predict, similar, popular, stats, health, metrics, forget, checkpoint
 
         /// Operations only root, the daemon's own user and `socket.admin_uids` may run.
-        public var isAdmin: Bool { self == .forget }
+        public var isAdmin: Bool { self == .forget || self == .checkpoint }
     }
 
     public var op: Operation
@@ -75,7 +75,7 @@ public struct QueryRequest: Sendable, Equatable {
         case .similar: ["domain", "item"]
         case .popular: ["domain"]
         case .forget: ["user"]
-        case .stats, .health, .metrics: []
+        case .stats, .health, .metrics, .checkpoint: []
         }
         for field in required where object[field] == nil { return fail(.badRequest, "\(op.rawValue) needs \(field)") }
         return .success(request)

@@ -17,6 +17,9 @@ extension Learner {
         return known
     }
 
+    /// Users forgotten so far.
+    public var tombstoneCount: Int { tombstones.count }
+
     /// True when `user` was forgotten.
     public func isForgotten(user: String) -> Bool {
         !tombstones.isEmpty && tombstones.contains(StableHash.hash(user))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import DaemonCore
 import Foundation
 import Logging
@@ -14,6 +15,10 @@ struct CrossrecdCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Configuration file.") var config = "/etc/crossrec/crossrecd.yaml"
     @Option(name: .customLong("check-config"), help: "Validate this configuration file and exit.")
     var checkConfig: String?
+    @Flag(
+        name: .customLong("discard-incompatible-checkpoint"),
+        help: "Start with an empty model when the newest checkpoint does not fit the configuration.")
+    var discardIncompatibleCheckpoint = false
 
     func run() async throws {
         if let checkConfig {
@@ -25,7 +30,14 @@ struct CrossrecdCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap(format: configuration.log.format, level: configuration.log.level)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        try await Daemon(configuration: configuration).run(logger: Logger(label: "crossrecd"), metricsRegistry: registry)
+        var daemon = Daemon(configuration: configuration)
+        daemon.discardIncompatibleCheckpoint = discardIncompatibleCheckpoint
+        do {
+            try await daemon.run(logger: Logger(label: "crossrecd"), metricsRegistry: registry)
+        } catch let error as CheckpointError where error.code == .incompatible {
+            FileHandle.standardError.write(Data("crossrecd: \(error.message)\n".utf8))
+            throw ExitCode(ConfigError.exitCode)
+        }
     }
 
     /// A bad configuration is reported on stderr and ends the process with EX_CONFIG (78).

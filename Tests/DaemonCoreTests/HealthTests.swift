@@ -1,4 +1,5 @@
 @testable import DaemonCore
+import Checkpoint
 import Foundation
 import KafkaIngest
 import QueryProtocol
@@ -20,7 +21,12 @@ struct HealthTests {
         var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
         configuration.dimension = 4
         let ingest = IngestService(learner: Learner(configuration: configuration), consumer: consumer, logger: TestKafka.logger())
-        let handler = LearnerQueryHandler(ingest: ingest, metrics: nil)
+        let directory = try makeShortTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let checkpoints = CheckpointService(
+            store: CheckpointStore(directory: directory), ingest: ingest, intervalSeconds: 3_600, restoredFrom: nil,
+            logger: TestKafka.logger())
+        let handler = LearnerQueryHandler(ingest: ingest, checkpoints: checkpoints, metrics: nil)
         let group = ServiceGroup(services: [ingest], logger: TestKafka.logger())
         let running = Task { try await group.run() }
         defer { running.cancel() }

@@ -39,7 +39,7 @@ struct QueryRequestTests {
             return
         }
         #expect(QueryResponse.failure(failure)
-            == #"{"error":{"code":"unknown_op","message":"unknown op teleport (recommend, predict, similar, popular, stats, health, metrics, forget)"},"id":"x-1","ok":false}"#)
+            == #"{"error":{"code":"unknown_op","message":"unknown op teleport (recommend, predict, similar, popular, stats, health, metrics, forget, checkpoint)"},"id":"x-1","ok":false}"#)
     }
 
     @Test func encodesResponsesOnOneLineWithSortedKeys() {

@@ -23,11 +23,12 @@ extension Configuration {
         }
         guard let root else { throw ConfigError(file: file, key: "", line: nil, message: "empty configuration") }
         var configuration = Configuration()
-        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "paths", "socket", "log"]) {
+        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "checkpoint", "paths", "socket", "log"]) {
             switch name {
             case "domains": configuration.domains = try parseDomains(node, path, reader)
             case "kafka": configuration.kafka = try parseKafka(node, path, reader)
             case "model": configuration.model = try parseModel(node, path, reader)
+            case "checkpoint": configuration.checkpoint = try parseCheckpoint(node, path, reader)
             case "paths": configuration.paths = try parsePaths(node, path, reader)
             case "socket": configuration.socket = try parseSocket(node, path, reader)
             default: configuration.log = try parseLog(node, path, reader)
@@ -177,6 +178,17 @@ extension Configuration {
             }
         }
         return socket
+    }
+
+    private static func parseCheckpoint(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Checkpoints {
+        var checkpoint = Checkpoints()
+        for (field, value, path) in try reader.mapping(node, key, allowed: ["interval_seconds", "retain"]) {
+            switch field {
+            case "interval_seconds": checkpoint.intervalSeconds = try reader.double(value, path, 1...86_400)
+            default: checkpoint.retain = try reader.int(value, path, 1...1_000)
+            }
+        }
+        return checkpoint
     }
 
     private static func parseLog(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Log {

@@ -70,8 +70,17 @@ public struct Configuration: Sendable, Equatable {
         public var statsIntervalSeconds: Double = 30
     }
 
+    /// Checkpoints of the model and its Kafka offsets, in the state directory.
+    public struct Checkpoints: Sendable, Equatable {
+        /// Seconds between two checkpoints (one is also written on shutdown and on request).
+        public var intervalSeconds: Double = 60
+        /// Checkpoints kept; older ones are deleted after each successful write.
+        public var retain = 3
+    }
+
     public var domains: [Domain] = []
     public var kafka = Kafka()
+    public var checkpoint = Checkpoints()
     public var model = ModelSettings()
     public var paths = Paths()
     public var socket = Socket()

@@ -38,11 +38,17 @@ public final class IngestService: Service, @unchecked Sendable {
     /// Monotonic ns of the writer's last loop turn: liveness for the watchdog.
     public let lastProgressNanos = Atomic<UInt64>(0)
 
-    public init(learner: Learner, consumer: KafkaConsumer, logger: Logger, snapshotIntervalSeconds: Double = 1) {
+    /// - Parameters:
+    ///   - positions: next offset to apply per partition, from the restored checkpoint (the
+    ///     consumer's `positions` must start from the same values).
+    public init(
+        learner: Learner, positions: [PartitionKey: Int64] = [:], consumer: KafkaConsumer, logger: Logger,
+        snapshotIntervalSeconds: Double = 1
+    ) {
         self.learner = learner
         self.consumer = consumer
         self.logger = logger
-        tracker = OffsetTracker()
+        tracker = OffsetTracker(positions: positions)
         published = Mutex(Self.status(of: learner, counters: consumer.counters.snapshot))
         snapshot = Mutex((1, learner, DispatchTime.now().uptimeNanoseconds))
         snapshotIntervalNanos = UInt64(snapshotIntervalSeconds * 1e9)
@@ -84,6 +90,25 @@ public final class IngestService: Service, @unchecked Sendable {
             writerDone.wait()
         }
         logger.info("ingest stopped", metadata: [LoggingKeys.events: "\(status.appliedEvents)"])
+    }
+
+    /// A consistent cut for a checkpoint: the learner (a copy-on-write copy) and the next offset
+    /// of every partition, both taken at one safe point, so the learner holds exactly the
+    /// events before those offsets.
+    public struct Cut: Sendable {
+        public var learner: Learner
+        public var positions: [PartitionKey: Int64]
+        /// Time the writer thread spent taking the cut.
+        public var stallNanos: UInt64
+    }
+
+    public func cut() async -> Cut {
+        await perform { [self] learner in
+            let start = DispatchTime.now().uptimeNanoseconds
+            let copy = learner
+            let positions = tracker.positions
+            return Cut(learner: copy, positions: positions, stallNanos: DispatchTime.now().uptimeNanoseconds - start)
+        }
     }
 
     /// Forgets a user on the writer thread, then publishes a snapshot at once, so that the
@@ -166,13 +191,9 @@ public final class IngestService: Service, @unchecked Sendable {
     }
 
     /// Runs blocking work on a thread of its own and resumes when it is done.
-    static func onDedicatedThread(_ body: @escaping @Sendable () -> Void) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
-                body()
-                continuation.resume()
-            }
-            thread.start()
+    static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            Thread { continuation.resume(returning: body()) }.start()
         }
     }
 }

@@ -1,4 +1,6 @@
+import Checkpoint
 import Dispatch
+import Foundation
 import KafkaIngest
 import QueryProtocol
 import QueryServer
@@ -8,6 +10,7 @@ import RecModel
 /// `stats`). Never touches the writer's learner: the snapshot is immutable.
 struct LearnerQueryHandler: QueryHandler {
     let ingest: IngestService
+    let checkpoints: CheckpointService
     /// Nil when the process has no Prometheus registry (the `metrics` op then says so).
     let metrics: MetricsExporter?
     let startedNanos = DispatchTime.now().uptimeNanoseconds
@@ -45,6 +48,11 @@ struct LearnerQueryHandler: QueryHandler {
                 return .failure(QueryError(.unknownItem, "no item \(request.item!) in domain \(request.domain!)"))
             }
             fields["items"] = .array(items.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+        case .checkpoint:
+            switch await checkpoints.checkpointNow() {
+            case .success(let written): fields.merge(Self.describe(written)) { $1 }
+            case .failure(let error): return .failure(QueryError(.internal, "checkpoint failed: \(error.message)"))
+            }
         case .forget:
             let known = await ingest.forget(user: request.user!)
             fields["forgotten"] = .bool(known)
@@ -63,6 +71,10 @@ struct LearnerQueryHandler: QueryHandler {
     private func health() -> [String: JSONValue] {
         var reasons: [JSONValue] = []
         if let error = ingest.consumer.unresolvedError { reasons.append(.string("kafka: \(error)")) }
+        let checkpoint = checkpoints.status
+        if let error = checkpoint.lastError {
+            reasons.append(.string("checkpoint: \(checkpoint.consecutiveFailures) failed in a row, last: \(error)"))
+        }
         let writerIdleNanos = DispatchTime.now().uptimeNanoseconds &- ingest.lastProgressNanos.load(ordering: .relaxed)
         if ingest.lastProgressNanos.load(ordering: .relaxed) > 0, writerIdleNanos > 10_000_000_000 {
             reasons.append(.string("ingest writer made no progress for \(writerIdleNanos / 1_000_000_000) s"))
@@ -108,6 +120,35 @@ struct LearnerQueryHandler: QueryHandler {
             "events": .integer(Int64(status.appliedEvents)),
             "uptime_seconds": .number(Double(DispatchTime.now().uptimeNanoseconds - startedNanos) / 1e9),
             "model_age_seconds": .number(ingest.modelAgeSeconds),
+            "checkpoint": checkpointStats(),
+        ]
+    }
+
+    private func checkpointStats() -> JSONValue {
+        let status = checkpoints.status
+        var fields: [String: JSONValue] = [
+            "writes": .integer(Int64(status.writes)), "failures": .integer(Int64(status.failures)),
+            "last_error": status.lastError.map(JSONValue.string) ?? .null,
+            "restored_from": status.restoredFrom.map(JSONValue.string) ?? .null,
+        ]
+        if let last = status.lastSuccess {
+            fields["last"] = .object(Self.describe(last).merging([
+                "age_seconds": .number(Double(DispatchTime.now().uptimeNanoseconds &- last.monotonicNanos) / 1e9)
+            ]) { $1 })
+        }
+        return .object(fields)
+    }
+
+    /// A written checkpoint as the `checkpoint` op and `stats` show it.
+    static func describe(_ written: CheckpointService.Success) -> [String: JSONValue] {
+        [
+            "path": .string(written.path), "sequence": .integer(Int64(written.sequence)),
+            "bytes": .integer(Int64(written.bytes)), "events": .integer(Int64(written.appliedEvents)),
+            "created_unix_ms": .integer(written.wallMillis),
+            "write_ms": .number(Double(written.writeNanos) / 1e6), "stall_ms": .number(Double(written.stallNanos) / 1e6),
+            "offsets": .array(written.offsets.map {
+                .object(["topic": .string($0.topic), "partition": .integer(Int64($0.partition)), "offset": .integer($0.offset)])
+            }),
         ]
     }
 }

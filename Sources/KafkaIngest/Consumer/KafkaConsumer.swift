@@ -102,6 +102,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         buffer.pop(timeoutSeconds: timeoutSeconds).map(parse)
     }
 
+    /// True once `stop` was called: the group was (or is being) left, commits are pointless.
+    public var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
+
     /// True once the consumer stopped and every buffered batch was taken.
     public var isDrained: Bool { buffer.isDrained }
 
