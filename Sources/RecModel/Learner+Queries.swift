@@ -51,6 +51,11 @@ extension Learner {
         return Array(UnsafeBufferPointer(start: userVectors.row(Int(u)), count: dimension))
     }
 
+    /// Ratings of an item applied so far (nil when the item is unknown).
+    public func ratingCount(item: String, domain d: Int) -> Int? {
+        domains[d].items.find(item, hash: StableHash.hash(item)).map { Int(domains[d].itemScalars[Int($0), ItemColumn.ratings]) }
+    }
+
     /// Decayed rating count of an item at the learner's clock.
     public func popularity(item: String, domain d: Int) -> Double {
         guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return 0 }

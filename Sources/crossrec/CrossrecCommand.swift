@@ -8,7 +8,7 @@ struct CrossrecCommand: AsyncParsableCommand {
         abstract: "Client and tools for the crossrec recommendation daemon.",
         subcommands: [
             RecommendCommand.self, PredictCommand.self, SimilarCommand.self, PopularCommand.self, StatsCommand.self,
-            HealthCommand.self, MetricsCommand.self, ForgetCommand.self,
+            HealthCommand.self, MetricsCommand.self, ForgetCommand.self, CheckpointCommand.self,
             ProduceCommand.self, ReplayCommand.self, DevBrokerCommand.self, BenchCommand.self,
         ]
     )

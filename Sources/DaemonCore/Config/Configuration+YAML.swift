@@ -184,7 +184,7 @@ extension Configuration {
         var checkpoint = Checkpoints()
         for (field, value, path) in try reader.mapping(node, key, allowed: ["interval_seconds", "retain"]) {
             switch field {
-            case "interval_seconds": checkpoint.intervalSeconds = try reader.double(value, path, 1...86_400)
+            case "interval_seconds": checkpoint.intervalSeconds = try reader.double(value, path, 0.1...86_400)
             default: checkpoint.retain = try reader.int(value, path, 1...1_000)
             }
         }
