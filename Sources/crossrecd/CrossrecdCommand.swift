@@ -27,6 +27,9 @@ struct CrossrecdCommand: AsyncParsableCommand {
             return
         }
         let configuration = try loadOrExit(config)
+        // Past a file-size limit (RLIMIT_FSIZE) a checkpoint write must fail with EFBIG, be
+        // reported and retried, like ENOSPC; the default action of SIGXFSZ would kill us instead.
+        signal(SIGXFSZ, SIG_IGN)
         LoggingSetup.bootstrap(format: configuration.log.format, level: configuration.log.level)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Testing
 import TestSupport
@@ -131,8 +132,27 @@ struct DaemonProcessTests {
         #expect(forgetAnswers.first?["forgotten"] as? Bool == true, "\(forget.stdout)")
         #expect(forgetAnswers.last?["strategy"] as? String == "popular")
 
+        // checkpoint (admin) writes one now and says where, with the offsets it holds.
+        let checkpoint = try ExternalTool.run(
+            ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], input: #"{"op":"checkpoint","id":"c"}"# + "\n")
+        let written = try JSONSerialization.jsonObject(with: Data(checkpoint.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(written["ok"] as? Bool == true && written["id"] as? String == "c", "\(checkpoint.stdout)")
+        let writtenPath = try #require(written["path"] as? String)
+        #expect(writtenPath.hasPrefix("\(directory)/state/checkpoint-"))
+        let writtenOffsets = written["offsets"] as? [[String: Any]] ?? []
+        #expect(writtenOffsets.compactMap { $0["offset"] as? Int }.reduce(0, +) == 62, "41 movies + 21 books messages")
+
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)
+        // The shutdown checkpoint holds every applied event, and verifies with the CLI.
+        let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
+        let verify = try ExternalTool.run([crossrec, "checkpoint", "verify", "\(directory)/state"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        let newest = try #require(try CheckpointStore(directory: "\(directory)/state").list().first)
+        #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == "60")
+        let inspect = try ExternalTool.run([crossrec, "checkpoint", "inspect", newest.path])
+        #expect(inspect.status == 0 && inspect.stdout.contains("verifies: yes"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("applied_events = 60") && inspect.stdout.contains("ratings.books/"))
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket is removed on exit")
         #expect(!logLines(daemon.log, message: "crossrecd stopped").isEmpty)
         #expect(!FileManager.default.fileExists(atPath: addressFile), "the address file is removed on exit")
