@@ -31,14 +31,14 @@ public final class CheckpointFile: Sendable {
     public let offsets: [StoredOffset]
     // The bytes are written once in `init` and only read afterwards; the pointer never escapes
     // except as borrowed buffers inside `withSections`.
-    private nonisolated(unsafe) let bytes: UnsafeMutableRawBufferPointer
+    private nonisolated(unsafe) let bytes: UnsafeRawBufferPointer
 
     /// Reads and verifies `path`. Throws a `CheckpointError` naming the first problem.
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        bytes = try Self.readWholeFile(path)
+        bytes = try Self.mapWholeFile(path)
         do throws(CheckpointError) {
-            let parsed = try Self.parse(UnsafeRawBufferPointer(bytes), path: path)
+            let parsed = try Self.parse(bytes, path: path)
             version = parsed.version
             createdMillis = parsed.createdMillis
             sections = parsed.sections
@@ -49,12 +49,12 @@ public final class CheckpointFile: Sendable {
             }
             offsets = try Self.decodeOffsets(offsetsReader, path: path)
         } catch {
-            bytes.deallocate()
+            Self.unmap(bytes)
             throw error
         }
     }
 
-    deinit { bytes.deallocate() }
+    deinit { Self.unmap(bytes) }
 
     /// The body of every section, keyed by section, valid only inside `body`.
     public func withSections<T>(_ body: ([ArchiveSection: UnsafeRawBufferPointer]) throws -> T) rethrows -> T {

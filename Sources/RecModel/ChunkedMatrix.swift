@@ -1,13 +1,16 @@
 /// Rows of `width` elements in fixed-size contiguous chunks: growing never moves existing rows
 /// (no pause to copy a big array), and a snapshot shares chunks copy-on-write.
 ///
-/// Isolation: a value type; the single writer owns its copy. `snapshot()` returns a copy that
-/// shares every chunk; the writer copies a chunk before its first write to it afterwards
+/// Isolation: a value type; the single writer owns its copy. A copy (a snapshot) shares every
+/// chunk; the writer copies a chunk before its first write to it afterwards
 /// (`isKnownUniquelyReferenced`), so a snapshot never changes under a reader.
 public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
     // @unchecked: chunks are only mutated through `mutableRow`, which first makes the chunk
     // unique to this value; shared chunks are never written.
-    public static var rowsPerChunkShift: Int { 12 }
+    /// 256 rows (64 KiB at 64 floats): after a snapshot, each event copies at most one small
+    /// chunk per table it writes, and restore still moves large blocks. Measured against 64 and
+    /// 4,096 rows with `crossrec bench checkpoint` (docs/BENCHMARKS.md).
+    public static var rowsPerChunkShift: Int { 8 }
     public static var rowsPerChunk: Int { 1 << rowsPerChunkShift }
 
     final class Chunk {
@@ -18,6 +21,15 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
             self.count = count
             pointer = .allocate(capacity: count)
             pointer.initialize(repeating: fill, count: count)
+        }
+
+        /// The first `source.count` bytes from `source`, the rest `fill` (restore: one write pass).
+        init(count: Int, fill: Element, prefix source: UnsafeRawBufferPointer) {
+            self.count = count
+            pointer = .allocate(capacity: count)
+            let copied = source.count / MemoryLayout<Element>.stride
+            UnsafeMutableRawPointer(pointer).copyMemory(from: source.baseAddress!, byteCount: copied * MemoryLayout<Element>.stride)
+            (pointer + copied).initialize(repeating: fill, count: count - copied)
         }
 
         init(copying other: Chunk) {
@@ -46,6 +58,13 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Bytes held by the chunks.
     public var byteCount: Int { chunks.count * Self.rowsPerChunk * width * MemoryLayout<Element>.stride }
+
+    /// Appends a chunk whose first rows are the raw bytes of `rows` (a whole number of rows, at
+    /// most a chunk's worth).
+    mutating func appendChunk(rows source: UnsafeRawBufferPointer) {
+        precondition(source.count <= Self.rowsPerChunk * width * MemoryLayout<Element>.stride && source.count > 0)
+        chunks.append(Chunk(count: Self.rowsPerChunk * width, fill: fill, prefix: source))
+    }
 
     /// Makes rows `0..<rows` addressable (new rows hold `fill`).
     public mutating func reserve(rows: Int) {

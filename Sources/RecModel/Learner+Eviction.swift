@@ -48,7 +48,7 @@ extension Learner {
             let scalars = domains[d].userScalars.mutableRow(Int(row))
             if scalars[UserColumn.ratings] > 0 { domains[d].usersWithRatings -= 1 }
             scalars.update(repeating: 0, count: UserColumn.count)
-            domains[d].seen[row] = nil
+            domains[d].seen.remove(row: row)
         }
     }
 

@@ -45,7 +45,7 @@ public struct Learner: Sendable {
         var itemLastSeen = ChunkedMatrix<Int64>(width: 1, fill: 0)
         var userScalars = ChunkedMatrix<Double>(width: UserColumn.count, fill: 0)
         /// Item hashes each user rated here, oldest first, at most `seenItemsPerUser`.
-        var seen: [Int32: [UInt64]] = [:]
+        var seen = SeenLists()
         var mean: Double
         var events = 0
         var usersWithRatings = 0
@@ -204,10 +204,9 @@ public struct Learner: Sendable {
     private mutating func remember(itemHash: UInt64, user: Int32, domain d: Int) {
         let limit = configuration.seenItemsPerUser
         guard limit > 0 else { return }
-        func update(_ list: inout [UInt64]) {
+        domains[d].seen.update(row: user) { list in
             list.append(itemHash)
             if list.count >= 2 * limit { list.removeFirst(list.count - limit) }
         }
-        update(&domains[d].seen[user, default: []])
     }
 }

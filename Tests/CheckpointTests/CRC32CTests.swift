@@ -20,4 +20,23 @@ struct CRC32CTests {
         }
         #expect(crc.value == CRC32C.checksum(bytes))
     }
+
+    /// The table path must agree with the CPU instruction (and with the check values) on
+    /// every length and alignment, so that files move between machines with and without it.
+    @Test func tablePathAgreesWithTheDefaultPath() {
+        let bytes = (0..<4_099).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }
+        bytes.withUnsafeBytes { all in
+            for (start, end) in [(0, 0), (0, 9), (1, 4_099), (3, 2_050), (7, 15)] {
+                let slice = UnsafeRawBufferPointer(rebasing: all[start..<end])
+                var table = CRC32C()
+                table.updateWithTables(slice)
+                var fast = CRC32C()
+                fast.update(slice)
+                #expect(table.value == fast.value, "bytes \(start)..<\(end)")
+            }
+        }
+        var check = CRC32C()
+        Array("123456789".utf8).withUnsafeBytes { check.updateWithTables($0) }
+        #expect(check.value == 0xE306_9283)
+    }
 }

@@ -31,12 +31,10 @@ extension ChunkedMatrix {
             throw ArchiveError(.truncated, "\(reader.section): \(rows) rows announced, \(reader.remaining) bytes left")
         }
         var matrix = Self(width: width, fill: fill)
-        matrix.reserve(rows: Int(rows))
         var row = 0
         while row < Int(rows) {
             let count = min(Self.rowsPerChunk, Int(rows) - row)
-            let source = try reader.take(count * rowBytes)
-            UnsafeMutableRawPointer(matrix.mutableRow(row)).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            matrix.appendChunk(rows: try reader.take(count * rowBytes))
             row += count
         }
         return (matrix, Int(rows))

@@ -37,9 +37,9 @@ extension Learner {
             try state.popularityClock.archive(into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.seen, instance: instance))
             try sink.append(UInt64(state.seen.count))
-            for row in state.seen.keys.sorted() {
+            try state.seen.forEach { row, list in
                 try sink.append(row)
-                try sink.append(array: state.seen[row]!)
+                try sink.append(array: list)
             }
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.metrics, instance: instance))
             try state.metrics.archive(into: &sink)
@@ -130,14 +130,15 @@ extension Learner {
         return matrix
     }
 
-    private static func restoreSeen(_ reader: inout ArchiveReader, users: Int) throws(ArchiveError) -> [Int32: [UInt64]] {
+    private static func restoreSeen(_ reader: inout ArchiveReader, users: Int) throws(ArchiveError) -> SeenLists {
         let count = try reader.readCount(elementBytes: 12)
-        var seen: [Int32: [UInt64]] = [:]
-        seen.reserveCapacity(count)
+        var seen = SeenLists()
         for _ in 0..<count {
             let row = try reader.read(Int32.self)
             guard row >= 0, Int(row) < users else { throw reader.malformed("seen list of row \(row) beyond \(users) users") }
-            seen[row] = try reader.readArray(of: UInt64.self)
+            let list = try reader.readArray(of: UInt64.self)
+            guard !list.isEmpty, seen[row] == nil else { throw reader.malformed("seen list of row \(row) empty or repeated") }
+            seen.update(row: row) { $0 = list }
         }
         return seen
     }

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Checkpoint
+import Dispatch
+import Foundation
+import RecModel
+import Synchronization
+
+/// Checkpoint write and restore of a large model: ingest stall while a checkpoint is cut and
+/// written concurrently, write bytes/s against `dd` to the same directory, restore MB/s.
+struct CheckpointBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint", abstract: "Checkpoint stall, write and restore speed for a big model.")
+
+    @Option(help: "Users of the model.") var users = 1_000_000
+    @Option(help: "Vector dimension.") var dimension = 64
+    @Option(help: "Items of the model.") var items = 100_000
+    @Option(help: "Directory for the checkpoints (its disk is measured).") var directory = "bench/data/checkpoint"
+    @Option(help: "Repetitions; medians are reported.") var repeats = 3
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = LearnerConfiguration(domains: [DomainSpec(name: "bench", ratingRange: 1...5)])
+        configuration.dimension = dimension
+        var learner = Learner(configuration: configuration)
+        var generator = SplitMix64(seed: 5)
+        func event(user: UInt64? = nil) -> Rating {
+            Rating(
+                domain: 0, user: "user-\(user ?? generator.next() % UInt64(users))", item: "item-\(generator.next() % UInt64(items))",
+                value: Double(generator.next() % 5 + 1), timestampMillis: 1_700_000_000_000)
+        }
+        let buildStart = DispatchTime.now().uptimeNanoseconds
+        for user in 0..<UInt64(users) { learner.apply(event(user: user)) }
+        print(String(format: "model: %d users × %d d, %d items, built in %.1f s", learner.userCount, dimension, items,
+            Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9))
+
+        let batches = (0..<100).map { _ in (0..<2_048).map { _ in event() } }
+        func applyBatches(_ learner: inout Learner) -> [Double] {
+            batches.map { batch in
+                let start = DispatchTime.now().uptimeNanoseconds
+                for rating in batch { learner.apply(rating) }
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+        }
+        let store = CheckpointStore(directory: directory, retain: 1)
+        var cutMicros: [Double] = [], baselineMax: [Double] = [], duringMax: [Double] = [], baselineTotal: [Double] = []
+        var duringTotal: [Double] = [], writeRates: [Double] = [], restoreRates: [Double] = [], ddRates: [Double] = []
+        var bytes: UInt64 = 0
+        for _ in 0..<repeats {
+            // The learner is uniquely owned here: no copy-on-write at all.
+            let plain = applyBatches(&learner)
+            baselineMax.append(plain.max()!)
+            baselineTotal.append(plain.reduce(0, +))
+
+            // The daemon's cut: a copy-on-write copy on the writer thread, written by another.
+            let cutStart = DispatchTime.now().uptimeNanoseconds
+            let copy = learner
+            cutMicros.append(Double(DispatchTime.now().uptimeNanoseconds - cutStart) / 1e3)
+            let done = DispatchSemaphore(value: 0)
+            let result = Mutex<(UInt64, Double)?>(nil)
+            Thread { [store] in
+                let start = DispatchTime.now().uptimeNanoseconds
+                let written: CheckpointStore.Written?
+                do { written = try store.write(learner: copy, offsets: [], createdMillis: 0) } catch {
+                    FileHandle.standardError.write(Data("write failed: \(error)\n".utf8))
+                    written = nil
+                }
+                result.withLock { $0 = written.map { ($0.bytes, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) } }
+                done.signal()
+            }.start()
+            let during = applyBatches(&learner)
+            done.wait()
+            duringMax.append(during.max()!)
+            duringTotal.append(during.reduce(0, +))
+            guard let (written, seconds) = result.withLock({ $0 }) else { throw ValidationError("checkpoint write failed") }
+            bytes = written
+            writeRates.append(Double(written) / seconds / 1e6)
+
+            let path = try store.list()[0].path
+            let restoreStart = DispatchTime.now().uptimeNanoseconds
+            let restored = try CheckpointFile(path: path).restoreLearner(configuration: configuration)
+            restoreRates.append(Double(written) / (Double(DispatchTime.now().uptimeNanoseconds - restoreStart) / 1e9) / 1e6)
+            precondition(restored.userCount == copy.userCount)
+            ddRates.append(try ddRate(bytes: written))
+        }
+        print(String(format: "checkpoint size: %.1f MB", Double(bytes) / 1e6))
+        print(String(format: "cut on the writer thread: median %.1f µs", median(cutMicros)))
+        print(String(format: "ingest batch of 2048 events, max over 100 batches: median %.2f ms without, %.2f ms during a checkpoint write",
+            median(baselineMax), median(duringMax)))
+        print(String(format: "same 204800 events: %.0f ms without, %.0f ms during a checkpoint write (medians)",
+            median(baselineTotal), median(duringTotal)))
+        print(String(format: "write (serialize + fsync + rename): median %.0f MB/s; dd conv=fsync same size: median %.0f MB/s (ratio %.2f)",
+            median(writeRates), median(ddRates), median(writeRates) / median(ddRates)))
+        print(String(format: "restore (read + verify + decode, page cache warm): median %.0f MB/s (%@)", median(restoreRates),
+            restoreRates.map { String(Int($0)) }.joined(separator: ", ")))
+    }
+
+    /// `dd` of the same byte count to the same directory, fsync'd, timed here.
+    private func ddRate(bytes: UInt64) throws -> Double {
+        let blocks = max(1, bytes / (4 << 20))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/dd")
+        process.arguments = ["if=/dev/zero", "of=\(directory)/dd.bin", "bs=4M", "count=\(blocks)", "conv=fsync", "status=none"]
+        let start = DispatchTime.now().uptimeNanoseconds
+        try process.run()
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try? FileManager.default.removeItem(atPath: "\(directory)/dd.bin")
+        return Double(blocks * (4 << 20)) / seconds / 1e6
+    }
+}
