@@ -129,6 +129,8 @@ public final class IngestService: Service, @unchecked Sendable {
             lastProgressNanos.store(now, ordering: .relaxed)
             runCommands()
             if let batch = consumer.nextBatch(timeoutSeconds: 0.05) {
+                // Resets are marked before the assignment that produces their records.
+                for key in consumer.positions.takeResets() { tracker.forget(key) }
                 apply(batch)
             } else if consumer.isDrained {
                 break

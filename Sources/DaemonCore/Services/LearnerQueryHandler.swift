@@ -71,6 +71,11 @@ struct LearnerQueryHandler: QueryHandler {
     private func health() -> [String: JSONValue] {
         var reasons: [JSONValue] = []
         if let error = ingest.consumer.unresolvedError { reasons.append(.string("kafka: \(error)")) }
+        // A reset of an unavailable position means lost events: loud for ten minutes.
+        let now = DispatchTime.now().uptimeNanoseconds
+        for reset in ingest.consumer.resets where now &- reset.atNanos < 600_000_000_000 {
+            reasons.append(.string("kafka: \(reset.description)"))
+        }
         let checkpoint = checkpoints.status
         if let error = checkpoint.lastError {
             reasons.append(.string("checkpoint: \(checkpoint.consecutiveFailures) failed in a row, last: \(error)"))
@@ -121,6 +126,7 @@ struct LearnerQueryHandler: QueryHandler {
             "uptime_seconds": .number(Double(DispatchTime.now().uptimeNanoseconds - startedNanos) / 1e9),
             "model_age_seconds": .number(ingest.modelAgeSeconds),
             "checkpoint": checkpointStats(),
+            "offset_resets": .array(ingest.consumer.resets.map { .string($0.description) }),
         ]
     }
 

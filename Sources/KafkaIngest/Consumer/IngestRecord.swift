@@ -56,6 +56,12 @@ public struct OffsetTracker: Sendable, Equatable {
         return all
     }
 
+    /// Drops the position of a partition that restarts from the reset policy.
+    public mutating func forget(_ key: PartitionKey) {
+        if currentKey == key { currentNext = .min }
+        stored[key] = nil
+    }
+
     /// True when the record is new to the state; advances the position past it.
     @inline(__always)
     public mutating func admit(_ record: IngestRecord) -> Bool {

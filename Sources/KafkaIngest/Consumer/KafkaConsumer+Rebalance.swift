@@ -12,7 +12,7 @@ extension KafkaConsumer {
         let cooperative = protocolName == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            for (index, entry) in entries.enumerated() { list.setOffset(at: index, startOffset(for: entry.partition)) }
+            for (index, entry) in entries.enumerated() { list.setOffset(at: index, checkedStartOffset(for: entry.partition)) }
             let failure = apply(cooperative ? .incrementalAssign : .assign, list)
             assigned.withLock { set in
                 if !cooperative { set.removeAll() }

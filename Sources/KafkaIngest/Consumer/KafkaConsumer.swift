@@ -28,6 +28,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     let topicIndex: [String: Int]
     /// Partitions currently assigned, for lag reporting.
     let assigned = Mutex<Set<TopicPartition>>([])
+    /// Positions found unavailable at assignment (see `checkedStartOffset`).
+    let offsetResets = Mutex<[OffsetReset]>([])
     let stopRequested = Atomic<Bool>(false)
     let pollThreadDone = DispatchSemaphore(value: 0)
     /// Set by the poll thread on every loop turn: a wedged loop stops updating it.
@@ -77,7 +79,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .rdKafka(.subscription, err, context: "subscribe") }
         case .manual(let partitions):
             let list = RDKafkaTopicPartitionList()
-            for partition in partitions { list.add(partition, offset: startOffset(for: partition)) }
+            for partition in partitions { list.add(partition, offset: checkedStartOffset(for: partition)) }
             let err = list.withPointer { rd_kafka_assign(handle.pointer, $0) }
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .rdKafka(.assignment, err, context: "assign") }
             assigned.withLock { $0 = Set(partitions) }

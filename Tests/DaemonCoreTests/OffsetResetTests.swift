@@ -1,0 +1,40 @@
+import Foundation
+import QueryProtocol
+import Testing
+import TestSupport
+
+/// A checkpoint's offset that Kafka no longer has (the topic was recreated shorter, or
+/// retention removed it) is reported loudly, and the partition restarts from the reset policy
+/// without dropping the events that are there.
+@Suite("Unavailable checkpoint offsets", .serialized)
+struct OffsetResetTests {
+    @Test func positionBeyondARecreatedTopicIsReportedAndItsEventsStillApplied() throws {
+        let helper = CrashEquivalenceTests()
+        let directory = try makeShortTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
+
+        let first = try TestKafka.broker(["ratings.movies": 1])
+        try TestKafka.produce(
+            (0..<100).map { TestKafka.json(user: "u\($0 % 10)", item: "a\($0)", rating: 4) }, to: "ratings.movies", partitions: 1,
+            broker: first)
+        var config = try helper.writeConfig(directory, bootstrap: first.bootstrapServers, domains: domains, dimension: 8)
+        _ = try helper.drainAndStop(config, directory, run: 0, total: 100)
+
+        // The same topic, recreated on another cluster with 30 events: offset 100 is gone.
+        let second = try TestKafka.broker(["ratings.movies": 1])
+        try TestKafka.produce(
+            (0..<30).map { TestKafka.json(user: "u\($0 % 10)", item: "b\($0)", rating: 2) }, to: "ratings.movies", partitions: 1,
+            broker: second)
+        config = try helper.writeConfig(directory, bootstrap: second.bootstrapServers, domains: domains, dimension: 8)
+        let daemon = try helper.start(config, directory, run: 1)
+        #expect(daemon.waitForLog { _ in helper.appliedEvents(directory) == 130 }, "\(daemon.log.suffix(2_000))")
+        #expect(daemon.log.contains("stored position no longer available in Kafka"))
+        let line = try QuerySocketClient(path: "\(directory)/run/crossrecd.sock").request(["op": "health"])
+        let health = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        #expect(health["status"] as? String == "degraded")
+        #expect((health["reasons"] as? [String] ?? []).contains { $0.contains("position 100 is no longer in Kafka (log holds 0..<30)") }, "\(health)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+    }
+}
