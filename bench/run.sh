@@ -21,5 +21,7 @@ if [ ! -x bench/.venv/bin/python ]; then
     bench/.venv/bin/pip install --quiet -r bench/requirements-peers.txt
 fi
 bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32
+echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
+"$bin" bench checkpoint --users 1000000 --dimension 64 --repeats 3
 echo "== queries: recommend top-10 over ~100 000 items (served from the learner), ingest at 10 000 events/s"
 bench/query.sh
