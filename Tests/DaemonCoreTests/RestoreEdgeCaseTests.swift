@@ -6,8 +6,8 @@ import TestSupport
 /// A checkpoint's offset that Kafka no longer has (the topic was recreated shorter, or
 /// retention removed it) is reported loudly, and the partition restarts from the reset policy
 /// without dropping the events that are there.
-@Suite("Unavailable checkpoint offsets", .serialized)
-struct OffsetResetTests {
+@Suite("Restore edge cases", .serialized)
+struct RestoreEdgeCaseTests {
     @Test func positionBeyondARecreatedTopicIsReportedAndItsEventsStillApplied() throws {
         let helper = CrashEquivalenceTests()
         let directory = try makeShortTemporaryDirectory()
@@ -36,5 +36,31 @@ struct OffsetResetTests {
         #expect((health["reasons"] as? [String] ?? []).contains { $0.contains("position 100 is no longer in Kafka (log holds 0..<30)") }, "\(health)")
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)
+    }
+
+    @Test func incompatibleCheckpointStopsTheStartWith78UnlessDiscarded() throws {
+        let helper = CrashEquivalenceTests()
+        let directory = try makeShortTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
+        let broker = try TestKafka.broker(["ratings.movies": 1])
+        try TestKafka.produce(
+            (0..<20).map { TestKafka.json(user: "u\($0)", item: "a\($0)", rating: 3) }, to: "ratings.movies", partitions: 1,
+            broker: broker)
+        var config = try helper.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 8)
+        _ = try helper.drainAndStop(config, directory, run: 0, total: 20)
+
+        config = try helper.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 16)
+        let refused = try helper.start(config, directory, run: 1)
+        #expect(refused.waitForExit() == 78)
+        #expect(refused.log.contains("model.dimension is 16, checkpoint has 8"), "\(refused.log.suffix(1_500))")
+
+        let discarding = try DaemonProcess(
+            executable: helper.crossrecd, arguments: ["--config", config, "--discard-incompatible-checkpoint"],
+            logPath: "\(directory)/log.2")
+        #expect(discarding.waitForLog { _ in helper.appliedEvents(directory) == 20 }, "an empty model re-reads the topic")
+        #expect(discarding.log.contains("no usable checkpoint: starting with an empty model"))
+        discarding.signal(SIGTERM)
+        #expect(discarding.waitForExit() == 0)
     }
 }
