@@ -2,14 +2,21 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= configs/dev.yaml
-APT_PACKAGES := librdkafka-dev kcat socat
+APT_PACKAGES := librdkafka-dev kcat socat systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/debug
 RELEASE_BIN := .build/release
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+UNITDIR = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+DOCDIR = $(PREFIX)/share/doc/crossrec
+SYSCONFDIR ?= /etc
+# Binaries `install` copies (release by default; the unit check uses the debug build).
+INSTALL_BIN ?= $(RELEASE_BIN)
 
-.PHONY: all deps build build-release run test bench clean
+.PHONY: all deps build build-release run test verify-units install install-files bench clean
 
 all: build
 
@@ -19,6 +26,7 @@ deps:
 	pkg-config --exists rdkafka 2>/dev/null || missing="$$missing librdkafka-dev"; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v socat >/dev/null || missing="$$missing socat"; \
+	command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -35,10 +43,38 @@ build-release: deps
 run: build
 	$(BIN)/crossrecd --config $(CONFIG)
 
-## test: every test target; Kafka tests start their own dev broker.
+## test: every test target (Kafka tests start their own dev broker), then the unit check.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory verify-units
+
+## verify-units: install into a temporary root, `systemd-analyze verify`; any warning fails.
+verify-units: build
+	@root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	$(MAKE) --no-print-directory install-files PREFIX=$$root/usr SYSCONFDIR=$$root/etc INSTALL_BIN=$(BIN) >/dev/null && \
+	out=$$(systemd-analyze verify $$root/usr/lib/systemd/system/crossrecd.socket $$root/usr/lib/systemd/system/crossrecd.service 2>&1); \
+	status=$$?; echo "$$out"; \
+	if [ $$status -ne 0 ] || [ -n "$$out" ]; then echo "systemd-analyze verify: warnings or errors" >&2; exit 1; fi; \
+	echo "systemd-analyze verify: crossrecd.service and crossrecd.socket clean"
+
+## install: release binaries, units, sysusers snippet, default config (kept if present), docs.
+##   make install PREFIX=/usr DESTDIR=/tmp/pkg
+install: build-release
+	$(MAKE) --no-print-directory install-files
+
+install-files:
+	install -D -m 0755 $(INSTALL_BIN)/crossrecd $(DESTDIR)$(BINDIR)/crossrecd
+	install -D -m 0755 $(INSTALL_BIN)/crossrec $(DESTDIR)$(BINDIR)/crossrec
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/crossrec
+	for unit in crossrecd.service crossrecd.socket; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' systemd/$$unit.in > $(DESTDIR)$(UNITDIR)/$$unit; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit; \
+	done
+	install -m 0644 systemd/crossrec.sysusers $(DESTDIR)$(SYSUSERSDIR)/crossrec.conf
+	install -m 0644 docs/OPERATIONS.md docs/PROTOCOL.md docs/CHECKPOINTS.md $(DESTDIR)$(DOCDIR)/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/crossrec/crossrecd.yaml ] || \
+		install -m 0640 configs/crossrecd.yaml $(DESTDIR)$(SYSCONFDIR)/crossrec/crossrecd.yaml
 
 ## bench: release build, then the benchmarks recorded in docs/BENCHMARKS.md.
 bench: build-release

@@ -15,6 +15,13 @@ public struct Daemon: Sendable {
     /// Start empty instead of refusing to start when the newest checkpoint was written under an
     /// incompatible configuration.
     public var discardIncompatibleCheckpoint = false
+    /// The file the configuration came from, re-read on SIGHUP (nil: reloads are refused).
+    public var configurationPath: String?
+    /// A listening socket passed by the service manager (`SocketActivation`), served instead of
+    /// binding the configured path.
+    public var inheritedSocket: Int32?
+    /// The service manager's notification socket (inert outside systemd).
+    public var notifier = SystemdNotifier()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -28,6 +35,7 @@ public struct Daemon: Sendable {
         defer { if devBroker != nil { try? FileManager.default.removeItem(atPath: configuration.paths.devBrokerAddressFile) } }
         let bootstrap = devBroker?.bootstrapServers ?? configuration.kafka.bootstrap
         let store = CheckpointStore(directory: configuration.paths.stateDirectory, retain: configuration.checkpoint.retain)
+        notifier.notify(["STATUS=restoring the newest checkpoint of \(store.directory)"])
         let restored = try restore(from: store, logger: logger)
         let positions = restored.file.map(positions(of:)) ?? [:]
         let consumer = try KafkaConsumer(
@@ -40,16 +48,30 @@ public struct Daemon: Sendable {
             store: store, ingest: ingest, intervalSeconds: configuration.checkpoint.intervalSeconds,
             restoredFrom: restored.file?.path, logger: logger)
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)
+        var serverSettings = configuration.serverSettings
+        serverSettings.inheritedSocket = inheritedSocket
         let server = QueryServer(
-            settings: configuration.serverSettings,
+            settings: serverSettings,
             handler: LearnerQueryHandler(
                 ingest: ingest, checkpoints: checkpoints,
                 metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) }),
             logger: logger)
-        // Shutdown runs in reverse: stats, the socket, ingest, and last the checkpoints, whose
-        // final cut is then the state after the last applied event.
+        let systemd = SystemdService(notifier: notifier, ingest: ingest, checkpoints: checkpoints, server: server, logger: logger)
+        let reload = ReloadService(path: configurationPath, configuration: configuration, notifier: notifier, logger: logger) {
+            new in
+            LoggingSetup.setLevel(new.log.level)
+            stats.interval.withLock { $0 = new.log.statsIntervalSeconds }
+            checkpoints.update(intervalSeconds: new.checkpoint.intervalSeconds, retain: new.checkpoint.retain)
+            server.updateLimits(new.serverSettings)
+            do { try consumer.setDeadLetterTopic(new.kafka.deadLetterTopic) } catch {
+                logger.error("dead-letter topic not changed", metadata: [LoggingKeys.error: "\(error)"])
+            }
+        }
+        // Shutdown runs in reverse: STOPPING=1 first, stats, the socket, ingest, and last the
+        // checkpoints, whose final cut is then the state after the last applied event.
         let group = ServiceGroup(
-            services: [checkpoints, ingest, server, stats], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [checkpoints, ingest, server, stats, reload, systemd], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
         logger.info("crossrecd starting", metadata: [LoggingKeys.bootstrap: "\(bootstrap)"])
         try await group.run()
         withExtendedLifetime(devBroker) {}

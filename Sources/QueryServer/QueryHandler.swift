@@ -19,6 +19,9 @@ public struct QueryServerSettings: Sendable {
     public var idleTimeoutSeconds: Int64 = 300
     /// Besides root and the daemon's own user, who may run admin operations.
     public var adminUIDs: Set<UInt32> = []
+    /// A listening socket passed by the service manager (socket activation): served instead of
+    /// binding `socketPath`, whose file then belongs to the manager (no chmod, no unlink).
+    public var inheritedSocket: Int32?
 
     public init(socketPath: String) {
         self.socketPath = socketPath

@@ -9,8 +9,13 @@ import Synchronization
 
 /// Newline-delimited JSON over a Unix stream socket: one task per connection, requests
 /// answered in order (pipelining allowed), limits on line size, connections and idle time.
+///
+/// Isolation: the limits a reload may change are under a `Mutex` (read at each accept and
+/// request); everything else is immutable.
 public final class QueryServer: Service, Sendable {
     let settings: QueryServerSettings
+    private let limits: Mutex<QueryServerSettings>
+    private let listening = Atomic<Bool>(false)
     let handler: any QueryHandler
     let logger: Logger
     private let connections = ConnectionCounter()
@@ -21,46 +26,73 @@ public final class QueryServer: Service, Sendable {
 
     public init(settings: QueryServerSettings, handler: any QueryHandler, logger: Logger) {
         self.settings = settings
+        limits = Mutex(settings)
         self.handler = handler
         self.logger = logger
+    }
+
+    /// True once the socket accepts connections (bound, or inherited and registered).
+    public var isListening: Bool { listening.load(ordering: .acquiring) }
+
+    /// True when every event loop of the server runs a task within `seconds`: a wedged loop
+    /// (a blocking call on it) makes this false, and the watchdog stops its pings.
+    public func eventLoopsRespond(withinSeconds seconds: Double) async -> Bool {
+        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+            let ran = RanFlag()
+            loop.execute { ran.value.store(true, ordering: .releasing) }
+            // Polled from outside: waiting on a future of a wedged loop would wedge this check too.
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while !ran.value.load(ordering: .acquiring) {
+                if ContinuousClock.now > deadline { return false }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        return true
+    }
+
+    /// The limits as they are now.
+    public var currentLimits: QueryServerSettings { limits.withLock { $0 } }
+
+    /// Applies new limits (line size, k, connections, idle time, admin uids) to connections
+    /// accepted and requests read from now on; the socket's path and mode are not changed.
+    public func updateLimits(_ new: QueryServerSettings) {
+        limits.withLock { current in
+            current.maxLineBytes = new.maxLineBytes
+            current.maxK = new.maxK
+            current.maxConnections = new.maxConnections
+            current.idleTimeoutSeconds = new.idleTimeoutSeconds
+            current.adminUIDs = new.adminUIDs
+        }
     }
 
     /// Connections currently open (for stats and tests).
     public var activeConnections: Int { connections.count.load(ordering: .relaxed) }
 
     public func run() async throws {
-        try removeStaleSocket()
-        let lineLimit = settings.maxLineBytes
-        let idle = TimeAmount.seconds(settings.idleTimeoutSeconds)
         let connections = self.connections
-        let maxConnections = settings.maxConnections
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server: NIOAsyncChannel<Connection, Never>
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             // A client that shuts its write side after the last request (socat, `nc -N`) still
             // gets every answer: the connection closes once they are written.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(unixDomainSocketPath: settings.socketPath) { channel in
-                // Counted at accept and uncounted at close, on the event loop: exact and ordered.
-                let open = connections.count.add(1, ordering: .relaxed).newValue
-                connections.gauge.record(open)
-                let admitted = open <= maxConnections
-                channel.closeFuture.whenComplete { _ in
-                    connections.gauge.record(connections.count.subtract(1, ordering: .relaxed).newValue)
-                }
-                // Who connected, from the kernel (SO_PEERCRED), read once at accept.
-                return PeerCredentials.of(channel: channel).flatMapThrowing { peer in
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
-                    try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QueryLineDecoder(maxLineBytes: lineLimit)))
-                    return Connection(
-                        channel: try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel),
-                        admitted: admitted, peer: peer)
-                }
+        if let inherited = settings.inheritedSocket {
+            server = try await bootstrap.bind(inherited) { [self] channel in accept(channel, connections) }
+            logger.info("query socket inherited from the service manager", metadata: ["crossrec.fd": "\(inherited)"])
+        } else {
+            try removeStaleSocket()
+            server = try await bootstrap.bind(unixDomainSocketPath: settings.socketPath) { [self] channel in
+                accept(channel, connections)
             }
-        guard chmod(settings.socketPath, mode_t(settings.socketMode)) == 0 else {
-            throw QueryServerError("cannot chmod \(settings.socketPath): \(String(cString: strerror(errno)))")
+            guard chmod(settings.socketPath, mode_t(settings.socketMode)) == 0 else {
+                throw QueryServerError("cannot chmod \(settings.socketPath): \(String(cString: strerror(errno)))")
+            }
+            logger.info("query socket listening", metadata: ["crossrec.socket": "\(settings.socketPath)"])
         }
-        logger.info("query socket listening", metadata: ["crossrec.socket": "\(settings.socketPath)"])
-        defer { unlink(settings.socketPath) }
+        listening.store(true, ordering: .releasing)
+        defer {
+            listening.store(false, ordering: .releasing)
+            if settings.inheritedSocket == nil { unlink(settings.socketPath) }
+        }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
@@ -81,11 +113,35 @@ public final class QueryServer: Service, Sendable {
         }
     }
 
+    /// Sets up an accepted connection, on its event loop, under the limits of this moment.
+    private func accept(_ channel: any Channel, _ connections: ConnectionCounter) -> EventLoopFuture<Connection> {
+        let limits = currentLimits
+        // Counted at accept and uncounted at close, on the event loop: exact and ordered.
+        let open = connections.count.add(1, ordering: .relaxed).newValue
+        connections.gauge.record(open)
+        let admitted = open <= limits.maxConnections
+        channel.closeFuture.whenComplete { _ in
+            connections.gauge.record(connections.count.subtract(1, ordering: .relaxed).newValue)
+        }
+        // Who connected, from the kernel (SO_PEERCRED), read once at accept.
+        return PeerCredentials.of(channel: channel).flatMapThrowing { peer in
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleTimeoutSeconds)))
+            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(QueryLineDecoder(maxLineBytes: limits.maxLineBytes)))
+            return Connection(
+                channel: try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel),
+                admitted: admitted, peer: peer, limits: limits)
+        }
+    }
+
     /// An accepted connection: its channel, whether it is within the connection limit, its peer.
     struct Connection: Sendable {
         var channel: NIOAsyncChannel<QueryFrame, ByteBuffer>
         var admitted: Bool
         var peer: PeerCredentials?
+        /// The limits when it was accepted (its line limit is fixed in its decoder).
+        var limits: QueryServerSettings
     }
 
     private func serve(_ accepted: Connection) async {
@@ -96,12 +152,12 @@ public final class QueryServer: Service, Sendable {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 guard accepted.admitted else {
-                    let error = QueryFailure(error: QueryError(.overloaded, "too many connections (\(settings.maxConnections))"))
+                    let error = QueryFailure(error: QueryError(.overloaded, "too many connections (\(accepted.limits.maxConnections))"))
                     try await outbound.write(ByteBuffer(string: QueryResponse.failure(error) + "\n"))
                     return
                 }
                 for try await frame in inbound {
-                    try await outbound.write(ByteBuffer(string: await answer(frame, peer: accepted.peer) + "\n"))
+                    try await outbound.write(ByteBuffer(string: await answer(frame, accepted) + "\n"))
                 }
             }
         } catch {
@@ -110,17 +166,19 @@ public final class QueryServer: Service, Sendable {
     }
 
     /// One response line for one frame.
-    func answer(_ frame: QueryFrame, peer: PeerCredentials?) async -> String {
+    func answer(_ frame: QueryFrame, _ connection: Connection) async -> String {
+        let peer = connection.peer
+        let limits = currentLimits
         switch frame {
         case .tooLarge:
             return QueryResponse.failure(
-                QueryFailure(error: QueryError(.tooLarge, "request line longer than \(settings.maxLineBytes) bytes")))
+                QueryFailure(error: QueryError(.tooLarge, "request line longer than \(connection.limits.maxLineBytes) bytes")))
         case .line(let buffer):
-            switch QueryRequest.decode(Array(buffer.readableBytesView), maxK: settings.maxK) {
+            switch QueryRequest.decode(Array(buffer.readableBytesView), maxK: limits.maxK) {
             case .failure(let failure):
                 return QueryResponse.failure(failure)
             case .success(let request):
-                if request.op.isAdmin, peer?.mayRunAdminOperations(allowedUIDs: settings.adminUIDs) != true {
+                if request.op.isAdmin, peer?.mayRunAdminOperations(allowedUIDs: limits.adminUIDs) != true {
                     let who = peer.map { "uid \($0.uid)" } ?? "an unidentified peer"
                     return QueryResponse.failure(
                         QueryFailure(id: request.id, error: QueryError(.forbidden, "\(request.op.rawValue) is not allowed for \(who)")))
@@ -159,6 +217,11 @@ public final class QueryServer: Service, Sendable {
         unlink(settings.socketPath)
         logger.notice("removed stale socket file", metadata: ["crossrec.socket": "\(settings.socketPath)"])
     }
+}
+
+/// Set by a task once an event loop ran it.
+final class RanFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 /// Open connections, shared with the accept callback (an `Atomic` cannot be captured itself).

@@ -35,6 +35,8 @@ struct CrossrecdCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var daemon = Daemon(configuration: configuration)
         daemon.discardIncompatibleCheckpoint = discardIncompatibleCheckpoint
+        daemon.configurationPath = config
+        daemon.inheritedSocket = SocketActivation.takeListeningSocket()
         do {
             try await daemon.run(logger: Logger(label: "crossrecd"), metricsRegistry: registry)
         } catch let error as CheckpointError where error.code == .incompatible {

@@ -30,14 +30,3 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// Process-wide logging setup of the daemon.
-public enum LoggingSetup {
-    public static func bootstrap(format: Configuration.Log.Format, level: String) {
-        let logLevel = Logger.Level(rawValue: level) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
-    }
-}

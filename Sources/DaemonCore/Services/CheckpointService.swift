@@ -46,9 +46,9 @@ public final class CheckpointService: Service, Sendable {
         case now(CheckedContinuation<Result<Success, CheckpointError>, Never>)
     }
 
-    private let store: CheckpointStore
+    /// The store and interval, which a reload may change.
+    private let schedule: Mutex<(store: CheckpointStore, intervalSeconds: Double)>
     private let ingest: IngestService
-    private let intervalSeconds: Double
     private let topics: [String]
     private let logger: Logger
     private let state: Mutex<Status>
@@ -63,9 +63,8 @@ public final class CheckpointService: Service, Sendable {
     public init(
         store: CheckpointStore, ingest: IngestService, intervalSeconds: Double, restoredFrom: String?, logger: Logger
     ) {
-        self.store = store
+        schedule = Mutex((store, intervalSeconds))
         self.ingest = ingest
-        self.intervalSeconds = intervalSeconds
         topics = ingest.consumer.settings.topics.map(\.name)
         self.logger = logger
         state = Mutex(Status(restoredFrom: restoredFrom))
@@ -73,6 +72,11 @@ public final class CheckpointService: Service, Sendable {
     }
 
     public var status: Status { state.withLock { $0 } }
+
+    /// A reload: the next interval and retention apply from the next checkpoint on.
+    public func update(intervalSeconds: Double, retain: Int) {
+        schedule.withLock { $0 = (CheckpointStore(directory: $0.store.directory, retain: retain), intervalSeconds) }
+    }
 
     /// Writes a checkpoint now (after any already queued) and returns it.
     public func checkpointNow() async -> Result<Success, CheckpointError> {
@@ -85,8 +89,8 @@ public final class CheckpointService: Service, Sendable {
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { [requestSink, intervalSeconds] in
-                while (try? await Task.sleep(for: .seconds(intervalSeconds))) != nil {
+            group.addTask { [self] in
+                while (try? await Task.sleep(for: .seconds(schedule.withLock { $0.intervalSeconds }))) != nil {
                     requestSink.yield(.periodic)
                 }
             }
@@ -121,7 +125,7 @@ public final class CheckpointService: Service, Sendable {
             "reason": reason, "applied_events": String(cut.learner.appliedEvents),
             "host": ProcessInfo.processInfo.hostName, "writer": "crossrecd",
         ]
-        let store = store
+        let store = schedule.withLock { $0.store }
         let wallMillis = Int64(Date().timeIntervalSince1970 * 1_000)
         // File I/O and the synchronous offset commit block: both run on a thread of their own.
         let result: Result<CheckpointStore.Written, CheckpointError> = await IngestService.onDedicatedThread { [self] in

@@ -1,22 +1,36 @@
 import KafkaIngest
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// Logs ingest counters and prequential metrics at a fixed interval.
-struct StatsLogService: Service {
+/// Logs ingest counters and prequential metrics every `intervalSeconds` (0: never; a reload
+/// may change it).
+final class StatsLogService: Service, Sendable {
     let ingest: IngestService
-    let intervalSeconds: Double
+    let interval: Mutex<Double>
     let logger: Logger
 
+    init(ingest: IngestService, intervalSeconds: Double, logger: Logger) {
+        self.ingest = ingest
+        interval = Mutex(intervalSeconds)
+        self.logger = logger
+    }
+
     func run() async throws {
-        guard intervalSeconds > 0 else { return try await gracefulShutdown() }
         var lastEvents = 0
+        var lastTime = ContinuousClock.now
         while !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(intervalSeconds)) }
+            let intervalSeconds = interval.withLock { $0 }
+            // Disabled: look again later, a reload may enable it.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(intervalSeconds > 0 ? intervalSeconds : 1)) }
             if Task.isShuttingDownGracefully { break }
+            guard intervalSeconds > 0 else { continue }
+            let elapsed = lastTime.duration(to: .now)
+            lastTime = .now
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let status = ingest.status
             let lag = ingest.consumer.lag().compactMap(\.lag).reduce(0, +)
-            let rate = Double(status.appliedEvents - lastEvents) / intervalSeconds
+            let rate = Double(status.appliedEvents - lastEvents) / max(seconds, 0.001)
             lastEvents = status.appliedEvents
             logger.info(
                 "ingest", metadata: [

@@ -42,7 +42,8 @@ extension KafkaConsumer {
                     LoggingKeys.offset: "\(raw.offset)", LoggingKeys.reason: "\(reason.rawValue)",
                     LoggingKeys.suppressed: "\(suppressed)"])
         }
-        guard let deadLetter, let deadLetterTopic = settings.deadLetterTopic else { return }
+        let (deadLetterTopic, deadLetter) = deadLetterState.withLock { $0 }
+        guard let deadLetter, let deadLetterTopic else { return }
         do {
             try deadLetter.send(
                 topic: deadLetterTopic, value: payload,

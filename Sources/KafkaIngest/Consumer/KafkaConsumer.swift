@@ -23,7 +23,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     let logger: Logger
     let handle: RDKafkaHandle
     let buffer = RecordBuffer()
-    let deadLetter: KafkaProducer?
+    /// The dead-letter topic and its producer: both may change at a reload (`setDeadLetterTopic`).
+    let deadLetterState: Mutex<(topic: String?, producer: KafkaProducer?)>
     let parsers: [EventParser]
     let topicIndex: [String: Int]
     /// Partitions currently assigned, for lag reporting.
@@ -53,10 +54,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         topicIndex = Dictionary(settings.topics.enumerated().map { ($1.name, $0) }) { first, _ in first }
         handle = try RDKafkaHandle(.consumer, config: RDKafkaConfig(settings.librdkafkaProperties), logger: logger)
         if let topic = settings.deadLetterTopic {
-            deadLetter = try KafkaProducer(bootstrapServers: settings.bootstrapServers, logger: logger)
+            deadLetterState = Mutex((topic, try KafkaProducer(bootstrapServers: settings.bootstrapServers, logger: logger)))
             logger.info("dead-letter topic configured", metadata: [LoggingKeys.topic: "\(topic)"])
         } else {
-            deadLetter = nil
+            deadLetterState = Mutex((nil, nil))
         }
         pollState = PollState(pending: RawBatch(capacity: settings.batchSize))
         rejectLog = Mutex(RateLimitedLog(perSecond: settings.rejectLogsPerSecond))
@@ -103,6 +104,19 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func nextBatch(timeoutSeconds: Double = 0.1) -> [IngestRecord]? {
         buffer.pop(timeoutSeconds: timeoutSeconds).map(parse)
     }
+
+    /// Changes (or disables, with nil) where rejected messages go; the producer is created the
+    /// first time one is needed and kept.
+    public func setDeadLetterTopic(_ topic: String?) throws(KafkaError) {
+        var producer = deadLetterState.withLock { $0.producer }
+        if producer == nil, topic != nil {
+            producer = try KafkaProducer(bootstrapServers: settings.bootstrapServers, logger: logger)
+        }
+        deadLetterState.withLock { [producer] in $0 = (topic, producer) }
+        logger.info("dead-letter topic set", metadata: [LoggingKeys.topic: "\(topic ?? "none")"])
+    }
+
+    var deadLetter: KafkaProducer? { deadLetterState.withLock { $0.producer } }
 
     /// True once `stop` was called: the group was (or is being) left, commits are pointless.
     public var isStopping: Bool { stopRequested.load(ordering: .acquiring) }

@@ -1,0 +1,53 @@
+/// What a reload (SIGHUP) can change in place, and what needs a restart.
+extension Configuration {
+    /// Keys whose new values a running daemon applies at once.
+    public static let liveKeys = [
+        "log.level", "log.stats_interval_seconds", "checkpoint.interval_seconds", "checkpoint.retain",
+        "socket.max_line_bytes", "socket.max_k", "socket.max_connections", "socket.idle_timeout_seconds",
+        "socket.admin_uids", "kafka.dead_letter_topic",
+    ]
+
+    /// The keys that differ in `new`: those applied live, and those that need a restart.
+    public func reloadPlan(to new: Configuration) -> (live: [String], restart: [String]) {
+        var live: [String] = []
+        func check<T: Equatable>(_ key: String, _ path: KeyPath<Configuration, T>) {
+            if self[keyPath: path] != new[keyPath: path] { live.append(key) }
+        }
+        check("log.level", \.log.level)
+        check("log.stats_interval_seconds", \.log.statsIntervalSeconds)
+        check("checkpoint.interval_seconds", \.checkpoint.intervalSeconds)
+        check("checkpoint.retain", \.checkpoint.retain)
+        check("socket.max_line_bytes", \.socket.maxLineBytes)
+        check("socket.max_k", \.socket.maxK)
+        check("socket.max_connections", \.socket.maxConnections)
+        check("socket.idle_timeout_seconds", \.socket.idleTimeoutSeconds)
+        check("socket.admin_uids", \.socket.adminUIDs)
+        check("kafka.dead_letter_topic", \.kafka.deadLetterTopic)
+
+        // Everything else: compare with the live keys taken from `self`.
+        let rest = new.withLiveKeys(of: self)
+        var restart: [String] = []
+        if rest.domains != domains { restart.append("domains") }
+        if rest.kafka != kafka { restart.append("kafka") }
+        if rest.model != model { restart.append("model") }
+        if rest.paths != paths { restart.append("paths") }
+        if rest.socket != socket { restart.append("socket.path/mode") }
+        if rest.log != log { restart.append("log.format") }
+        return (live, restart)
+    }
+
+    /// This configuration with the live keys' values of `other`.
+    public func withLiveKeys(of other: Configuration) -> Configuration {
+        var result = self
+        result.log.level = other.log.level
+        result.log.statsIntervalSeconds = other.log.statsIntervalSeconds
+        result.checkpoint = other.checkpoint
+        result.socket.maxLineBytes = other.socket.maxLineBytes
+        result.socket.maxK = other.socket.maxK
+        result.socket.maxConnections = other.socket.maxConnections
+        result.socket.idleTimeoutSeconds = other.socket.idleTimeoutSeconds
+        result.socket.adminUIDs = other.socket.adminUIDs
+        result.kafka.deadLetterTopic = other.kafka.deadLetterTopic
+        return result
+    }
+}
