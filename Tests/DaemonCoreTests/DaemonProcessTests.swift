@@ -95,7 +95,7 @@ struct DaemonProcessTests {
                 #"{"op":"similar","domain":"movies","item":"m1","k":4}"#, #"{"op":"stats"}"#,
             ]
             let result = try ExternalTool.run(
-                ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
+                ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
             answers = result.stdout.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
@@ -124,7 +124,7 @@ struct DaemonProcessTests {
 
         // forget (admin: root here) erases u1 from the model that queries read, at once.
         let forget = try ExternalTool.run(
-            ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"],
+            ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"],
             input: #"{"op":"forget","user":"u1"}"# + "\n" + #"{"op":"recommend","user":"u1","domain":"movies"}"# + "\n")
         let forgetAnswers = forget.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -134,7 +134,7 @@ struct DaemonProcessTests {
 
         // checkpoint (admin) writes one now and says where, with the offsets it holds.
         let checkpoint = try ExternalTool.run(
-            ["socat", "-t", "5", "-", "UNIX-CONNECT:\(socketPath)"], input: #"{"op":"checkpoint","id":"c"}"# + "\n")
+            ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"], input: #"{"op":"checkpoint","id":"c"}"# + "\n")
         let written = try JSONSerialization.jsonObject(with: Data(checkpoint.stdout.utf8)) as? [String: Any] ?? [:]
         #expect(written["ok"] as? Bool == true && written["id"] as? String == "c", "\(checkpoint.stdout)")
         let writtenPath = try #require(written["path"] as? String)

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaIngest
 import QueryProtocol
 import Testing
 import TestSupport
@@ -8,24 +9,33 @@ import TestSupport
 /// without dropping the events that are there.
 @Suite("Restore edge cases", .serialized)
 struct RestoreEdgeCaseTests {
+    let helper = CrashEquivalenceTests()
+    let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
+
+    /// A broker with `count` events (items `prefix`0…) on one partition of ratings.movies.
+    func broker(events count: Int, items prefix: String) throws -> DevBroker {
+        let broker = try TestKafka.broker(["ratings.movies": 1])
+        try TestKafka.produce(
+            (0..<count).map { TestKafka.json(user: "u\($0 % 10)", item: "\(prefix)\($0)", rating: 4) }, to: "ratings.movies",
+            partitions: 1, broker: broker)
+        return broker
+    }
+
+    /// Runs crossrecd over `broker` until it applied `total` events, then SIGTERM: a checkpoint.
+    func checkpointed(_ broker: DevBroker, in directory: String, total: Int) throws -> String {
+        let config = try helper.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 8)
+        _ = try helper.drainAndStop(config, directory, run: 0, total: total)
+        return config
+    }
+
     @Test func positionBeyondARecreatedTopicIsReportedAndItsEventsStillApplied() throws {
-        let helper = CrashEquivalenceTests()
         let directory = try makeShortTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
-
-        let first = try TestKafka.broker(["ratings.movies": 1])
-        try TestKafka.produce(
-            (0..<100).map { TestKafka.json(user: "u\($0 % 10)", item: "a\($0)", rating: 4) }, to: "ratings.movies", partitions: 1,
-            broker: first)
-        var config = try helper.writeConfig(directory, bootstrap: first.bootstrapServers, domains: domains, dimension: 8)
-        _ = try helper.drainAndStop(config, directory, run: 0, total: 100)
+        let first = try broker(events: 100, items: "a")
+        var config = try checkpointed(first, in: directory, total: 100)
 
         // The same topic, recreated on another cluster with 30 events: offset 100 is gone.
-        let second = try TestKafka.broker(["ratings.movies": 1])
-        try TestKafka.produce(
-            (0..<30).map { TestKafka.json(user: "u\($0 % 10)", item: "b\($0)", rating: 2) }, to: "ratings.movies", partitions: 1,
-            broker: second)
+        let second = try broker(events: 30, items: "b")
         config = try helper.writeConfig(directory, bootstrap: second.bootstrapServers, domains: domains, dimension: 8)
         let daemon = try helper.start(config, directory, run: 1)
         #expect(daemon.waitForLog { _ in helper.appliedEvents(directory) == 130 }, "\(daemon.log.suffix(2_000))")
@@ -39,16 +49,10 @@ struct RestoreEdgeCaseTests {
     }
 
     @Test func incompatibleCheckpointStopsTheStartWith78UnlessDiscarded() throws {
-        let helper = CrashEquivalenceTests()
         let directory = try makeShortTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
-        let broker = try TestKafka.broker(["ratings.movies": 1])
-        try TestKafka.produce(
-            (0..<20).map { TestKafka.json(user: "u\($0)", item: "a\($0)", rating: 3) }, to: "ratings.movies", partitions: 1,
-            broker: broker)
-        var config = try helper.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 8)
-        _ = try helper.drainAndStop(config, directory, run: 0, total: 20)
+        let broker = try broker(events: 20, items: "a")
+        var config = try checkpointed(broker, in: directory, total: 20)
 
         config = try helper.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 16)
         let refused = try helper.start(config, directory, run: 1)
