@@ -1,0 +1,78 @@
+/// Rows of int8 values with one scale per row (element ≈ scale · value): a quarter of the
+/// bytes of float rows, scored 16 lanes at a time. The storage of the compact serving model.
+///
+/// Quantization is symmetric per row: scale = max |x| / 127, value = round(x / scale), so the
+/// error of an element is at most scale / 2 and a row of zeros stays exact. Rows are padded
+/// with zeros to a multiple of 16 so the scoring loop has no tail.
+///
+/// Isolation: an immutable value once built.
+public struct Int8Rows: Sendable {
+    public let dimension: Int
+    public let count: Int
+    /// Elements per stored row: `dimension` rounded up to 16.
+    let stride: Int
+    private let values: [Int8]
+    private let scales: [Float]
+
+    static let lanes = 16
+
+    /// Quantizes `count` float rows of `dimension` elements, read through `row`.
+    public init(dimension: Int, count: Int, row: (Int) -> UnsafePointer<Float>) {
+        precondition(dimension > 0 && count >= 0)
+        self.dimension = dimension
+        self.count = count
+        let stride = (dimension + Self.lanes - 1) / Self.lanes * Self.lanes
+        self.stride = stride
+        var values = [Int8](repeating: 0, count: count * stride)
+        var scales = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { values in
+            for index in 0..<count {
+                let source = row(index)
+                var largest: Float = 0
+                for element in 0..<dimension { largest = max(largest, abs(source[element])) }
+                guard largest > 0, largest.isFinite else { continue }
+                let scale = largest / 127
+                scales[index] = scale
+                let target = values.baseAddress! + index * stride
+                for element in 0..<dimension {
+                    target[element] = Int8(max(-127, min(127, (source[element] / scale).rounded())))
+                }
+            }
+        }
+        self.values = values
+        self.scales = scales
+    }
+
+    /// Bytes of values and scales (what the serving model holds per domain for its items).
+    public var byteCount: Int { values.count + scales.count * MemoryLayout<Float>.stride }
+
+    /// The dequantized row (for tests and `similar`).
+    public func row(_ index: Int) -> [Float] {
+        (0..<dimension).map { Float(values[index * stride + $0]) * scales[index] }
+    }
+
+    /// score[i] = scale_i · Σ value_i,j · query_j for every row, into `scores` (`count` long).
+    /// `query` holds `dimension` floats.
+    public func scores(_ query: UnsafePointer<Float>, into scores: UnsafeMutableBufferPointer<Float>) {
+        precondition(scores.count >= count)
+        // The query, padded with zeros to the stride, as 16-lane chunks.
+        let chunks = stride / Self.lanes
+        var padded = [SIMD16<Float>](repeating: .zero, count: chunks)
+        for element in 0..<dimension { padded[element / Self.lanes][element % Self.lanes] = query[element] }
+        values.withUnsafeBytes { values in
+            scales.withUnsafeBufferPointer { scales in
+                padded.withUnsafeBufferPointer { padded in
+                    for index in 0..<count {
+                        var sum = SIMD16<Float>.zero
+                        let base = index * stride
+                        for chunk in 0..<chunks {
+                            let raw = values.loadUnaligned(fromByteOffset: base + chunk * Self.lanes, as: SIMD16<Int8>.self)
+                            sum.addProduct(SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: raw)), padded[chunk])
+                        }
+                        scores[index] = sum.sum() * scales[index]
+                    }
+                }
+            }
+        }
+    }
+}
