@@ -39,10 +39,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "RecModel", swiftSettings: swiftSettings),
-        // The CPU's CRC-32C instruction for checkpoint checksums (Swift has no portable intrinsic).
-        .target(name: "CCRC32C"),
-        .target(name: "Checkpoint", dependencies: ["RecModel", "CCRC32C"], swiftSettings: swiftSettings),
+        // Two kernels Swift cannot express fast: the CPU's CRC-32C instruction (checkpoint
+        // checksums) and the int8 scoring loop (vectorized int8 → float conversion).
+        .target(name: "CKernels"),
+        .target(name: "RecModel", dependencies: ["CKernels"], swiftSettings: swiftSettings),
+        .target(name: "Checkpoint", dependencies: ["RecModel", "CKernels"], swiftSettings: swiftSettings),
         .target(
             name: "QueryProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],

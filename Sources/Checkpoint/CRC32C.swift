@@ -1,4 +1,4 @@
-internal import CCRC32C
+internal import CKernels
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every checkpoint
 /// section: it detects all burst errors up to 32 bits and is what iSCSI, ext4 and Kafka use.

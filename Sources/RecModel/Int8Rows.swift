@@ -1,5 +1,7 @@
+internal import CKernels
+
 /// Rows of int8 values with one scale per row (element ≈ scale · value): a quarter of the
-/// bytes of float rows, scored 16 lanes at a time. The storage of the compact serving model.
+/// bytes of float rows, scored by a vectorized loop (`CKernels`). The storage of the compact serving model.
 ///
 /// Quantization is symmetric per row: scale = max |x| / 127, value = round(x / scale), so the
 /// error of an element is at most scale / 2 and a row of zeros stays exact. Rows are padded
@@ -55,23 +57,11 @@ public struct Int8Rows: Sendable {
     /// `query` holds `dimension` floats.
     public func scores(_ query: UnsafePointer<Float>, into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(scores.count >= count)
-        // The query, padded with zeros to the stride, as 16-lane chunks.
-        let chunks = stride / Self.lanes
-        var padded = [SIMD16<Float>](repeating: .zero, count: chunks)
-        for element in 0..<dimension { padded[element / Self.lanes][element % Self.lanes] = query[element] }
-        values.withUnsafeBytes { values in
+        var padded = [Float](repeating: 0, count: stride)
+        for element in 0..<dimension { padded[element] = query[element] }
+        values.withUnsafeBufferPointer { values in
             scales.withUnsafeBufferPointer { scales in
-                padded.withUnsafeBufferPointer { padded in
-                    for index in 0..<count {
-                        var sum = SIMD16<Float>.zero
-                        let base = index * stride
-                        for chunk in 0..<chunks {
-                            let raw = values.loadUnaligned(fromByteOffset: base + chunk * Self.lanes, as: SIMD16<Int8>.self)
-                            sum.addProduct(SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: raw)), padded[chunk])
-                        }
-                        scores[index] = sum.sum() * scales[index]
-                    }
-                }
+                crossrec_int8_scores(values.baseAddress, scales.baseAddress, count, stride, padded, scores.baseAddress)
             }
         }
     }

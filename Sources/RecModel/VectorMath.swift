@@ -1,7 +1,7 @@
 /// Dense kernels over Float rows; 8 lanes at a time, then a scalar tail.
-enum VectorMath {
+public enum VectorMath {
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
         var index = 0
         var acc0 = SIMD8<Float>()
         var acc1 = SIMD8<Float>()
