@@ -1,19 +1,21 @@
-// The serving model's scoring loop in C because the compiler vectorizes the int8 → float
+// The serving model's scoring loop in C because the compiler vectorizes the int8 -> float
 // conversion here (Swift's generic SIMD integer-to-float conversion is lowered lane by lane).
-// Sixteen independent partial sums: without them strict float ordering forbids vectorizing
-// the reduction. `stride` is a multiple of 16.
+// Rows are in blocks of 16, dimension-major: one query element times 16 rows per step, so
+// the 16 sums are independent lanes and no horizontal sum is needed.
 #include "int8_scores.h"
 
-void crossrec_int8_scores(const int8_t *values, const float *scales, size_t count, size_t stride,
+void crossrec_int8_scores(const int8_t *values, const float *scales, size_t count, size_t dimension,
                           const float *query, float *scores) {
-    for (size_t i = 0; i < count; i++) {
-        const int8_t *row = values + i * stride;
-        float partial[16] = {0};
-        for (size_t j = 0; j < stride; j += 16) {
-            for (size_t lane = 0; lane < 16; lane++) partial[lane] += (float)row[j + lane] * query[j + lane];
+    size_t blocks = (count + 15) / 16;
+    for (size_t b = 0; b < blocks; b++) {
+        const int8_t *block = values + b * dimension * 16;
+        float sums[16] = {0};
+        for (size_t j = 0; j < dimension; j++) {
+            float q = query[j];
+            const int8_t *lane = block + j * 16;
+            for (size_t r = 0; r < 16; r++) sums[r] += (float)lane[r] * q;
         }
-        float sum = 0;
-        for (size_t lane = 0; lane < 16; lane++) sum += partial[lane];
-        scores[i] = sum * scales[i];
+        size_t rows = count - b * 16 < 16 ? count - b * 16 : 16;
+        for (size_t r = 0; r < rows; r++) scores[b * 16 + r] = sums[r] * scales[b * 16 + r];
     }
 }

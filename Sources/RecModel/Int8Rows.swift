@@ -1,48 +1,51 @@
 internal import CKernels
 
 /// Rows of int8 values with one scale per row (element ≈ scale · value): a quarter of the
-/// bytes of float rows, scored by a vectorized loop (`CKernels`). The storage of the compact serving model.
+/// bytes of float rows, scored by a vectorized loop (`CKernels`). The storage of the compact
+/// serving model.
 ///
 /// Quantization is symmetric per row: scale = max |x| / 127, value = round(x / scale), so the
-/// error of an element is at most scale / 2 and a row of zeros stays exact. Rows are padded
-/// with zeros to a multiple of 16 so the scoring loop has no tail.
+/// error of an element is at most scale / 2 and a row of zeros stays exact.
+///
+/// Layout: blocks of 16 rows, dimension-major inside a block (element j of the block's 16 rows
+/// is 16 consecutive bytes), so scoring multiplies 16 rows by one query element at a time and
+/// never sums across lanes. The last block is padded with zero rows.
 ///
 /// Isolation: an immutable value once built.
 public struct Int8Rows: Sendable {
     public let dimension: Int
     public let count: Int
-    /// Elements per stored row: `dimension` rounded up to 16.
-    let stride: Int
     private let values: [Int8]
     private let scales: [Float]
 
-    static let lanes = 16
+    static let rowsPerBlock = 16
 
     /// Quantizes `count` float rows of `dimension` elements, read through `row`.
     public init(dimension: Int, count: Int, row: (Int) -> UnsafePointer<Float>) {
         precondition(dimension > 0 && count >= 0)
         self.dimension = dimension
         self.count = count
-        let stride = (dimension + Self.lanes - 1) / Self.lanes * Self.lanes
-        self.stride = stride
-        var values = [Int8](repeating: 0, count: count * stride)
-        var scales = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBufferPointer { values in
-            for index in 0..<count {
-                let source = row(index)
-                var largest: Float = 0
-                for element in 0..<dimension { largest = max(largest, abs(source[element])) }
-                guard largest > 0, largest.isFinite else { continue }
-                let scale = largest / 127
-                scales[index] = scale
-                let target = values.baseAddress! + index * stride
-                for element in 0..<dimension {
-                    target[element] = Int8(max(-127, min(127, (source[element] / scale).rounded())))
-                }
+        let blocks = (count + Self.rowsPerBlock - 1) / Self.rowsPerBlock
+        var values = [Int8](repeating: 0, count: blocks * Self.rowsPerBlock * dimension)
+        var scales = [Float](repeating: 0, count: blocks * Self.rowsPerBlock)
+        for index in 0..<count {
+            let source = row(index)
+            var largest: Float = 0
+            for element in 0..<dimension { largest = max(largest, abs(source[element])) }
+            guard largest > 0, largest.isFinite else { continue }
+            let scale = largest / 127
+            scales[index] = scale
+            for element in 0..<dimension {
+                values[Self.offset(index, element, dimension)] = Int8(max(-127, min(127, (source[element] / scale).rounded())))
             }
         }
         self.values = values
         self.scales = scales
+    }
+
+    @inline(__always)
+    private static func offset(_ row: Int, _ element: Int, _ dimension: Int) -> Int {
+        (row / rowsPerBlock * dimension + element) * rowsPerBlock + row % rowsPerBlock
     }
 
     /// Bytes of values and scales (what the serving model holds per domain for its items).
@@ -50,18 +53,16 @@ public struct Int8Rows: Sendable {
 
     /// The dequantized row (for tests and `similar`).
     public func row(_ index: Int) -> [Float] {
-        (0..<dimension).map { Float(values[index * stride + $0]) * scales[index] }
+        (0..<dimension).map { Float(values[Self.offset(index, $0, dimension)]) * scales[index] }
     }
 
     /// score[i] = scale_i · Σ value_i,j · query_j for every row, into `scores` (`count` long).
     /// `query` holds `dimension` floats.
     public func scores(_ query: UnsafePointer<Float>, into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(scores.count >= count)
-        var padded = [Float](repeating: 0, count: stride)
-        for element in 0..<dimension { padded[element] = query[element] }
         values.withUnsafeBufferPointer { values in
             scales.withUnsafeBufferPointer { scales in
-                crossrec_int8_scores(values.baseAddress, scales.baseAddress, count, stride, padded, scores.baseAddress)
+                crossrec_int8_scores(values.baseAddress, scales.baseAddress, count, dimension, query, scores.baseAddress)
             }
         }
     }

@@ -24,7 +24,7 @@ struct Int8RowsTests {
             #expect(zip(row, restored).allSatisfy { abs($0 - $1) <= step / 2 + 1e-6 }, "row \(index)")
         }
         #expect(int8.row(200) == [Float](repeating: 0, count: 20))
-        #expect(int8.byteCount == 201 * 32 + 201 * 4, "20 values padded to 32, plus a scale per row")
+        #expect(int8.byteCount == 208 * 20 + 208 * 4, "201 rows padded to 13 blocks of 16, a scale per row")
     }
 
     /// Top-10 by int8 scores agrees with top-10 by exact float scores (the acceptance bound
