@@ -73,20 +73,6 @@ extension Learner {
         }
         return best.sorted(ids: state.items).map { ($0.item, state.popularityClock.count($0.score, nowMillis: clockMillis)) }
     }
-
-    /// Every parameter's bytes in a fixed order: equal bytes ⇔ bit-identical models.
-    public func parameterFingerprint() -> [UInt8] {
-        var bytes: [UInt8] = []
-        func append(_ buffer: UnsafeRawBufferPointer) { bytes.append(contentsOf: buffer) }
-        userVectors.forEachChunk(append)
-        for state in domains {
-            state.itemVectors.forEachChunk(append)
-            state.itemScalars.forEachChunk(append)
-            state.userScalars.forEachChunk(append)
-            withUnsafeBytes(of: state.mean) { append($0) }
-        }
-        return bytes
-    }
 }
 
 extension Learner {

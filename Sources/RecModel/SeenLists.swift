@@ -15,16 +15,14 @@ struct SeenLists: Sendable {
         return chunks[chunk][slot]
     }
 
-    /// Appends to a row's list in place; returns the new count of the list.
-    @discardableResult
-    mutating func update(row: Int32, _ body: (inout [UInt64]) -> Void) -> Int {
+    /// Changes a row's list in place (an empty list means none).
+    mutating func update(row: Int32, _ body: (inout [UInt64]) -> Void) {
         let (chunk, slot) = Self.position(row)
         while chunks.count <= chunk { chunks.append(Array(repeating: [], count: 1 << Self.rowsPerChunkShift)) }
         let wasEmpty = chunks[chunk][slot].isEmpty
         body(&chunks[chunk][slot])
         let isEmpty = chunks[chunk][slot].isEmpty
         if wasEmpty != isEmpty { count += isEmpty ? -1 : 1 }
-        return chunks[chunk][slot].count
     }
 
     mutating func remove(row: Int32) {

@@ -11,7 +11,7 @@ import TestSupport
 struct CheckpointFailureTests {
     @Test func fullDiskKeepsOlderCheckpointsAndRecoversAtTheNextInterval() throws {
         try #require(ExternalTool.isInstalled("prlimit"), "util-linux prlimit")
-        let helper = CrashEquivalenceTests()
+        let helper = DaemonHarness()
         let broker = try TestKafka.broker(["ratings.movies": 1])
         let directory = try makeShortTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -51,7 +51,7 @@ struct CheckpointFailureTests {
         #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == String(lines.count))
         // Nothing changed since: no further write, and no temp file of the failed ones is left.
         usleep(500_000)
-        #expect(!CrashEquivalenceTests.hasTemporaryFile("\(directory)/state"), "failed temp files are removed")
+        #expect(!DaemonHarness.hasTemporaryFile("\(directory)/state"), "failed temp files are removed")
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)
     }

@@ -1,8 +1,5 @@
-import Checkpoint
-@testable import DaemonCore
 import Foundation
 import KafkaIngest
-import QueryProtocol
 import RecModel
 import Testing
 import TestSupport
@@ -13,67 +10,7 @@ import TestSupport
 /// written), and compares the final checkpoint with that of an uninterrupted run.
 @Suite("Crash equivalence", .serialized)
 struct CrashEquivalenceTests {
-    let crossrecd = DaemonProcess.binary("crossrecd", root: repositoryRoot)
-
-    struct Domain {
-        var name: String
-        var topic: String
-        var format: String
-        var partitions: Int
-    }
-
-    func writeConfig(_ directory: String, bootstrap: String, domains: [Domain], dimension: Int) throws -> String {
-        let domainLines = domains.map {
-            "  - {name: \($0.name), topic: \($0.topic), format: \($0.format), rating_range: [1, 5]}"
-        }.joined(separator: "\n")
-        let yaml = """
-            domains:
-            \(domainLines)
-            kafka:
-              bootstrap: "\(bootstrap)"
-              group_id: \(TestKafka.uniqueGroup("crash"))
-              session_timeout_ms: 3000
-              properties: {heartbeat.interval.ms: "500"}
-            model: {dimension: \(dimension)}
-            checkpoint: {interval_seconds: 0.2}
-            paths: {run_dir: \(directory)/run, state_dir: \(directory)/state}
-            log: {format: json, level: info, stats_interval_seconds: 0}
-            """
-        try FileManager.default.createDirectory(atPath: "\(directory)/state", withIntermediateDirectories: true)
-        let path = "\(directory)/crossrecd.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func start(_ config: String, _ directory: String, run: Int) throws -> DaemonProcess {
-        try DaemonProcess(executable: crossrecd, arguments: ["--config", config], logPath: "\(directory)/log.\(run)")
-    }
-
-    /// Events the daemon's learner has applied, from `stats` over its socket.
-    func appliedEvents(_ directory: String) -> Int? {
-        guard let line = try? QuerySocketClient(path: "\(directory)/run/crossrecd.sock").request(["op": "stats"]),
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        else { return nil }
-        return object["events"] as? Int
-    }
-
-    /// Runs the daemon until it has applied `total` events, then SIGTERM (final checkpoint).
-    func drainAndStop(_ config: String, _ directory: String, run: Int, total: Int) throws -> DaemonProcess {
-        let daemon = try start(config, directory, run: run)
-        let drained = daemon.waitForLog(limitSeconds: 120) { _ in appliedEvents(directory) == total }
-        #expect(drained, "drained \(total) events: \(appliedEvents(directory) ?? -1) applied; \(daemon.log.suffix(1_500))")
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0, "\(daemon.log.suffix(1_500))")
-        return daemon
-    }
-
-    /// The newest checkpoint of a run, restored under that run's configuration.
-    func finalLearner(_ config: String, _ directory: String) throws -> Learner {
-        let configuration = try Configuration.load(path: config).learnerConfiguration
-        let restored = try CheckpointStore(directory: "\(directory)/state").restoreNewest(configuration: configuration)
-        #expect(restored.skipped.isEmpty)
-        return try #require(restored.learner)
-    }
+    let harness = DaemonHarness()
 
     /// Starts and SIGKILLs the daemon `kills` times: once partitions are assigned, after a seeded
     /// random delay — or, every other time, the instant a checkpoint temp file appears. Returns
@@ -82,17 +19,17 @@ struct CrashEquivalenceTests {
         var random = SplitMix64(seed: seed)
         var interruptedWrites = 0
         for run in 0..<kills {
-            let daemon = try start(config, directory, run: run)
+            let daemon = try harness.start(config, directory, run: run)
             #expect(daemon.waitForLog { $0.contains("\"partitions assigned\"") }, "\(daemon.log.suffix(1_500))")
             if run % 2 == 1 {
                 let deadline = Date(timeIntervalSinceNow: 10)
-                while Date() < deadline, !Self.hasTemporaryFile("\(directory)/state") { usleep(200) }
+                while Date() < deadline, !DaemonHarness.hasTemporaryFile("\(directory)/state") { usleep(200) }
             } else {
                 usleep(UInt32(random.next() % 800_000))
             }
             daemon.signal(SIGKILL)
             _ = daemon.waitForExit()
-            if Self.hasTemporaryFile("\(directory)/state") { interruptedWrites += 1 }
+            if DaemonHarness.hasTemporaryFile("\(directory)/state") { interruptedWrites += 1 }
         }
         return interruptedWrites
     }
@@ -108,9 +45,6 @@ struct CrashEquivalenceTests {
         }
     }
 
-    static func hasTemporaryFile(_ directory: String) -> Bool {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains { $0.hasSuffix(".tmp") }
-    }
 
     /// Produces `lines` in chunks on a background thread, so that the kills land during ingest.
     static func produceGradually(_ lines: [String], topic: String, partitions: Int32, broker: DevBroker) -> Thread {
@@ -132,26 +66,26 @@ struct CrashEquivalenceTests {
                 user: "u\(index * 7_919 % 4_000)", item: "m\(index * 104_729 % 3_000)", rating: Double(index * 31 % 5 + 1),
                 ts: 1_700_000_000_000 + index * 1_000)
         }
-        let domains = [Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
+        let domains = [DaemonHarness.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
         let crashed = try makeShortTemporaryDirectory()
         let uninterrupted = try makeShortTemporaryDirectory()
         defer { for directory in [crashed, uninterrupted] { try? FileManager.default.removeItem(atPath: directory) } }
-        let crashConfig = try writeConfig(crashed, bootstrap: broker.bootstrapServers, domains: domains, dimension: 64)
+        let crashConfig = try harness.writeConfig(crashed, bootstrap: broker.bootstrapServers, domains: domains, dimension: 64)
         let producer = Self.produceGradually(lines, topic: "ratings.movies", partitions: 1, broker: broker)
 
         let interrupted = try crashRepeatedly(crashConfig, crashed, kills: 6, seed: 2026)
         while !producer.isFinished { usleep(50_000) }
-        let last = try drainAndStop(crashConfig, crashed, run: 6, total: total)
+        let last = try harness.drainAndStop(crashConfig, crashed, run: 6, total: total)
         #expect(interrupted >= 1, "at least one kill landed inside a checkpoint write")
         #expect(last.log.contains("checkpoint restored"))
         let restored = (1...6).flatMap { Self.restoredEvents(logPath: "\(crashed)/log.\($0)") }
         #expect(restored.contains { $0 > 0 && $0 < total }, "some restart resumed mid-stream: \(restored)")
 
-        let referenceConfig = try writeConfig(uninterrupted, bootstrap: broker.bootstrapServers, domains: domains, dimension: 64)
-        _ = try drainAndStop(referenceConfig, uninterrupted, run: 0, total: total)
+        let referenceConfig = try harness.writeConfig(uninterrupted, bootstrap: broker.bootstrapServers, domains: domains, dimension: 64)
+        _ = try harness.drainAndStop(referenceConfig, uninterrupted, run: 0, total: total)
 
-        let recovered = try finalLearner(crashConfig, crashed)
-        let reference = try finalLearner(referenceConfig, uninterrupted)
+        let recovered = try harness.finalLearner(crashConfig, crashed)
+        let reference = try harness.finalLearner(referenceConfig, uninterrupted)
         #expect(recovered.statistics(domain: 0).metrics.count == total, "every event tested and trained once")
         #expect(reference.statistics(domain: 0).metrics.count == total)
         let recoveredSections = try recovered.archived().sections
@@ -166,21 +100,21 @@ struct CrashEquivalenceTests {
         let movies = (0..<24_000).map { TestKafka.json(user: "u\($0 % 1_500)", item: "m\($0)", rating: Double($0 % 5 + 1)) }
         let books = (0..<16_000).map { "u\($0 % 1_000),b\($0),\($0 % 5 + 1)" }
         let domains = [
-            Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 3),
-            Domain(name: "books", topic: "ratings.books", format: "csv", partitions: 2),
+            DaemonHarness.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 3),
+            DaemonHarness.Domain(name: "books", topic: "ratings.books", format: "csv", partitions: 2),
         ]
         let directory = try makeShortTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = try writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 16)
+        let config = try harness.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 16)
         let producers = [
             Self.produceGradually(movies, topic: "ratings.movies", partitions: 3, broker: broker),
             Self.produceGradually(books, topic: "ratings.books", partitions: 2, broker: broker),
         ]
         _ = try crashRepeatedly(config, directory, kills: 4, seed: 7)
         while producers.contains(where: { !$0.isFinished }) { usleep(50_000) }
-        _ = try drainAndStop(config, directory, run: 4, total: movies.count + books.count)
+        _ = try harness.drainAndStop(config, directory, run: 4, total: movies.count + books.count)
 
-        let learner = try finalLearner(config, directory)
+        let learner = try harness.finalLearner(config, directory)
         for (d, count, prefix) in [(0, movies.count, "m"), (1, books.count, "b")] {
             #expect(learner.statistics(domain: d).metrics.count == count)
             #expect(learner.statistics(domain: d).items == count)

@@ -9,8 +9,8 @@ import TestSupport
 /// without dropping the events that are there.
 @Suite("Restore edge cases", .serialized)
 struct RestoreEdgeCaseTests {
-    let helper = CrashEquivalenceTests()
-    let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
+    let helper = DaemonHarness()
+    let domains = [DaemonHarness.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
 
     /// A broker with `count` events (items `prefix`0…) on one partition of ratings.movies.
     func broker(events count: Int, items prefix: String) throws -> DevBroker {

@@ -9,14 +9,14 @@ import TestSupport
 struct SystemdIntegrationTests {
     @Test func socketActivatedDaemonNotifiesReadyWatchdogReloadAndStopping() throws {
         try #require(ExternalTool.isInstalled("systemd-socket-activate"), "make test installs systemd")
-        let helper = CrashEquivalenceTests()
+        let helper = DaemonHarness()
         let broker = try TestKafka.broker(["ratings.movies": 1])
         try TestKafka.produce(
             (0..<50).map { TestKafka.json(user: "u\($0 % 5)", item: "m\($0)", rating: Double($0 % 5 + 1)) }, to: "ratings.movies",
             partitions: 1, broker: broker)
         let directory = try makeShortTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let domains = [CrashEquivalenceTests.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
+        let domains = [DaemonHarness.Domain(name: "movies", topic: "ratings.movies", format: "json", partitions: 1)]
         let config = try helper.writeConfig(directory, bootstrap: broker.bootstrapServers, domains: domains, dimension: 8)
         let listener = try NotifyListener(path: "\(directory)/notify.sock")
         defer { listener.stop() }

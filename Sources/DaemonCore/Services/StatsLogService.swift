@@ -17,24 +17,19 @@ final class StatsLogService: Service, Sendable {
     }
 
     func run() async throws {
-        var lastEvents = 0
-        var lastTime = ContinuousClock.now
+        var rate = RateMeter(events: ingest.status.appliedEvents)
         while !Task.isShuttingDownGracefully {
             let intervalSeconds = interval.withLock { $0 }
             // Disabled: look again later, a reload may enable it.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(intervalSeconds > 0 ? intervalSeconds : 1)) }
             if Task.isShuttingDownGracefully { break }
             guard intervalSeconds > 0 else { continue }
-            let elapsed = lastTime.duration(to: .now)
-            lastTime = .now
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let status = ingest.status
             let lag = ingest.consumer.lag().compactMap(\.lag).reduce(0, +)
-            let rate = Double(status.appliedEvents - lastEvents) / max(seconds, 0.001)
-            lastEvents = status.appliedEvents
+            let eventsPerSecond = rate.update(events: status.appliedEvents)
             logger.info(
                 "ingest", metadata: [
-                    LoggingKeys.events: "\(status.appliedEvents)", "crossrec.events_per_second": "\(Int(rate))",
+                    LoggingKeys.events: "\(status.appliedEvents)", "crossrec.events_per_second": "\(Int(eventsPerSecond))",
                     LoggingKeys.rejected: "\(status.counters.totalRejected)", LoggingKeys.users: "\(status.users)",
                     LoggingKeys.lag: "\(lag)",
                 ])
