@@ -3,169 +3,171 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The built `crossrecd`, run as operators run it, fed through Kafka by kcat.
-@Suite("crossrecd process", .serialized)
-struct DaemonProcessTests {
-    let crossrecd = DaemonProcess.binary("crossrecd", root: repositoryRoot)
+extension WholeDaemonTests {
+    /// The built `crossrecd`, run as operators run it, fed through Kafka by kcat.
+    @Suite("crossrecd process", .serialized)
+    struct DaemonProcessTests {
+        let crossrecd = DaemonProcess.binary("crossrecd", root: repositoryRoot)
 
-    private func writeConfig(_ directory: String, extra: String = "") throws -> String {
-        let yaml = """
-            domains:
-              - name: movies
-                topic: ratings.movies
-                rating_range: [1, 5]
-              - name: books
-                topic: ratings.books
-                format: csv
-                rating_range: [1, 10]
-            kafka:
-              bootstrap: dev
-              session_timeout_ms: 3000
-              dead_letter_topic: ratings.dead
-            paths:
-              run_dir: \(directory)/run
-              state_dir: \(directory)/state
-            log:
-              format: json
-              level: info
-              stats_interval_seconds: 0.5
-            \(extra)
-            """
-        let path = "\(directory)/crossrecd.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    /// JSON log lines with this message.
-    private func logLines(_ log: String, message: String) -> [[String: Any]] {
-        log.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                object["msg"] as? String == message
-            else { return nil }
-            return object
+        private func writeConfig(_ directory: String, extra: String = "") throws -> String {
+            let yaml = """
+                domains:
+                  - name: movies
+                    topic: ratings.movies
+                    rating_range: [1, 5]
+                  - name: books
+                    topic: ratings.books
+                    format: csv
+                    rating_range: [1, 10]
+                kafka:
+                  bootstrap: dev
+                  session_timeout_ms: 3000
+                  dead_letter_topic: ratings.dead
+                paths:
+                  run_dir: \(directory)/run
+                  state_dir: \(directory)/state
+                log:
+                  format: json
+                  level: info
+                  stats_interval_seconds: 0.5
+                \(extra)
+                """
+            let path = "\(directory)/crossrecd.yaml"
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
         }
-    }
 
-    @Test func consumesEventsProducedWithKcatAndStopsCleanlyOnSIGTERM() throws {
-        try #require(ExternalTool.isInstalled("kcat"), "make test installs kcat")
-        let directory = try makeShortTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let daemon = try DaemonProcess(
-            executable: crossrecd, arguments: ["--config", try writeConfig(directory)], logPath: "\(directory)/log")
-        let addressFile = "\(directory)/run/dev-broker.addr"
-        try #require(daemon.waitForLog { _ in FileManager.default.fileExists(atPath: addressFile) }, "\(daemon.log)")
-        #expect(daemon.waitForLog { !logLines($0, message: "consuming").isEmpty }, "logs that it consumes")
-        let bootstrap = try String(contentsOfFile: addressFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-
-        let movies = (0..<40).map { #"{"user":"u\#($0 % 6)","item":"m\#($0)","rating":\#($0 % 5 + 1)}"# } + ["not json"]
-        let books = (0..<20).map { "u\($0 % 4),b\($0),\($0 % 10 + 1)" } + ["u1,b1,11"]
-        for (topic, lines) in [("ratings.movies", movies), ("ratings.books", books)] {
-            let result = try ExternalTool.run(["kcat", "-P", "-b", bootstrap, "-t", topic], input: lines.joined(separator: "\n") + "\n")
-            #expect(result.status == 0, "\(result.stderr)")
+        /// JSON log lines with this message.
+        private func logLines(_ log: String, message: String) -> [[String: Any]] {
+            log.split(separator: "\n").compactMap { line in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    object["msg"] as? String == message
+                else { return nil }
+                return object
+            }
         }
-        let consumed = daemon.waitForLog { log in
-            logLines(log, message: "ingest").contains { ($0["crossrec.events"] as? String) == "60" && ($0["crossrec.rejected"] as? String) == "2" }
-        }
-        #expect(consumed, "60 valid events applied, 2 rejected: \(daemon.log.suffix(2_000))")
-        let domains = logLines(daemon.log, message: "domain")
-        #expect(domains.contains { $0["crossrec.domain"] as? String == "movies" && $0["crossrec.events"] as? String == "40" })
-        #expect(domains.contains { $0["crossrec.domain"] as? String == "books" && $0["crossrec.events"] as? String == "20" })
 
-        // The rejected messages went to the dead-letter topic, readable by kcat (delivery is
-        // asynchronous: read until both are there, within a bound).
-        var dead: Set<String> = []
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while dead.count < 2, Date() < deadline {
-            let read = try ExternalTool.run(["kcat", "-C", "-b", bootstrap, "-t", "ratings.dead", "-o", "beginning", "-e", "-q", "-f", "%s\n"])
-            dead = Set(read.stdout.split(separator: "\n").map(String.init))
-            if dead.count < 2 { Thread.sleep(forTimeInterval: 0.2) }
-        }
-        #expect(dead == ["not json", "u1,b1,11"])
+        @Test func consumesEventsProducedWithKcatAndStopsCleanlyOnSIGTERM() throws {
+            try #require(ExternalTool.isInstalled("kcat"), "make test installs kcat")
+            let directory = try makeShortTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let daemon = try DaemonProcess(
+                executable: crossrecd, arguments: ["--config", try writeConfig(directory)], logPath: "\(directory)/log")
+            let addressFile = "\(directory)/run/dev-broker.addr"
+            try #require(daemon.waitForLog { _ in FileManager.default.fileExists(atPath: addressFile) }, "\(daemon.log)")
+            #expect(daemon.waitForLog { !logLines($0, message: "consuming").isEmpty }, "logs that it consumes")
+            let bootstrap = try String(contentsOfFile: addressFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
-        // socat, a client nobody here wrote, asks over the socket: one JSON answer per line.
-        try #require(ExternalTool.isInstalled("socat"), "make test installs socat")
-        let socketPath = "\(directory)/run/crossrecd.sock"
-        var answers: [[String: Any]] = []
-        let queryDeadline = Date(timeIntervalSinceNow: 30)
-        while Date() < queryDeadline {
-            let requests = [
-                #"{"op":"health","id":"h"}"#, #"{"op":"recommend","user":"u1","domain":"movies","k":3,"id":2}"#,
-                #"{"op":"predict","user":"u1","domain":"books","item":"b3"}"#, #"{"op":"popular","domain":"movies","k":2}"#,
-                #"{"op":"recommend","user":"u1","domain":"nope"}"#, #"{"op":"metrics"}"#,
-                #"{"op":"similar","domain":"movies","item":"m1","k":4}"#, #"{"op":"stats"}"#,
-            ]
-            let result = try ExternalTool.run(
-                ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
-            answers = result.stdout.split(separator: "\n").compactMap {
+            let movies = (0..<40).map { #"{"user":"u\#($0 % 6)","item":"m\#($0)","rating":\#($0 % 5 + 1)}"# } + ["not json"]
+            let books = (0..<20).map { "u\($0 % 4),b\($0),\($0 % 10 + 1)" } + ["u1,b1,11"]
+            for (topic, lines) in [("ratings.movies", movies), ("ratings.books", books)] {
+                let result = try ExternalTool.run(["kcat", "-P", "-b", bootstrap, "-t", topic], input: lines.joined(separator: "\n") + "\n")
+                #expect(result.status == 0, "\(result.stderr)")
+            }
+            let consumed = daemon.waitForLog { log in
+                logLines(log, message: "ingest").contains { ($0["crossrec.events"] as? String) == "60" && ($0["crossrec.rejected"] as? String) == "2" }
+            }
+            #expect(consumed, "60 valid events applied, 2 rejected: \(daemon.log.suffix(2_000))")
+            let domains = logLines(daemon.log, message: "domain")
+            #expect(domains.contains { $0["crossrec.domain"] as? String == "movies" && $0["crossrec.events"] as? String == "40" })
+            #expect(domains.contains { $0["crossrec.domain"] as? String == "books" && $0["crossrec.events"] as? String == "20" })
+
+            // The rejected messages went to the dead-letter topic, readable by kcat (delivery is
+            // asynchronous: read until both are there, within a bound).
+            var dead: Set<String> = []
+            let deadline = Date(timeIntervalSinceNow: 30)
+            while dead.count < 2, Date() < deadline {
+                let read = try ExternalTool.run(["kcat", "-C", "-b", bootstrap, "-t", "ratings.dead", "-o", "beginning", "-e", "-q", "-f", "%s\n"])
+                dead = Set(read.stdout.split(separator: "\n").map(String.init))
+                if dead.count < 2 { Thread.sleep(forTimeInterval: 0.2) }
+            }
+            #expect(dead == ["not json", "u1,b1,11"])
+
+            // socat, a client nobody here wrote, asks over the socket: one JSON answer per line.
+            try #require(ExternalTool.isInstalled("socat"), "make test installs socat")
+            let socketPath = "\(directory)/run/crossrecd.sock"
+            var answers: [[String: Any]] = []
+            let queryDeadline = Date(timeIntervalSinceNow: 30)
+            while Date() < queryDeadline {
+                let requests = [
+                    #"{"op":"health","id":"h"}"#, #"{"op":"recommend","user":"u1","domain":"movies","k":3,"id":2}"#,
+                    #"{"op":"predict","user":"u1","domain":"books","item":"b3"}"#, #"{"op":"popular","domain":"movies","k":2}"#,
+                    #"{"op":"recommend","user":"u1","domain":"nope"}"#, #"{"op":"metrics"}"#,
+                    #"{"op":"similar","domain":"movies","item":"m1","k":4}"#, #"{"op":"stats"}"#,
+                ]
+                let result = try ExternalTool.run(
+                    ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"], input: requests.joined(separator: "\n") + "\n")
+                answers = result.stdout.split(separator: "\n").compactMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
+                // The first snapshot with the produced events is published within a second.
+                if answers.count == 8, (answers[1]["items"] as? [Any])?.count == 3 { break }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            try #require(answers.count == 8, "\(answers)")
+            #expect(answers[0]["id"] as? String == "h" && answers[0]["status"] as? String == "ready")
+            #expect(answers[1]["id"] as? Int == 2 && answers[1]["strategy"] as? String == "personal")
+            #expect((answers[1]["items"] as? [[String: Any]])?.count == 3)
+            #expect(answers[2]["score"] is Double, "u1 rated books too: a prediction in range")
+            #expect((answers[3]["items"] as? [[String: Any]])?.count == 2)
+            #expect((answers[4]["error"] as? [String: Any])?["code"] as? String == "unknown_domain")
+            // Prometheus text exposition inside the JSON answer.
+            let exposition = answers[5]["text"] as? String ?? ""
+            #expect(exposition.contains(#"crossrec_ingest_rejected_total{topic="ratings.movies",reason="malformed"} 1"#), "\(exposition)")
+            #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
+            #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
+            let stats = answers[7]
+            #expect((stats["model_age_seconds"] as? Double).map { $0 >= 0 } == true)
+            let statsDomains = stats["domains"] as? [[String: Any]] ?? []
+            #expect(statsDomains.map { $0["events"] as? Int } == [40, 20])
+            #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
+            #expect(answers.allSatisfy { $0["ok"] != nil })
+
+            // forget (admin: root here) erases u1 from the model that queries read, at once.
+            let forget = try ExternalTool.run(
+                ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"],
+                input: #"{"op":"forget","user":"u1"}"# + "\n" + #"{"op":"recommend","user":"u1","domain":"movies"}"# + "\n")
+            let forgetAnswers = forget.stdout.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
-            // The first snapshot with the produced events is published within a second.
-            if answers.count == 8, (answers[1]["items"] as? [Any])?.count == 3 { break }
-            Thread.sleep(forTimeInterval: 0.2)
+            #expect(forgetAnswers.first?["forgotten"] as? Bool == true, "\(forget.stdout)")
+            #expect(forgetAnswers.last?["strategy"] as? String == "popular")
+
+            // checkpoint (admin) writes one now and says where, with the offsets it holds.
+            let checkpoint = try ExternalTool.run(
+                ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"], input: #"{"op":"checkpoint","id":"c"}"# + "\n")
+            let written = try JSONSerialization.jsonObject(with: Data(checkpoint.stdout.utf8)) as? [String: Any] ?? [:]
+            #expect(written["ok"] as? Bool == true && written["id"] as? String == "c", "\(checkpoint.stdout)")
+            let writtenPath = try #require(written["path"] as? String)
+            #expect(writtenPath.hasPrefix("\(directory)/state/checkpoint-"))
+            let writtenOffsets = written["offsets"] as? [[String: Any]] ?? []
+            #expect(writtenOffsets.compactMap { $0["offset"] as? Int }.reduce(0, +) == 62, "41 movies + 21 books messages")
+
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit() == 0)
+            // The shutdown checkpoint holds every applied event, and verifies with the CLI.
+            let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
+            let verify = try ExternalTool.run([crossrec, "checkpoint", "verify", "\(directory)/state"])
+            #expect(verify.status == 0, "\(verify.stdout)")
+            let newest = try #require(try CheckpointStore(directory: "\(directory)/state").list().first)
+            #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == "60")
+            let inspect = try ExternalTool.run([crossrec, "checkpoint", "inspect", newest.path])
+            #expect(inspect.status == 0 && inspect.stdout.contains("verifies: yes"), "\(inspect.stdout)")
+            #expect(inspect.stdout.contains("applied_events = 60") && inspect.stdout.contains("ratings.books/"))
+            #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket is removed on exit")
+            #expect(!logLines(daemon.log, message: "crossrecd stopped").isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: addressFile), "the address file is removed on exit")
         }
-        try #require(answers.count == 8, "\(answers)")
-        #expect(answers[0]["id"] as? String == "h" && answers[0]["status"] as? String == "ready")
-        #expect(answers[1]["id"] as? Int == 2 && answers[1]["strategy"] as? String == "personal")
-        #expect((answers[1]["items"] as? [[String: Any]])?.count == 3)
-        #expect(answers[2]["score"] is Double, "u1 rated books too: a prediction in range")
-        #expect((answers[3]["items"] as? [[String: Any]])?.count == 2)
-        #expect((answers[4]["error"] as? [String: Any])?["code"] as? String == "unknown_domain")
-        // Prometheus text exposition inside the JSON answer.
-        let exposition = answers[5]["text"] as? String ?? ""
-        #expect(exposition.contains(#"crossrec_ingest_rejected_total{topic="ratings.movies",reason="malformed"} 1"#), "\(exposition)")
-        #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
-        #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
-        let stats = answers[7]
-        #expect((stats["model_age_seconds"] as? Double).map { $0 >= 0 } == true)
-        let statsDomains = stats["domains"] as? [[String: Any]] ?? []
-        #expect(statsDomains.map { $0["events"] as? Int } == [40, 20])
-        #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
-        #expect(answers.allSatisfy { $0["ok"] != nil })
 
-        // forget (admin: root here) erases u1 from the model that queries read, at once.
-        let forget = try ExternalTool.run(
-            ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"],
-            input: #"{"op":"forget","user":"u1"}"# + "\n" + #"{"op":"recommend","user":"u1","domain":"movies"}"# + "\n")
-        let forgetAnswers = forget.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        #expect(forgetAnswers.first?["forgotten"] as? Bool == true, "\(forget.stdout)")
-        #expect(forgetAnswers.last?["strategy"] as? String == "popular")
-
-        // checkpoint (admin) writes one now and says where, with the offsets it holds.
-        let checkpoint = try ExternalTool.run(
-            ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"], input: #"{"op":"checkpoint","id":"c"}"# + "\n")
-        let written = try JSONSerialization.jsonObject(with: Data(checkpoint.stdout.utf8)) as? [String: Any] ?? [:]
-        #expect(written["ok"] as? Bool == true && written["id"] as? String == "c", "\(checkpoint.stdout)")
-        let writtenPath = try #require(written["path"] as? String)
-        #expect(writtenPath.hasPrefix("\(directory)/state/checkpoint-"))
-        let writtenOffsets = written["offsets"] as? [[String: Any]] ?? []
-        #expect(writtenOffsets.compactMap { $0["offset"] as? Int }.reduce(0, +) == 62, "41 movies + 21 books messages")
-
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
-        // The shutdown checkpoint holds every applied event, and verifies with the CLI.
-        let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
-        let verify = try ExternalTool.run([crossrec, "checkpoint", "verify", "\(directory)/state"])
-        #expect(verify.status == 0, "\(verify.stdout)")
-        let newest = try #require(try CheckpointStore(directory: "\(directory)/state").list().first)
-        #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == "60")
-        let inspect = try ExternalTool.run([crossrec, "checkpoint", "inspect", newest.path])
-        #expect(inspect.status == 0 && inspect.stdout.contains("verifies: yes"), "\(inspect.stdout)")
-        #expect(inspect.stdout.contains("applied_events = 60") && inspect.stdout.contains("ratings.books/"))
-        #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket is removed on exit")
-        #expect(!logLines(daemon.log, message: "crossrecd stopped").isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: addressFile), "the address file is removed on exit")
-    }
-
-    @Test func badConfigurationExits78NamingKeyAndLine() throws {
-        let directory = try makeShortTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = try writeConfig(directory, extra: "model:\n  dimensoin: 8\n")
-        for arguments in [["--config", path], ["--check-config", path]] {
-            let daemon = try DaemonProcess(executable: crossrecd, arguments: arguments, logPath: "\(directory)/log")
-            #expect(daemon.waitForExit() == 78)
-            #expect(daemon.log.contains("crossrecd.yaml:21: model.dimensoin: unknown key"), "\(daemon.log)")
+        @Test func badConfigurationExits78NamingKeyAndLine() throws {
+            let directory = try makeShortTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let path = try writeConfig(directory, extra: "model:\n  dimensoin: 8\n")
+            for arguments in [["--config", path], ["--check-config", path]] {
+                let daemon = try DaemonProcess(executable: crossrecd, arguments: arguments, logPath: "\(directory)/log")
+                #expect(daemon.waitForExit() == 78)
+                #expect(daemon.log.contains("crossrecd.yaml:21: model.dimensoin: unknown key"), "\(daemon.log)")
+            }
         }
     }
 }

@@ -1,0 +1,8 @@
+import Testing
+
+/// Every suite that runs the built crossrecd as a process. Their tests are synchronous and
+/// wait for seconds to minutes on a cooperative thread; run one at a time (this trait applies
+/// to the nested suites), they leave the other cooperative threads to the async tests — with
+/// two cores, two of them in parallel starved the watchdog test of any thread for a minute.
+@Suite("Whole daemon", .serialized)
+enum WholeDaemonTests {}
