@@ -39,10 +39,13 @@ struct WatchdogTests {
         func pings() -> Int { listener.assignments.filter { $0 == "WATCHDOG=1" }.count }
         #expect(try await blocking { listener.wait { $0.contains("READY=1") && $0.filter { $0 == "WATCHDOG=1" }.count >= 2 } })
 
-        // Hold the writer thread inside a command: its loop stops turning.
+        // Hold the writer thread inside a command: its loop stops turning. Counted from the
+        // moment the writer is inside it, plus more than the 1 s progress limit.
+        let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        let held = Task { await ingest.perform { _ in release.wait() } }
-        try await Task.sleep(for: .seconds(1.5))  // the last ping for the healthy loop may still be in flight
+        let held = Task { await ingest.perform { _ in entered.signal(); release.wait() } }
+        try await blocking { entered.wait() }
+        try await Task.sleep(for: .seconds(1.5))
         let whileStalled = pings()
         try await Task.sleep(for: .seconds(3))
         #expect(pings() == whileStalled, "no ping while the ingest loop is stalled")

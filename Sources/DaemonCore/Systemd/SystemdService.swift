@@ -59,7 +59,10 @@ final class SystemdService: Service, Sendable {
 
     /// The liveness the watchdog vouches for. Each part updates its clock on every loop turn
     /// (the writer at least every 50 ms when idle, the poll loop every 10 ms).
+    /// The event loops are checked first and the clocks last, so that the verdict describes the
+    /// moment the ping is sent, however long this task waited for a thread in between.
     func makingProgress(withinSeconds limit: Double) async -> Bool {
+        guard await server.eventLoopsRespond(withinSeconds: limit) else { return false }
         let now = DispatchTime.now().uptimeNanoseconds
         let limitNanos = UInt64(limit * 1e9)
         let writer = ingest.lastProgressNanos.load(ordering: .relaxed)
@@ -70,7 +73,7 @@ final class SystemdService: Service, Sendable {
                 metadata: ["crossrec.writer_idle_ms": "\((now &- writer) / 1_000_000)", "crossrec.poll_idle_ms": "\((now &- poll) / 1_000_000)"])
             return false
         }
-        return await server.eventLoopsRespond(withinSeconds: limit)
+        return true
     }
 
     /// One line for `systemctl status`: rate, lag, size, model, checkpoint.
