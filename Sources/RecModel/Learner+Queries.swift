@@ -90,3 +90,21 @@ extension Learner {
         }
     }
 }
+
+extension Learner {
+    /// True when the user has at least one rating in domain `d`.
+    public func hasRatings(user: String, domain d: Int) -> Bool {
+        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
+        guard let u = users.find(key, hash: StableHash.hash(key)) else { return false }
+        return domains[d].userScalars[Int(u), UserColumn.ratings] > 0
+    }
+}
+
+extension Learner {
+    /// b_{u,d}: the user's bias in domain `d` (0 when unknown).
+    public func userBias(user: String, domain d: Int) -> Double {
+        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
+        guard let u = users.find(key, hash: StableHash.hash(key)) else { return 0 }
+        return domains[d].userScalars[Int(u), UserColumn.bias]
+    }
+}

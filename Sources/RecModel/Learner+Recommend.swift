@@ -94,7 +94,12 @@ struct TopRows {
         }
     }
 
+    /// The kept (score, row) pairs, best first.
+    func sortedRows(ids: IDIndex) -> [(score: Double, row: Int32)] {
+        heap.sorted { Self.worse($1, $0, ids) }
+    }
+
     func sorted(ids: IDIndex) -> [Learner.Recommendation] {
-        heap.sorted { Self.worse($1, $0, ids) }.map { Learner.Recommendation(item: ids.key(of: $0.row) ?? "", score: $0.score) }
+        sortedRows(ids: ids).map { Learner.Recommendation(item: ids.key(of: $0.row) ?? "", score: $0.score) }
     }
 }

@@ -24,20 +24,47 @@ struct ReplayCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "First line is a header (default: detected).") var header: Bool?
     @Option(help: "Rating range min:max of every domain.") var ratingRange = "1:5"
     @OptionGroup var model: ModelOptions
+    @OptionGroup var distill: DistillArguments
     @Option(help: "Domain loss weights, e.g. books=2,movies=1.") var lossWeights: String?
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Flag(inversion: .prefixedNo, help: "Show a progress bar on a terminal.") var progress = true
+    @Option(help: "Held-out ratings (same columns) to predict after the replay: prints their RMSE and MAE.")
+    var predict: String?
+    @Option(help: "Target domains (repeat): they get a compact student and cold-start transfer.")
+    var target: [String] = []
 
     func run() throws {
         let events = try loadEvents()
         guard !events.isEmpty else { throw ValidationError("no ratings found in \(files.joined(separator: ", "))") }
-        let report = ReplayRunner(
+        let (report, learner) = ReplayRunner(
             configuration: try learnerConfiguration(domains: events.domainNames), showProgress: progress && !json
         ).run(events)
-        print(json ? report.json() : report.table())
+        guard let predict else {
+            print(json ? report.json() : report.table())
+            return
+        }
+        var heldOut = try loadEvents(files: [predict], domains: fileDomains.isEmpty ? [] : [fileDomains[0]])
+        heldOut.resolveDomains(against: events.domainNames)
+        let model = learner.distill(version: 1, options: distill.options)
+        let evaluation = ColdStartEvaluation(heldOut.events, range: learner.configuration.domains[0].ratingRange) { event in
+            model.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
+        }
+        let served = model.domains.map { domain -> [String: Any] in
+            var fields: [String: Any] = [
+                "domain": domain.name, "score_rmse": domain.fidelity.scoreRMSE, "top10_overlap": domain.fidelity.top10Overlap,
+                "student_bytes": domain.fidelity.studentBytes, "teacher_bytes": domain.fidelity.teacherBytes,
+            ]
+            if let transfer = domain.transfer { fields["transfer"] = ["method": transfer.method, "validation_rmse": transfer.validationRMSE] }
+            return fields
+        }
+        print(json ? report.json(extra: ["cold_start": evaluation.json, "served": served]) : report.table() + "\n" + evaluation.text)
     }
 
     private func loadEvents() throws -> ReplayEvents {
+        try loadEvents(files: files, domains: fileDomains)
+    }
+
+    private func loadEvents(files: [String], domains fileDomains: [String]) throws -> ReplayEvents {
         guard fileDomains.isEmpty || fileDomains.count == files.count else {
             throw ValidationError("give --domain once per file (\(files.count)) or not at all")
         }
@@ -69,7 +96,7 @@ struct ReplayCommand: ParsableCommand {
             weights[String(parts[0])] = weight
         }
         var configuration = LearnerConfiguration(domains: domains.map {
-            DomainSpec(name: $0, ratingRange: bounds[0]...bounds[1], lossWeight: weights[$0] ?? 1)
+            DomainSpec(name: $0, ratingRange: bounds[0]...bounds[1], lossWeight: weights[$0] ?? 1, isTarget: target.contains($0))
         })
         model.apply(to: &configuration)
         return configuration
@@ -96,5 +123,18 @@ struct ModelOptions: ParsableArguments {
         if let regularization { configuration.regularization = regularization }
         if let biasRegularization { configuration.biasRegularization = biasRegularization }
         if let initScale { configuration.initScale = initScale }
+    }
+}
+
+/// Distillation settings of `replay --predict` and the benchmarks.
+struct DistillArguments: ParsableArguments {
+    @Option(help: "Student dimension k'.") var studentDimension = 16
+    @Option(help: "Ridge penalty of the transfer map.") var transferRidge = 1.0
+
+    var options: DistillOptions {
+        var options = DistillOptions()
+        options.dimension = studentDimension
+        options.transferRidge = transferRidge
+        return options
     }
 }

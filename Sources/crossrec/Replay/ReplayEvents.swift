@@ -41,6 +41,19 @@ struct ReplayEvents {
         }
     }
 
+    /// Renumbers domains to their index in `names` (held-out files name domains in their own
+    /// order); events of a domain not in `names` are dropped.
+    mutating func resolveDomains(against names: [String]) {
+        let mapping = domainNames.map { names.firstIndex(of: $0) }
+        events = events.compactMap { event in
+            guard let index = mapping[event.domain] else { return nil }
+            var copy = event
+            copy.domain = index
+            return copy
+        }
+        domainNames = names
+    }
+
     /// Time, then user, then item (stable: files without times keep their line order).
     mutating func sortByTime() {
         let indexed = events.enumerated().map { ($0.offset, $0.element) }

@@ -39,8 +39,8 @@ struct ReplayReport {
         return text
     }
 
-    func json() -> String {
-        let object: [String: Any] = [
+    func json(extra: [String: Any] = [:]) -> String {
+        let object: [String: Any] = extra.merging([
             "events": events, "seconds": seconds, "events_per_second": eventsPerSecond, "dimension": dimension,
             "peak_rss_bytes": peakResidentBytes,
             "domains": domains.map { domain -> [String: Any] in
@@ -51,7 +51,7 @@ struct ReplayReport {
                     "baseline_rmse": s.metrics.baselineRMSE, "baseline_mae": s.metrics.baselineMAE,
                 ]
             },
-        ]
+        ]) { $1 }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

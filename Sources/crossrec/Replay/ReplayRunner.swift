@@ -6,7 +6,7 @@ struct ReplayRunner {
     let configuration: LearnerConfiguration
     let showProgress: Bool
 
-    func run(_ replay: ReplayEvents) -> ReplayReport {
+    func run(_ replay: ReplayEvents) -> (report: ReplayReport, learner: Learner) {
         var learner = Learner(configuration: configuration)
         let domainCount = replay.domainNames.count
         // "Last 10 %" is per domain: the tail starts at 90 % of that domain's events.
@@ -33,12 +33,13 @@ struct ReplayRunner {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         progress.finish()
-        return ReplayReport(
+        let report = ReplayReport(
             domains: (0..<domainCount).map { d in
                 ReplayReport.Domain(statistics: learner.statistics(domain: d), tailRMSE: tails[d].rmse, tailMAE: tails[d].mae)
             },
             events: replay.count, seconds: seconds, peakResidentBytes: peakResidentBytes(),
             dimension: configuration.dimension)
+        return (report, learner)
     }
 }
 

@@ -1,0 +1,19 @@
+/// Settings of distillation (the `distill` section of the daemon's configuration).
+public struct DistillOptions: Sendable, Equatable {
+    /// k': length of the student rows (at most the teacher's dimension).
+    public var dimension = 16
+    /// Users and items sampled (evenly spaced rows) for the Gram matrices of the projection.
+    public var gramSample = 50_000
+    /// Users whose every item score is compared between student and teacher.
+    public var fidelityUsers = 100
+    /// Most overlapping users the transfer map is fitted on.
+    public var transferUsers = 50_000
+    /// Ridge penalty of the transfer map.
+    public var transferRidge = 1.0
+    /// Share of the overlapping users held out to choose the transfer method.
+    public var validationFraction = 0.2
+    /// Items kept in each domain's popularity list (the largest `k` served by `popular`).
+    public var popularItems = 1_000
+
+    public init() {}
+}

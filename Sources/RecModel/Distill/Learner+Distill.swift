@@ -1,0 +1,110 @@
+import Dispatch
+
+/// Distillation: a learner snapshot (the teacher) → an immutable `ServingModel`.
+extension Learner {
+    /// Builds serving version `version` from this learner. Pure: reads the learner only, so it
+    /// runs on any thread while the writer goes on with its own copy.
+    public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let k = max(1, min(options.dimension, dimension))
+        let served = domains.indices.map { distillDomain($0, dimension: k, options: options) }
+        return ServingModel(
+            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
+            teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
+            users: users, shareUserVectors: configuration.shareUserVectors)
+    }
+
+    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions) -> ServedDomain {
+        let state = domains[d]
+        let spec = configuration.domains[d]
+        let itemCount = state.items.rowLimit
+        let userCount = users.rowLimit
+        var liveItems = RowSet(capacity: itemCount)
+        for row in 0..<itemCount where state.items.isLive(Int32(row)) { liveItems.insert(row) }
+        var personal = RowSet(capacity: userCount)
+        var personalRows: [Int] = []
+        for row in 0..<userCount where users.isLive(Int32(row)) && state.userScalars[row, UserColumn.ratings] > 0 {
+            personal.insert(row)
+            personalRows.append(row)
+        }
+
+        // Projection from the Gram matrices of (a sample of) this domain's users and items.
+        let liveItemRows = (0..<itemCount).filter { liveItems.contains($0) }
+        let userSample = personalRows.isEmpty ? (0..<userCount).filter { users.isLive(Int32($0)) } : personalRows
+        let projection = LowRankProjection(
+            userGram: gram(userVectors, rows: Self.evenlySpaced(userSample, options.gramSample)),
+            itemGram: gram(state.itemVectors, rows: Self.evenlySpaced(liveItemRows, options.gramSample)), rank: k)
+        let userTransform = projection.userTransform.values.map(Float.init)
+        let itemTransform = projection.itemTransform.values.map(Float.init)
+
+        var studentItems = [Float](repeating: 0, count: itemCount * k)
+        var itemBias = [Float](repeating: 0, count: itemCount)
+        for row in liveItemRows {
+            project(state.itemVectors.row(row), itemTransform, k, into: &studentItems, at: row * k)
+            itemBias[row] = Float(state.itemScalars[row, ItemColumn.bias])
+        }
+        let itemRows = studentItems.withUnsafeBufferPointer { buffer in
+            Int8Rows(dimension: k, count: itemCount) { buffer.baseAddress! + $0 * k }
+        }
+        let itemNorms = (0..<itemCount).map { row in itemRows.row(row).reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+        let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options) : nil
+        var userRows = [Float](repeating: 0, count: userCount * k)
+        var userBias = [Float](repeating: 0, count: userCount)
+        for row in 0..<userCount where users.isLive(Int32(row)) {
+            project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
+            if personal.contains(row) {
+                userBias[row] = Float(state.userScalars[row, UserColumn.bias])
+            } else if let transfer {
+                userBias[row] = Float(transfer.bias(self, user: row))
+            }
+        }
+
+        var popularity = TopRows(k: min(options.popularItems, liveItemRows.count))
+        for row in liveItemRows {
+            popularity.offer(score: state.itemScalars[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
+        }
+        let popular = popularity.sortedRows(ids: state.items).map {
+            ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis))
+        }
+
+        let studentBytes = itemRows.byteCount + itemCount * 4 + userCount * (k + 1) * 4
+        let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4
+        let fidelity = measureFidelity(
+            domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
+            studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, dimension: k,
+            retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
+        return ServedDomain(
+            name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
+            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, itemNorms: itemNorms,
+            userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
+            seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice)
+    }
+
+    /// `count` rows spread evenly over `rows` (all of them when there are fewer).
+    static func evenlySpaced(_ rows: [Int], _ count: Int) -> [Int] {
+        guard rows.count > count, count > 0 else { return rows }
+        return (0..<count).map { rows[$0 * rows.count / count] }
+    }
+
+    private func gram(_ matrix: ChunkedMatrix<Float>, rows: [Int]) -> SmallMatrix {
+        var result = SmallMatrix(rows: dimension, columns: dimension)
+        var row = [Double](repeating: 0, count: dimension)
+        for index in rows {
+            let source = matrix.row(index)
+            for j in 0..<dimension { row[j] = Double(source[j]) }
+            row.withUnsafeBufferPointer { result.addOuter($0.baseAddress!) }
+        }
+        return result
+    }
+
+    /// target[offset..<offset+k] = source (1 × d) · transform (d × k, row-major).
+    @inline(__always)
+    private func project(_ source: UnsafePointer<Float>, _ transform: [Float], _ k: Int, into target: inout [Float], at offset: Int) {
+        for j in 0..<dimension {
+            let value = source[j]
+            guard value != 0 else { continue }
+            for column in 0..<k { target[offset + column] += value * transform[j * k + column] }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// Student against teacher on a sample of users: every item's predicted rating compared.
+extension Learner {
+    func measureFidelity(
+        domain d: Int, users sample: [Int], items: [Int], studentItems: Int8Rows, studentItemBias: [Float],
+        studentUsers: [Float], dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int)
+    ) -> Fidelity {
+        let state = domains[d]
+        let range = configuration.domains[d].ratingRange
+        var squared = 0.0
+        var compared = 0
+        var overlap = 0.0
+        var studentScores = [Float](repeating: 0, count: studentItems.count)
+        var teacherScores = [Double](repeating: 0, count: studentItems.count)
+        for user in sample {
+            studentUsers.withUnsafeBufferPointer { rows in
+                studentScores.withUnsafeMutableBufferPointer { studentItems.scores(rows.baseAddress! + user * k, into: $0) }
+            }
+            let base = state.mean + state.userScalars[user, UserColumn.bias]
+            let userVector = userVectors.row(user)
+            for item in items {
+                let teacher = base + state.itemScalars[item, ItemColumn.bias]
+                    + Double(VectorMath.dot(userVector, state.itemVectors.row(item), dimension))
+                let student = base + Double(studentItemBias[item]) + Double(studentScores[item])
+                teacherScores[item] = teacher
+                studentScores[item] = Float(student)
+                let error = min(max(student, range.lowerBound), range.upperBound) - min(max(teacher, range.lowerBound), range.upperBound)
+                squared += error * error
+                compared += 1
+            }
+            let top = min(10, items.count)
+            guard top > 0 else { continue }
+            // Ties by row: both sides rank the same way, so equal scores do not count as misses.
+            let teacherTop = Set(items.sorted { (teacherScores[$0], -$0) > (teacherScores[$1], -$1) }.prefix(top))
+            let studentTop = items.sorted { (studentScores[$0], -$0) > (studentScores[$1], -$1) }.prefix(top)
+            overlap += Double(studentTop.filter(teacherTop.contains).count) / Double(top)
+        }
+        return Fidelity(
+            scoreRMSE: compared > 0 ? (squared / Double(compared)).squareRoot() : 0,
+            top10Overlap: sample.isEmpty ? 1 : overlap / Double(sample.count), sampledUsers: sample.count,
+            retainedEnergy: retainedEnergy, studentBytes: bytes.student, teacherBytes: bytes.teacher)
+    }
+}

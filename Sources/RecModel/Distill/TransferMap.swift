@@ -1,0 +1,90 @@
+/// Cold-start transfer into a target domain: what a user with ratings elsewhere but none here
+/// gets besides their shared vector. Candidates are fitted on the overlapping users (ratings
+/// in both) and chosen on a held-out slice of them at every distillation.
+///
+/// - `shared`: the shared vector alone, target bias 0 (collective MF as is).
+/// - `shared+bias`: plus a target bias from a ridge map of the user's features (shared
+///   vector, other-domain biases and presence, 1) fitted to the learned target biases of the
+///   overlapping users, in the spirit of EMCDR's mapping from source to target.
+struct TransferMap {
+    let target: Int
+    /// Ridge weights over `features`; nil for `shared`.
+    let weights: [Double]?
+    let choice: TransferChoice
+
+    func bias(_ learner: Learner, user row: Int) -> Double {
+        guard let weights else { return 0 }
+        let features = learner.transferFeatures(user: row, target: target)
+        return zip(weights, features).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+}
+
+extension Learner {
+    /// [shared vector, (bias, has ratings) of every other domain, 1].
+    func transferFeatures(user row: Int, target: Int) -> [Double] {
+        var features = (0..<dimension).map { Double(userVectors[row, $0]) }
+        for s in domains.indices where s != target {
+            let hasRatings = domains[s].userScalars[row, UserColumn.ratings] > 0
+            features.append(hasRatings ? domains[s].userScalars[row, UserColumn.bias] : 0)
+            features.append(hasRatings ? 1 : 0)
+        }
+        features.append(1)
+        return features
+    }
+
+    func fitTransfer(target t: Int, options: DistillOptions) -> TransferMap {
+        // Overlapping users: ratings in the target and in at least one other domain.
+        var overlapping: [Int] = []
+        for row in 0..<users.rowLimit where users.isLive(Int32(row)) && domains[t].userScalars[row, UserColumn.ratings] > 0 {
+            if domains.indices.contains(where: { $0 != t && domains[$0].userScalars[row, UserColumn.ratings] > 0 }) {
+                overlapping.append(row)
+            }
+        }
+        overlapping = Self.evenlySpaced(overlapping, options.transferUsers)
+        // The held-out slice is chosen by id hash, so it does not depend on row order.
+        let slices = max(2, Int((1 / max(options.validationFraction, 0.01)).rounded()))
+        let validation = overlapping.filter { Int((users.hash(of: Int32($0)) >> 8) % UInt64(slices)) == 0 }
+        let training = overlapping.filter { Int((users.hash(of: Int32($0)) >> 8) % UInt64(slices)) != 0 }
+        let bias = { (row: Int) in self.domains[t].userScalars[row, UserColumn.bias] }
+
+        func rmse(_ rows: [Int], _ predict: (Int) -> Double) -> Double {
+            guard !rows.isEmpty else { return .nan }
+            let squared = rows.reduce(0.0) { sum, row in
+                let error = predict(row) - bias(row)
+                return sum + error * error
+            }
+            return (squared / Double(rows.count)).squareRoot()
+        }
+        let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: bias)
+        let sharedError = rmse(validation) { _ in 0 }
+        let mappedError = weights.map { weights in
+            rmse(validation) { row in zip(weights, transferFeatures(user: row, target: t)).reduce(0) { $0 + $1.0 * $1.1 } }
+        }
+        var errors = ["shared": sharedError]
+        errors["shared+bias"] = mappedError
+        let useMap = mappedError.map { $0 < sharedError || sharedError.isNaN } ?? false
+        let choice = TransferChoice(
+            method: useMap ? "shared+bias" : "shared", validationRMSE: errors.filter { !$0.value.isNaN },
+            trainingUsers: training.count, validationUsers: validation.count)
+        // The chosen map is refitted on every overlapping user.
+        let final = useMap ? ridge(rows: overlapping, target: t, ridge: options.transferRidge, value: bias) : nil
+        return TransferMap(target: t, weights: final, choice: choice)
+    }
+
+    /// Ridge regression of `value(row)` on the transfer features; nil with too few rows.
+    private func ridge(rows: [Int], target: Int, ridge lambda: Double, value: (Int) -> Double) -> [Double]? {
+        guard let first = rows.first, rows.count >= 10 else { return nil }
+        let width = transferFeatures(user: first, target: target).count
+        var gram = SmallMatrix(rows: width, columns: width)
+        var right = SmallMatrix(rows: width, columns: 1)
+        for row in rows {
+            let features = transferFeatures(user: row, target: target)
+            features.withUnsafeBufferPointer { gram.addOuter($0.baseAddress!) }
+            let y = value(row)
+            for j in 0..<width { right[j, 0] += features[j] * y }
+        }
+        for j in 0..<width - 1 { gram[j, j] += lambda }  // the intercept is not penalized
+        gram[width - 1, width - 1] += 1e-9
+        return gram.solveSymmetric(right)?.values
+    }
+}

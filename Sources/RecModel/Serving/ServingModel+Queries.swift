@@ -1,0 +1,91 @@
+/// Answers from the compact student: O(items of one domain) per query, whatever the number of
+/// users (a user is one hash lookup and one row).
+extension ServingModel {
+    public struct Recommendation: Sendable, Equatable {
+        public var item: String
+        public var score: Double
+    }
+
+    /// The `k` best items of domain `d` for `user`, best first: ranked by the student's score
+    /// (unclipped, so ranks stay distinct above the top of the range), ties by item id; the
+    /// score shown is the predicted rating, clipped to the range.
+    public func recommend(user: String, domain d: Int, k: Int, excludeSeen: Bool) -> (
+        items: [Recommendation], strategy: Strategy
+    ) {
+        guard let (row, strategy) = userRow(user, domain: d) else {
+            return (popular(domain: d, k: k).map { Recommendation(item: $0.item, score: $0.count) }, .popular)
+        }
+        let served = domains[d]
+        let count = served.items.rowLimit
+        guard count > 0 else { return ([], strategy) }
+        var scores = [Float](repeating: 0, count: count)
+        served.userRows.withUnsafeBufferPointer { rows in
+            scores.withUnsafeMutableBufferPointer { served.itemRows.scores(rows.baseAddress! + row * dimension, into: $0) }
+        }
+        if excludeSeen, let hashes = served.seen[Int32(row)] {
+            for hash in hashes.suffix(served.seenLimit) {
+                if let seenRow = served.items.row(ofHash: hash) { scores[Int(seenRow)] = -.infinity }
+            }
+        }
+        let base = Float(served.mean) + served.userBias[row]
+        var best = TopRows(k: k)
+        for item in 0..<count where served.liveItems.contains(item) && scores[item] != -.infinity {
+            best.offer(score: Double(base + served.itemBias[item] + scores[item]), row: Int32(item), ids: served.items)
+        }
+        let range = served.ratingRange
+        return (
+            best.sorted(ids: served.items).map {
+                Recommendation(item: $0.item, score: min(max($0.score, range.lowerBound), range.upperBound))
+            }, strategy
+        )
+    }
+
+    /// The predicted rating of (user, item) in domain `d`, clipped, and how it was made; nil
+    /// when the item is unknown. An unknown user gets the domain mean plus the item bias.
+    public func predict(user: String, item: String, domain d: Int) -> (score: Double, strategy: Strategy)? {
+        let served = domains[d]
+        guard let itemRow = served.items.find(item, hash: StableHash.hash(item)) else { return nil }
+        var raw = served.mean + Double(served.itemBias[Int(itemRow)])
+        var strategy = Strategy.popular
+        if let (row, userStrategy) = userRow(user, domain: d) {
+            strategy = userStrategy
+            let itemVector = served.itemRows.row(Int(itemRow))
+            raw += Double(served.userBias[row])
+            served.userRows.withUnsafeBufferPointer { rows in
+                itemVector.withUnsafeBufferPointer { raw += Double(VectorMath.dot(rows.baseAddress! + row * dimension, $0.baseAddress!, dimension)) }
+            }
+        }
+        return (min(max(raw, served.ratingRange.lowerBound), served.ratingRange.upperBound), strategy)
+    }
+
+    /// The `k` items of domain `d` most similar to `item` by cosine of the student item rows,
+    /// best first, ties by id; nil when the item is unknown.
+    public func similar(item: String, domain d: Int, k: Int) -> [Recommendation]? {
+        let served = domains[d]
+        guard let target = served.items.find(item, hash: StableHash.hash(item)).map(Int.init) else { return nil }
+        let count = served.items.rowLimit
+        var scores = [Float](repeating: 0, count: count)
+        let query = served.itemRows.row(target)
+        query.withUnsafeBufferPointer { query in
+            scores.withUnsafeMutableBufferPointer { served.itemRows.scores(query.baseAddress!, into: $0) }
+        }
+        let targetNorm = served.itemNorms[target]
+        var best = TopRows(k: k)
+        for row in 0..<count where row != target && served.liveItems.contains(row) {
+            let norms = targetNorm * served.itemNorms[row]
+            best.offer(score: norms > 0 ? Double(scores[row] / norms) : 0, row: Int32(row), ids: served.items)
+        }
+        return best.sorted(ids: served.items).map { Recommendation(item: $0.item, score: $0.score) }
+    }
+
+    /// The `k` most popular items of domain `d` at the cut (decayed counts), ties by id.
+    public func popular(domain d: Int, k: Int) -> [(item: String, count: Double)] {
+        let served = domains[d]
+        return served.popular.prefix(k).map { (served.items.key(of: $0.row) ?? "", $0.count) }
+    }
+
+    /// True when domain `d` has a rating of `user` (for tests and tools).
+    public func strategy(user: String, domain d: Int) -> Strategy {
+        userRow(user, domain: d)?.strategy ?? .popular
+    }
+}

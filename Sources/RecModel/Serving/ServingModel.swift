@@ -1,0 +1,146 @@
+/// The immutable model queries read: one compact student per domain (int8 item rows of the
+/// student dimension, float biases), the student user rows, and the cold-start transfer,
+/// built from a learner snapshot by `ServingModel.distill` and never changed afterwards.
+///
+/// Isolation: immutable. A new version is a new instance, published by one atomic swap; a
+/// reader holding a version keeps answering from it, whatever is published meanwhile.
+public final class ServingModel: Sendable {
+    /// How an answer was produced.
+    public enum Strategy: String, Sendable {
+        /// The user has ratings in this domain.
+        case personal
+        /// The user is known from other domains only: the transfer map gives their vector.
+        case transfer
+        /// Unknown user: time-decayed popularity.
+        case popular
+    }
+
+    public let version: Int
+    /// Events the teacher had applied when this version was cut.
+    public let appliedEvents: Int
+    /// The teacher's clock (event time, ms) at the cut: popularity is decayed to it.
+    public let clockMillis: Int64
+    /// k': length of every student row.
+    public let dimension: Int
+    public let teacherDimension: Int
+    public let domains: [ServedDomain]
+    /// Time spent building this version (ns of monotonic clock).
+    public let buildNanos: UInt64
+    let users: IDIndex
+    let shareUserVectors: Bool
+
+    init(
+        version: Int, appliedEvents: Int, clockMillis: Int64, dimension: Int, teacherDimension: Int,
+        domains: [ServedDomain], buildNanos: UInt64, users: IDIndex, shareUserVectors: Bool
+    ) {
+        self.version = version
+        self.appliedEvents = appliedEvents
+        self.clockMillis = clockMillis
+        self.dimension = dimension
+        self.teacherDimension = teacherDimension
+        self.domains = domains
+        self.buildNanos = buildNanos
+        self.users = users
+        self.shareUserVectors = shareUserVectors
+    }
+
+    /// The same model under a new version with `user` gone (forget takes effect at once,
+    /// before the next distillation refits the transfer without them).
+    public func removing(user: String, version newVersion: Int) -> ServingModel {
+        var remaining = users
+        for d in domains.indices {
+            let key = userKey(user, domain: d)
+            if let row = remaining.find(key, hash: StableHash.hash(key)) { remaining.remove(row: row) }
+        }
+        return ServingModel(
+            version: newVersion, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: dimension,
+            teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: remaining,
+            shareUserVectors: shareUserVectors)
+    }
+
+    public func domainIndex(named name: String) -> Int? { domains.firstIndex { $0.name == name } }
+
+    /// Bytes of the student tables (items, users) summed over domains.
+    public var byteCount: Int { domains.reduce(0) { $0 + $1.itemBytes + $1.userBytes } }
+
+    func userKey(_ user: String, domain d: Int) -> String {
+        shareUserVectors ? user : Learner.perDomainKey(user, d)
+    }
+
+    /// The user's row and how domain `d` serves them; nil when unknown.
+    func userRow(_ user: String, domain d: Int) -> (row: Int, strategy: Strategy)? {
+        let key = userKey(user, domain: d)
+        guard let row = users.find(key, hash: StableHash.hash(key)) else { return nil }
+        return (Int(row), domains[d].personal.contains(Int(row)) ? .personal : .transfer)
+    }
+}
+
+/// One domain of the serving model.
+public struct ServedDomain: Sendable {
+    public let name: String
+    public let ratingRange: ClosedRange<Double>
+    public let isTarget: Bool
+    let mean: Double
+    let items: IDIndex
+    let liveItems: RowSet
+    /// Student item rows by item row (zero for free rows).
+    let itemRows: Int8Rows
+    let itemBias: [Float]
+    /// ‖dequantized row‖ by item row, for cosine similarity.
+    let itemNorms: [Float]
+    /// Student user rows by global user row, `dimension` floats each (transfer users hold
+    /// their mapped vector).
+    let userRows: [Float]
+    let userBias: [Float]
+    /// Users with ratings in this domain.
+    let personal: RowSet
+    let seen: SeenLists
+    let seenLimit: Int
+    /// The most popular items, best first, as (row, decayed count at the cut).
+    let popular: [(row: Int32, count: Double)]
+    public let fidelity: Fidelity
+    public let transfer: TransferChoice?
+
+    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 }
+    var userBytes: Int { userRows.count * 4 + userBias.count * 4 }
+}
+
+/// A set of rows as a bitset.
+struct RowSet: Sendable {
+    private var words: [UInt64]
+
+    init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 63) / 64) }
+
+    @inline(__always)
+    func contains(_ row: Int) -> Bool {
+        row >> 6 < words.count && words[row >> 6] & (1 << UInt64(row & 63)) != 0
+    }
+
+    mutating func insert(_ row: Int) { words[row >> 6] |= 1 << UInt64(row & 63) }
+}
+
+/// How far the student is from its teacher, measured on a sample of users at build time.
+public struct Fidelity: Sendable, Equatable {
+    /// RMSE of the student's rating predictions against the teacher's, over every item of
+    /// the sampled users.
+    public var scoreRMSE: Double
+    /// Mean share of the teacher's top 10 the student also ranks in its top 10.
+    public var top10Overlap: Double
+    public var sampledUsers: Int
+    /// Share of the teacher's score energy the k' kept directions hold.
+    public var retainedEnergy: Double
+    public var studentBytes: Int
+    public var teacherBytes: Int
+}
+
+/// The cold-start transfer chosen for a target domain at build time.
+public struct TransferChoice: Sendable, Equatable {
+    /// `shared`: the user's shared vector alone; `shared+bias`: plus a target-domain bias
+    /// mapped by ridge regression from their vector and other-domain biases.
+    public var method: String
+    /// Validation RMSE of each candidate (predicting the target-domain user bias of held-out
+    /// overlapping users), by method.
+    public var validationRMSE: [String: Double]
+    public var trainingUsers: Int
+    public var validationUsers: Int
+}
