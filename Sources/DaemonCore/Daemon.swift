@@ -41,36 +41,39 @@ public struct Daemon: Sendable {
         let consumer = try KafkaConsumer(
             settings: configuration.consumerSettings(bootstrapServers: bootstrap), positions: AppliedPositions(positions),
             logger: logger.with(label: "kafka"))
-        let ingest = IngestService(
-            learner: restored.learner ?? Learner(configuration: configuration.learnerConfiguration), positions: positions,
-            consumer: consumer, logger: logger)
+        let learner = restored.learner ?? Learner(configuration: configuration.learnerConfiguration)
+        let ingest = IngestService(learner: learner, positions: positions, consumer: consumer, logger: logger)
         let checkpoints = CheckpointService(
             store: store, ingest: ingest, intervalSeconds: configuration.checkpoint.intervalSeconds,
             restoredFrom: restored.file?.path, logger: logger)
+        let distill = DistillService(ingest: ingest, schedule: configuration.distillSchedule, logger: logger)
+        notifier.notify(["STATUS=building the first serving model"])
+        distill.publishInitial(from: learner)
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)
         var serverSettings = configuration.serverSettings
         serverSettings.inheritedSocket = inheritedSocket
         let server = QueryServer(
             settings: serverSettings,
-            handler: LearnerQueryHandler(
-                ingest: ingest, checkpoints: checkpoints,
+            handler: ServingQueryHandler(
+                ingest: ingest, distill: distill, checkpoints: checkpoints,
                 metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) }),
             logger: logger)
-        let systemd = SystemdService(notifier: notifier, ingest: ingest, checkpoints: checkpoints, server: server, logger: logger)
+        let systemd = SystemdService(notifier: notifier, ingest: ingest, distill: distill, checkpoints: checkpoints, server: server, logger: logger)
         let reload = ReloadService(path: configurationPath, configuration: configuration, notifier: notifier, logger: logger) {
             new in
             LoggingSetup.setLevel(new.log.level)
             stats.interval.withLock { $0 = new.log.statsIntervalSeconds }
+            distill.update(new.distillSchedule)
             checkpoints.update(intervalSeconds: new.checkpoint.intervalSeconds, retain: new.checkpoint.retain)
             server.updateLimits(new.serverSettings)
             do { try consumer.setDeadLetterTopic(new.kafka.deadLetterTopic) } catch {
                 logger.error("dead-letter topic not changed", metadata: [LoggingKeys.error: "\(error)"])
             }
         }
-        // Shutdown runs in reverse: STOPPING=1 first, stats, the socket, ingest, and last the
-        // checkpoints, whose final cut is then the state after the last applied event.
+        // Shutdown runs in reverse: STOPPING=1 first, stats, the socket, distillation, ingest,
+        // and last the checkpoints, whose final cut is then the state after the last applied event.
         let group = ServiceGroup(
-            services: [checkpoints, ingest, server, stats, reload, systemd], gracefulShutdownSignals: [.sigterm, .sigint],
+            services: [checkpoints, ingest, distill, server, stats, reload, systemd], gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         logger.info("crossrecd starting", metadata: [LoggingKeys.bootstrap: "\(bootstrap)"])
         try await group.run()
@@ -150,6 +153,11 @@ public struct Daemon: Sendable {
 }
 
 extension Configuration {
+    var distillSchedule: DistillService.Schedule {
+        DistillService.Schedule(
+            intervalSeconds: distill.intervalSeconds, everyEvents: distill.everyEvents, options: distill.options)
+    }
+
     var serverSettings: QueryServerSettings {
         var settings = QueryServerSettings(socketPath: socketPath)
         settings.socketMode = socket.mode

@@ -33,6 +33,7 @@ struct DaemonHarness {
               properties: {heartbeat.interval.ms: "500"}
             model: {dimension: \(dimension)}
             checkpoint: {interval_seconds: 0.2}
+            distill: {interval_seconds: 0.2}
             paths: {run_dir: \(directory)/run, state_dir: \(directory)/state}
             log: {format: json, level: info, stats_interval_seconds: 0}
             """

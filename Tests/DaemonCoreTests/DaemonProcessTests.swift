@@ -31,6 +31,7 @@ extension WholeDaemonTests {
                   level: info
                   stats_interval_seconds: 0.5
                 \(extra)
+                distill: {interval_seconds: 0.3}
                 """
             let path = "\(directory)/crossrecd.yaml"
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
@@ -117,9 +118,13 @@ extension WholeDaemonTests {
             #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
             #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
             let stats = answers[7]
-            #expect((stats["model_age_seconds"] as? Double).map { $0 >= 0 } == true)
+            let model = stats["model"] as? [String: Any] ?? [:]
+            #expect((model["age_seconds"] as? Double).map { $0 >= 0 } == true, "\(stats)")
+            #expect((model["version"] as? Int ?? 0) >= answers[1]["model_version"] as? Int ?? .max)
             let statsDomains = stats["domains"] as? [[String: Any]] ?? []
             #expect(statsDomains.map { $0["events"] as? Int } == [40, 20])
+            let booksModel = (statsDomains.last?["model"] as? [String: Any]) ?? [:]
+            #expect((booksModel["top10_overlap"] as? Double).map { $0 > 0 } == true, "fidelity in stats: \(booksModel)")
             #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
             #expect(answers.allSatisfy { $0["ok"] != nil })
 

@@ -26,8 +26,11 @@ struct HealthTests {
         let checkpoints = CheckpointService(
             store: CheckpointStore(directory: directory), ingest: ingest, intervalSeconds: 3_600, restoredFrom: nil,
             logger: TestKafka.logger())
-        let handler = LearnerQueryHandler(ingest: ingest, checkpoints: checkpoints, metrics: nil)
-        let group = ServiceGroup(services: [ingest], logger: TestKafka.logger())
+        let distill = DistillService(
+            ingest: ingest, schedule: .init(intervalSeconds: 3_600, everyEvents: 0, options: DistillOptions()),
+            logger: TestKafka.logger())
+        let handler = ServingQueryHandler(ingest: ingest, distill: distill, checkpoints: checkpoints, metrics: nil)
+        let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
         let running = Task { try await group.run() }
         defer { running.cancel() }
 

@@ -28,12 +28,14 @@ struct WatchdogTests {
         let ingest = IngestService(learner: Learner(configuration: configuration), consumer: consumer, logger: logger)
         let checkpoints = CheckpointService(
             store: CheckpointStore(directory: directory), ingest: ingest, intervalSeconds: 3_600, restoredFrom: nil, logger: logger)
+        let distill = DistillService(
+            ingest: ingest, schedule: .init(intervalSeconds: 3_600, everyEvents: 0, options: DistillOptions()), logger: logger)
         let server = QueryServer(
             settings: QueryServerSettings(socketPath: "\(directory)/q.sock"),
-            handler: LearnerQueryHandler(ingest: ingest, checkpoints: checkpoints, metrics: nil), logger: logger)
+            handler: ServingQueryHandler(ingest: ingest, distill: distill, checkpoints: checkpoints, metrics: nil), logger: logger)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
-        let systemd = SystemdService(notifier: notifier, ingest: ingest, checkpoints: checkpoints, server: server, logger: logger)
-        let group = ServiceGroup(services: [checkpoints, ingest, server, systemd], logger: logger)
+        let systemd = SystemdService(notifier: notifier, ingest: ingest, distill: distill, checkpoints: checkpoints, server: server, logger: logger)
+        let group = ServiceGroup(services: [checkpoints, ingest, distill, server, systemd], logger: logger)
         let running = Task { try await group.run() }
 
         func pings() -> Int { listener.assignments.filter { $0 == "WATCHDOG=1" }.count }

@@ -3,6 +3,8 @@ extension Configuration {
     /// Keys whose new values a running daemon applies at once.
     public static let liveKeys = [
         "log.level", "log.stats_interval_seconds", "checkpoint.interval_seconds", "checkpoint.retain",
+        "distill.interval_seconds", "distill.every_events", "distill.dimension", "distill.max_score_rmse",
+        "distill.transfer_ridge", "distill.validation_fraction",
         "socket.max_line_bytes", "socket.max_k", "socket.max_connections", "socket.idle_timeout_seconds",
         "socket.admin_uids", "kafka.dead_letter_topic",
     ]
@@ -17,6 +19,12 @@ extension Configuration {
         check("log.stats_interval_seconds", \.log.statsIntervalSeconds)
         check("checkpoint.interval_seconds", \.checkpoint.intervalSeconds)
         check("checkpoint.retain", \.checkpoint.retain)
+        check("distill.interval_seconds", \.distill.intervalSeconds)
+        check("distill.every_events", \.distill.everyEvents)
+        check("distill.dimension", \.distill.dimension)
+        check("distill.max_score_rmse", \.distill.maxScoreRMSE)
+        check("distill.transfer_ridge", \.distill.transferRidge)
+        check("distill.validation_fraction", \.distill.validationFraction)
         check("socket.max_line_bytes", \.socket.maxLineBytes)
         check("socket.max_k", \.socket.maxK)
         check("socket.max_connections", \.socket.maxConnections)
@@ -42,6 +50,7 @@ extension Configuration {
         result.log.level = other.log.level
         result.log.statsIntervalSeconds = other.log.statsIntervalSeconds
         result.checkpoint = other.checkpoint
+        result.distill = other.distill
         result.socket.maxLineBytes = other.socket.maxLineBytes
         result.socket.maxK = other.socket.maxK
         result.socket.maxConnections = other.socket.maxConnections

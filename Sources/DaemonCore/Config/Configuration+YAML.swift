@@ -23,12 +23,13 @@ extension Configuration {
         }
         guard let root else { throw ConfigError(file: file, key: "", line: nil, message: "empty configuration") }
         var configuration = Configuration()
-        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "checkpoint", "paths", "socket", "log"]) {
+        for (name, node, path) in try reader.mapping(root, "", allowed: ["domains", "kafka", "model", "distill", "checkpoint", "paths", "socket", "log"]) {
             switch name {
             case "domains": configuration.domains = try parseDomains(node, path, reader)
             case "kafka": configuration.kafka = try parseKafka(node, path, reader)
             case "model": configuration.model = try parseModel(node, path, reader)
             case "checkpoint": configuration.checkpoint = try parseCheckpoint(node, path, reader)
+            case "distill": configuration.distill = try parseDistill(node, path, reader)
             case "paths": configuration.paths = try parsePaths(node, path, reader)
             case "socket": configuration.socket = try parseSocket(node, path, reader)
             default: configuration.log = try parseLog(node, path, reader)
@@ -189,6 +190,22 @@ extension Configuration {
             }
         }
         return checkpoint
+    }
+
+    private static func parseDistill(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Distill {
+        var distill = Distill()
+        let allowed: Set<String> = ["interval_seconds", "every_events", "dimension", "max_score_rmse", "transfer_ridge", "validation_fraction"]
+        for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
+            switch field {
+            case "interval_seconds": distill.intervalSeconds = try reader.double(value, path, 0.1...86_400)
+            case "every_events": distill.everyEvents = try reader.int(value, path, 0...1_000_000_000)
+            case "dimension": distill.dimension = try reader.int(value, path, 1...1_024)
+            case "max_score_rmse": distill.maxScoreRMSE = try reader.double(value, path, 0...100)
+            case "transfer_ridge": distill.transferRidge = try reader.double(value, path, 0...1e9)
+            default: distill.validationFraction = try reader.double(value, path, 0.01...0.5)
+            }
+        }
+        return distill
     }
 
     private static func parseLog(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Log {

@@ -1,4 +1,5 @@
 import KafkaIngest
+import RecModel
 
 /// Everything `crossrecd` reads from its YAML file, with the production defaults.
 /// `configs/crossrecd.yaml` documents every key; `Configuration+YAML.swift` parses and checks it.
@@ -78,9 +79,33 @@ public struct Configuration: Sendable, Equatable {
         public var retain = 3
     }
 
+    /// Building the serving model from the learner.
+    public struct Distill: Sendable, Equatable {
+        /// Seconds between two builds.
+        public var intervalSeconds: Double = 10
+        /// Applied events that trigger a build before the interval ends (0: interval only).
+        public var everyEvents: Int = 1_000_000
+        /// k' of the students, at most `model.dimension`.
+        public var dimension: Int = 16
+        /// Fidelity bound on the RMSE of student against teacher predictions.
+        public var maxScoreRMSE: Double = 0.25
+        public var transferRidge: Double = 1
+        public var validationFraction: Double = 0.2
+
+        public var options: DistillOptions {
+            var options = DistillOptions()
+            options.dimension = dimension
+            options.maxScoreRMSE = maxScoreRMSE
+            options.transferRidge = transferRidge
+            options.validationFraction = validationFraction
+            return options
+        }
+    }
+
     public var domains: [Domain] = []
     public var kafka = Kafka()
     public var checkpoint = Checkpoints()
+    public var distill = Distill()
     public var model = ModelSettings()
     public var paths = Paths()
     public var socket = Socket()

@@ -28,11 +28,6 @@ public final class IngestService: Service, @unchecked Sendable {
     private var learner: Learner
     private var tracker: OffsetTracker
     private let published: Mutex<Status>
-    /// The learner as queries see it: a copy-on-write snapshot taken by the writer at most once
-    /// a second (`snapshotIntervalNanos`), so each table chunk is copied at most once per
-    /// interval. The distilled serving model of the distillation issue replaces this.
-    private let snapshot: Mutex<(version: Int, learner: Learner, publishedNanos: UInt64)>
-    private let snapshotIntervalNanos: UInt64
     private let commands = Mutex<(pending: [@Sendable (inout Learner) -> Void], finished: Bool)>(([], false))
     private let writerDone = DispatchSemaphore(value: 0)
     /// Monotonic ns of the writer's last loop turn: liveness for the watchdog.
@@ -42,27 +37,16 @@ public final class IngestService: Service, @unchecked Sendable {
     ///   - positions: next offset to apply per partition, from the restored checkpoint (the
     ///     consumer's `positions` must start from the same values).
     public init(
-        learner: Learner, positions: [PartitionKey: Int64] = [:], consumer: KafkaConsumer, logger: Logger,
-        snapshotIntervalSeconds: Double = 1
+        learner: Learner, positions: [PartitionKey: Int64] = [:], consumer: KafkaConsumer, logger: Logger
     ) {
         self.learner = learner
         self.consumer = consumer
         self.logger = logger
         tracker = OffsetTracker(positions: positions)
         published = Mutex(Self.status(of: learner, counters: consumer.counters.snapshot))
-        snapshot = Mutex((1, learner, DispatchTime.now().uptimeNanoseconds))
-        snapshotIntervalNanos = UInt64(snapshotIntervalSeconds * 1e9)
     }
 
     public var status: Status { published.withLock { $0 } }
-
-    /// The latest learner snapshot and its version (1 at start, +1 per snapshot).
-    public var model: (version: Int, learner: Learner) { snapshot.withLock { ($0.version, $0.learner) } }
-
-    /// Seconds since the latest snapshot was published.
-    public var modelAgeSeconds: Double {
-        Double(DispatchTime.now().uptimeNanoseconds &- snapshot.withLock { $0.publishedNanos }) / 1e9
-    }
 
     /// Runs `body` on the writer thread at the next safe point and returns its result.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (inout Learner) -> T) async -> T {
@@ -111,19 +95,16 @@ public final class IngestService: Service, @unchecked Sendable {
         }
     }
 
-    /// Forgets a user on the writer thread, then publishes a snapshot at once, so that the
-    /// next query already cannot see them. Returns whether the user was known.
+    /// Forgets a user on the writer thread (the caller updates the serving model). Returns
+    /// whether the user was known.
     public func forget(user: String) async -> Bool {
         let known = await perform { learner in learner.forget(user: user) }
-        await perform { [self] learner in publishSnapshot(of: learner) }
         logger.notice("user forgotten", metadata: ["crossrec.known": "\(known)"])
         return known
     }
 
     private func writerLoop() {
         var lastPublish = DispatchTime.now().uptimeNanoseconds
-        var lastSnapshot = lastPublish
-        var appliedAtSnapshot = learner.appliedEvents
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             lastProgressNanos.store(now, ordering: .relaxed)
@@ -138,11 +119,6 @@ public final class IngestService: Service, @unchecked Sendable {
             if now &- lastPublish > 250_000_000 {
                 publish()
                 lastPublish = now
-            }
-            if now &- lastSnapshot > snapshotIntervalNanos, learner.appliedEvents != appliedAtSnapshot {
-                publishSnapshot(of: learner)
-                lastSnapshot = now
-                appliedAtSnapshot = learner.appliedEvents
             }
         }
         publish()
@@ -164,13 +140,6 @@ public final class IngestService: Service, @unchecked Sendable {
                     timestampMillis: event.timestampMillis ?? record.kafkaTimestampMillis ?? learner.clockMillis))
         }
         consumer.positions.publish(tracker.positions)
-    }
-
-    /// Makes a copy-on-write copy of the learner the model queries read.
-    private func publishSnapshot(of learner: Learner) {
-        let copy = learner
-        let now = DispatchTime.now().uptimeNanoseconds
-        snapshot.withLock { $0 = ($0.version + 1, copy, now) }
     }
 
     private func runCommands() {

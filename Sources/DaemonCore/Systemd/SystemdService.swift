@@ -11,14 +11,16 @@ import ServiceLifecycle
 final class SystemdService: Service, Sendable {
     let notifier: SystemdNotifier
     let ingest: IngestService
+    let distill: DistillService
     let checkpoints: CheckpointService
     let server: QueryServer
     let logger: Logger
     static let statusIntervalSeconds = 5.0
 
-    init(notifier: SystemdNotifier, ingest: IngestService, checkpoints: CheckpointService, server: QueryServer, logger: Logger) {
+    init(notifier: SystemdNotifier, ingest: IngestService, distill: DistillService, checkpoints: CheckpointService, server: QueryServer, logger: Logger) {
         self.notifier = notifier
         self.ingest = ingest
+        self.distill = distill
         self.checkpoints = checkpoints
         self.server = server
         self.logger = logger
@@ -82,7 +84,7 @@ final class SystemdService: Service, Sendable {
         let lag = ingest.consumer.lag().compactMap(\.lag).reduce(0, +)
         let checkpoint = checkpoints.status
         var parts = [rate.map { "ingesting \(Int($0)) ev/s" } ?? "ready", "lag \(lag)", "\(status.users) users",
-            "\(status.appliedEvents) events", "model v\(ingest.model.version)"]
+            "\(status.appliedEvents) events", distill.model.map { "model v\($0.version)" } ?? "no model yet"]
         if let error = checkpoint.lastError {
             parts.append("CHECKPOINT FAILING (\(checkpoint.consecutiveFailures)×): \(error)")
         } else if let last = checkpoint.lastSuccess {

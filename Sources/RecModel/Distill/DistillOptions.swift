@@ -14,6 +14,9 @@ public struct DistillOptions: Sendable, Equatable {
     public var validationFraction = 0.2
     /// Items kept in each domain's popularity list (the largest `k` served by `popular`).
     public var popularItems = 1_000
+    /// Fidelity bound: RMSE of student against teacher predictions above it is reported
+    /// (`stats`, a warning in the log).
+    public var maxScoreRMSE = 0.25
 
     public init() {}
 }

@@ -6,69 +6,83 @@ import QueryProtocol
 import QueryServer
 import RecModel
 
-/// Answers queries from the ingest service's latest learner snapshot (and its status for
-/// `stats`). Never touches the writer's learner: the snapshot is immutable.
-struct LearnerQueryHandler: QueryHandler {
+/// Answers queries from the published serving model (`DistillService`), status from ingest
+/// and checkpoints. Never touches the writer's learner, and never takes a lock for a model
+/// query: the model is one atomic load, kept for the whole request.
+struct ServingQueryHandler: QueryHandler {
     let ingest: IngestService
+    let distill: DistillService
     let checkpoints: CheckpointService
     /// Nil when the process has no Prometheus registry (the `metrics` op then says so).
     let metrics: MetricsExporter?
     let startedNanos = DispatchTime.now().uptimeNanoseconds
 
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
-        let (version, learner) = ingest.model
-        var fields: [String: JSONValue] = ["model_version": .integer(Int64(version))]
+        let model = distill.model
+        var fields: [String: JSONValue] = ["model_version": .integer(Int64(model?.version ?? 0))]
         switch request.op {
         case .health:
-            fields.merge(health()) { $1 }
+            fields.merge(health(model)) { $1 }
+            return .success(fields)
         case .stats:
-            fields.merge(stats()) { $1 }
+            fields.merge(stats(model)) { $1 }
+            return .success(fields)
         case .metrics:
             guard let metrics else { return .failure(QueryError(.internal, "metrics are not enabled in this process")) }
             let lag = ingest.consumer.lag()
             let perDomain = ingest.consumer.settings.topics.map { topic in
                 lag.filter { $0.partition.topic == topic.name }.compactMap(\.lag).reduce(0, +)
             }
-            fields["text"] = .string(metrics.scrape(status: ingest.status, lagPerDomain: perDomain, modelVersion: version))
-        case .popular:
-            let d = try? domain(request, learner).get()
-            guard let d else { return .failure(unknownDomain(request)) }
-            fields["items"] = .array(learner.popular(domain: d, k: request.k).map {
-                .object(["item": .string($0.item), "score": .number($0.count)])
-            })
-        case .predict:
-            guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
-            guard let score = learner.predict(user: request.user!, item: request.item!, domain: d) else {
-                return .failure(QueryError(.unknownItem, "no item \(request.item!) in domain \(request.domain!)"))
-            }
-            fields["score"] = .number(score)
-        case .similar:
-            guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
-            guard let items = learner.similar(item: request.item!, domain: d, k: request.k) else {
-                return .failure(QueryError(.unknownItem, "no item \(request.item!) in domain \(request.domain!)"))
-            }
-            fields["items"] = .array(items.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+            fields["text"] = .string(metrics.scrape(status: ingest.status, lagPerDomain: perDomain, modelVersion: model?.version ?? 0))
+            return .success(fields)
         case .checkpoint:
             switch await checkpoints.checkpointNow() {
             case .success(let written): fields.merge(Self.describe(written)) { $1 }
             case .failure(let error): return .failure(QueryError(.internal, "checkpoint failed: \(error.message)"))
             }
+            return .success(fields)
         case .forget:
             let known = await ingest.forget(user: request.user!)
+            distill.forget(user: request.user!)
             fields["forgotten"] = .bool(known)
-            fields["model_version"] = .integer(Int64(ingest.model.version))
-        case .recommend:
-            guard let d = try? domain(request, learner).get() else { return .failure(unknownDomain(request)) }
-            let answer = learner.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
+            fields["model_version"] = .integer(Int64(distill.model?.version ?? 0))
+            return .success(fields)
+        case .popular, .predict, .similar, .recommend:
+            break
+        }
+        guard let model else { return .failure(QueryError(.notReady, "no model published yet: the first distillation is running")) }
+        guard let name = request.domain, let d = model.domainIndex(named: name) else {
+            return .failure(QueryError(.unknownDomain, "no domain \(request.domain ?? "")"))
+        }
+        func items(_ list: [ServingModel.Recommendation]) -> JSONValue {
+            .array(list.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+        }
+        let unknownItem = QueryError(.unknownItem, "no item \(request.item ?? "") in domain \(name)")
+        switch request.op {
+        case .popular:
+            fields["strategy"] = .string(ServingModel.Strategy.popular.rawValue)
+            fields["items"] = .array(model.popular(domain: d, k: request.k).map {
+                .object(["item": .string($0.item), "score": .number($0.count)])
+            })
+        case .predict:
+            guard let answer = model.predict(user: request.user!, item: request.item!, domain: d) else { return .failure(unknownItem) }
+            fields["score"] = .number(answer.score)
             fields["strategy"] = .string(answer.strategy.rawValue)
-            fields["items"] = .array(answer.items.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+        case .similar:
+            guard let list = model.similar(item: request.item!, domain: d, k: request.k) else { return .failure(unknownItem) }
+            fields["items"] = items(list)
+        default:
+            let answer = model.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
+            fields["strategy"] = .string(answer.strategy.rawValue)
+            fields["items"] = items(answer.items)
         }
         return .success(fields)
     }
 
     /// `ready`, or `degraded` with the reasons: Kafka unreachable since the last message, or a
     /// writer thread that stopped making progress.
-    private func health() -> [String: JSONValue] {
+    private func health(_ model: ServingModel?) -> [String: JSONValue] {
+        guard model != nil else { return ["status": .string("starting"), "reasons": .array([.string("first model not built yet")])] }
         var reasons: [JSONValue] = []
         if let error = ingest.consumer.unresolvedError { reasons.append(.string("kafka: \(error)")) }
         // A reset of an unavailable position means lost events: loud for ten minutes.
@@ -87,18 +101,7 @@ struct LearnerQueryHandler: QueryHandler {
         return reasons.isEmpty ? ["status": .string("ready")] : ["status": .string("degraded"), "reasons": .array(reasons)]
     }
 
-    private func domain(_ request: QueryRequest, _ learner: Learner) -> Result<Int, QueryError> {
-        guard let name = request.domain, let index = learner.domainIndex(named: name) else {
-            return .failure(unknownDomain(request))
-        }
-        return .success(index)
-    }
-
-    private func unknownDomain(_ request: QueryRequest) -> QueryError {
-        QueryError(.unknownDomain, "no domain \(request.domain ?? "")")
-    }
-
-    private func stats() -> [String: JSONValue] {
+    private func stats(_ model: ServingModel?) -> [String: JSONValue] {
         let status = ingest.status
         let lag = ingest.consumer.lag()
         func finite(_ value: Double) -> JSONValue { value.isFinite ? .number(value) : .null }
@@ -112,6 +115,7 @@ struct LearnerQueryHandler: QueryHandler {
                 "rmse": finite(domain.metrics.rmse), "mae": finite(domain.metrics.mae),
                 "window_rmse": finite(domain.metrics.windowRMSE), "window_mae": finite(domain.metrics.windowMAE),
                 "baseline_rmse": finite(domain.metrics.baselineRMSE), "baseline_mae": finite(domain.metrics.baselineMAE),
+                "model": model.map { servedStats($0.domains[index]) } ?? .null,
                 "lag": .array(lag.filter { $0.partition.topic == topic }.map { partition in
                     .object([
                         "partition": .integer(Int64(partition.partition.partition)),
@@ -124,10 +128,42 @@ struct LearnerQueryHandler: QueryHandler {
             "domains": .array(domains), "users": .integer(Int64(status.users)),
             "events": .integer(Int64(status.appliedEvents)),
             "uptime_seconds": .number(Double(DispatchTime.now().uptimeNanoseconds - startedNanos) / 1e9),
-            "model_age_seconds": .number(ingest.modelAgeSeconds),
+            "model": modelStats(model),
             "checkpoint": checkpointStats(),
             "offset_resets": .array(ingest.consumer.resets.map { .string($0.description) }),
         ]
+    }
+
+    private func modelStats(_ model: ServingModel?) -> JSONValue {
+        guard let model else { return .null }
+        let status = distill.status
+        return .object([
+            "version": .integer(Int64(model.version)), "age_seconds": distill.modelAgeSeconds.map(JSONValue.number) ?? .null,
+            "events": .integer(Int64(model.appliedEvents)), "dimension": .integer(Int64(model.dimension)),
+            "teacher_dimension": .integer(Int64(model.teacherDimension)), "bytes": .integer(Int64(model.byteCount)),
+            "build_ms": .number(Double(model.buildNanos) / 1e6), "stall_ms": .number(Double(status.stallNanos) / 1e6),
+            "builds": .integer(Int64(status.builds)),
+        ])
+    }
+
+    /// Fidelity and transfer of one domain's student.
+    private func servedStats(_ domain: ServedDomain) -> JSONValue {
+        let fidelity = domain.fidelity
+        var fields: [String: JSONValue] = [
+            "score_rmse": .number(fidelity.scoreRMSE), "top10_overlap": .number(fidelity.top10Overlap),
+            "sampled_users": .integer(Int64(fidelity.sampledUsers)), "retained_energy": .number(fidelity.retainedEnergy),
+            "student_bytes": .integer(Int64(fidelity.studentBytes)), "teacher_bytes": .integer(Int64(fidelity.teacherBytes)),
+            "within_bound": .bool(fidelity.scoreRMSE <= distill.maxScoreRMSE),
+        ]
+        if let transfer = domain.transfer {
+            fields["transfer"] = .object([
+                "method": .string(transfer.method),
+                "validation_rmse": .object(transfer.validationRMSE.mapValues { .number($0) }),
+                "training_users": .integer(Int64(transfer.trainingUsers)),
+                "validation_users": .integer(Int64(transfer.validationUsers)),
+            ])
+        }
+        return .object(fields)
     }
 
     private func checkpointStats() -> JSONValue {

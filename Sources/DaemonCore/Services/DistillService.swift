@@ -1,0 +1,195 @@
+import Atomics
+import Dispatch
+import Logging
+import Metrics
+import RecModel
+import ServiceLifecycle
+import Synchronization
+
+/// Builds the serving model from the learner every `intervalSeconds` or `everyEvents` applied
+/// events, whichever comes first, off the ingest thread, and publishes it with one atomic
+/// swap. The first version is built at start, from the restored (or empty) learner.
+///
+/// Isolation: the published model is an immutable instance behind a `ManagedAtomic` reference:
+/// queries load it without a lock and keep it for the whole request. Builds are serial (one
+/// `AsyncStream` consumed by `run`); `status` and the schedule are under `Mutex`es.
+public final class DistillService: Service, Sendable {
+    /// The reference the atomic holds (`AtomicReference` needs a class of its own).
+    final class Published: AtomicReference, Sendable {
+        let model: ServingModel
+        init(_ model: ServingModel) { self.model = model }
+    }
+
+    public struct Status: Sendable {
+        public var builds = 0
+        /// Monotonic ns when the current version was published (0: none yet).
+        public var publishedNanos: UInt64 = 0
+        /// Time the writer thread spent cutting the snapshot of the latest build.
+        public var stallNanos: UInt64 = 0
+        public var lastBuildNanos: UInt64 = 0
+    }
+
+    public struct Schedule: Sendable, Equatable {
+        public var intervalSeconds: Double
+        /// 0: only the interval.
+        public var everyEvents: Int
+        public var options: DistillOptions
+    }
+
+    private enum Request: Sendable {
+        case build(reason: String, done: CheckedContinuation<ServingModel?, Never>?)
+    }
+
+    private let ingest: IngestService
+    private let logger: Logger
+    private let published: ManagedAtomic<Published?> = ManagedAtomic(nil)
+    private let schedule: Mutex<Schedule>
+    private let state = Mutex(Status())
+    /// Versions are numbered by the builder and by `forget`, which publishes a derived version.
+    private let nextVersion = Atomic<Int>(1)
+    private let requests: AsyncStream<Request>
+    private let requestSink: AsyncStream<Request>.Continuation
+    private let buildTimer = Metrics.Timer(label: "crossrec_distill_duration")
+    private let versionGauge = Gauge(label: "crossrec_model_version")
+
+    public init(ingest: IngestService, schedule: Schedule, logger: Logger) {
+        self.ingest = ingest
+        self.schedule = Mutex(schedule)
+        self.logger = logger
+        (requests, requestSink) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
+    }
+
+    /// The current serving model; nil until the first build is published.
+    public var model: ServingModel? { published.load(ordering: .acquiring)?.model }
+
+    public var status: Status { state.withLock { $0 } }
+
+    /// The fidelity bound builds are checked against.
+    public var maxScoreRMSE: Double { schedule.withLock { $0.options.maxScoreRMSE } }
+
+    /// Seconds since the current version was published (nil: none yet).
+    public var modelAgeSeconds: Double? {
+        let nanos = state.withLock { $0.publishedNanos }
+        return nanos == 0 ? nil : Double(DispatchTime.now().uptimeNanoseconds &- nanos) / 1e9
+    }
+
+    /// A reload: from the next build on.
+    public func update(_ new: Schedule) {
+        schedule.withLock { $0 = new }
+    }
+
+    /// Builds and publishes a version now (after any queued build) and returns it.
+    @discardableResult
+    public func distillNow(reason: String) async -> ServingModel? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<ServingModel?, Never>) in
+            if case .terminated = requestSink.yield(.build(reason: reason, done: continuation)) {
+                continuation.resume(returning: model)
+            }
+        }
+    }
+
+    /// Forgets `user` in the published model at once (a derived version without them), then
+    /// queues a full build so that the transfer map is refitted without them too.
+    public func forget(user: String) {
+        if let current = model {
+            publish(current.removing(user: user, version: nextVersion.add(1, ordering: .relaxed).oldValue), stallNanos: 0)
+        }
+        requestSink.yield(.build(reason: "forget", done: nil))
+    }
+
+    /// Builds and publishes the first version from the learner restored at start (before the
+    /// services run, so that the daemon never serves without a model).
+    public func publishInitial(from learner: Learner) {
+        let options = schedule.withLock { $0.options }
+        let started = DispatchTime.now().uptimeNanoseconds
+        publish(learner.distill(version: nextVersion.add(1, ordering: .relaxed).oldValue, options: options), stallNanos: 0)
+        logger.info("first model built", metadata: ["crossrec.build_ms": "\((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)"])
+    }
+
+    public func run() async throws {
+        if model == nil { await build(reason: "start") }
+        await withDiscardingTaskGroup { group in
+            group.addTask { [self] in await trigger() }
+            await withGracefulShutdownHandler {
+                for await request in requests {
+                    switch request {
+                    case .build(let reason, let done):
+                        let model = await build(reason: reason)
+                        done?.resume(returning: model)
+                    }
+                }
+            } onGracefulShutdown: { [requestSink] in
+                requestSink.finish()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Queues a build when the interval has passed or enough events arrived since the last.
+    private func trigger() async {
+        var lastEvents = ingest.status.appliedEvents
+        var lastNanos = DispatchTime.now().uptimeNanoseconds
+        while (try? await Task.sleep(for: .milliseconds(100))) != nil {
+            let (intervalSeconds, everyEvents) = schedule.withLock { ($0.intervalSeconds, $0.everyEvents) }
+            let events = ingest.status.appliedEvents
+            let now = DispatchTime.now().uptimeNanoseconds
+            let due = Double(now &- lastNanos) / 1e9 >= intervalSeconds
+            let enough = everyEvents > 0 && events - lastEvents >= everyEvents
+            guard (due || enough), events != lastEvents || due else { continue }
+            // An idle learner yields the same model: only the interval rebuilds it (popularity
+            // decays with event time, which has not moved).
+            if events == lastEvents && status.builds > 0 {
+                lastNanos = now
+                continue
+            }
+            lastEvents = events
+            lastNanos = now
+            requestSink.yield(.build(reason: enough ? "events" : "interval", done: nil))
+        }
+    }
+
+    @discardableResult
+    private func build(reason: String) async -> ServingModel {
+        let started = DispatchTime.now().uptimeNanoseconds
+        // The version is taken before the cut: a `forget` published after it has a higher
+        // version, so a build from a cut older than the forget can never replace it.
+        let version = nextVersion.add(1, ordering: .relaxed).oldValue
+        let cut = await ingest.cut()
+        let options = schedule.withLock { $0.options }
+        let model = await IngestService.onDedicatedThread { cut.learner.distill(version: version, options: options) }
+        publish(model, stallNanos: cut.stallNanos)
+        let elapsed = DispatchTime.now().uptimeNanoseconds - started
+        state.withLock { $0.lastBuildNanos = elapsed }
+        buildTimer.recordNanoseconds(Int64(elapsed))
+        logger.debug(
+            "model published", metadata: [
+                "crossrec.version": "\(version)", "crossrec.reason": "\(reason)", LoggingKeys.events: "\(model.appliedEvents)",
+                "crossrec.build_ms": "\(elapsed / 1_000_000)",
+            ])
+        for domain in model.domains where domain.fidelity.scoreRMSE > options.maxScoreRMSE {
+            logger.warning(
+                "student outside its fidelity bound", metadata: [
+                    "crossrec.domain": "\(domain.name)", "crossrec.score_rmse": "\(domain.fidelity.scoreRMSE)",
+                    "crossrec.bound": "\(options.maxScoreRMSE)",
+                ])
+        }
+        return model
+    }
+
+    private func publish(_ model: ServingModel, stallNanos: UInt64) {
+        // Versions can finish out of order only between a build and a forget; never go back.
+        let new = Published(model)
+        var current = published.load(ordering: .acquiring)
+        while current.map({ $0.model.version < model.version }) ?? true {
+            let (exchanged, original) = published.compareExchange(expected: current, desired: new, ordering: .acquiringAndReleasing)
+            if exchanged { break }
+            current = original
+        }
+        state.withLock { status in
+            status.builds += 1
+            status.publishedNanos = DispatchTime.now().uptimeNanoseconds
+            status.stallNanos = stallNanos
+        }
+        versionGauge.record(Int64(model.version))
+    }
+}

@@ -1,0 +1,87 @@
+@testable import DaemonCore
+import Checkpoint
+import Foundation
+import KafkaIngest
+import RecModel
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite("Distill service")
+struct DistillServiceTests {
+    /// Readers keep one published version while new ones are swapped in under them: every
+    /// answer from a version they hold is the same each time they ask, versions only grow, and
+    /// several swaps happen while they read.
+    @Test func publishedVersionsStayImmutableWhileQueriesReadThroughSwaps() async throws {
+        let broker = try TestKafka.broker(["ratings.movies": 1])
+        let consumer = try KafkaConsumer(
+            settings: TestKafka.settings(
+                broker, topics: [TopicSettings(name: "ratings.movies", domain: "movies", ratingRange: 1...5)],
+                assignment: .manual([TopicPartition("ratings.movies", 0)])),
+            logger: TestKafka.logger())
+        var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
+        configuration.dimension = 8
+        let ingest = IngestService(learner: Learner(configuration: configuration), consumer: consumer, logger: TestKafka.logger())
+        let distill = DistillService(
+            ingest: ingest, schedule: .init(intervalSeconds: 0.1, everyEvents: 50, options: DistillOptions()),
+            logger: TestKafka.logger())
+        let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
+        let running = Task { try await group.run() }
+
+        // Events keep arriving while the readers run, so every build differs from the last.
+        let producing = Atomic<Bool>(true)
+        let producer = Thread {
+            var round = 0
+            while producing.load(ordering: .relaxed) {
+                let events = (0..<50).map { i in
+                    TestKafka.json(user: "u\((round * 7 + i) % 40)", item: "i\((round * 13 + i * 3) % 60)", rating: Double(1 + (i + round) % 5))
+                }
+                try? TestKafka.produce(events, to: "ratings.movies", partitions: 1, broker: broker)
+                round += 1
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        producer.start()
+        defer { producing.store(false, ordering: .relaxed) }
+
+        let results = try await withThrowingTaskGroup(of: (versions: [Int], mismatches: Int).self) { readers in
+            for reader in 0..<4 {
+                readers.addTask {
+                    var versions: [Int] = []
+                    var mismatches = 0
+                    let deadline = Date(timeIntervalSinceNow: 60)
+                    while Set(versions).count < 6, Date() < deadline {
+                        guard let held = distill.model else {
+                            try await Task.sleep(for: .milliseconds(10))
+                            continue
+                        }
+                        versions.append(held.version)
+                        let user = "u\(reader * 3 + versions.count % 40)"
+                        let first = held.recommend(user: user, domain: 0, k: 10, excludeSeen: true)
+                        let popular = held.popular(domain: 0, k: 5).map(\.item)
+                        let events = held.appliedEvents
+                        try await Task.sleep(for: .milliseconds(30))  // new versions get published meanwhile
+                        let again = held.recommend(user: user, domain: 0, k: 10, excludeSeen: true)
+                        if again.items != first.items || again.strategy != first.strategy
+                            || held.popular(domain: 0, k: 5).map(\.item) != popular || held.appliedEvents != events
+                        {
+                            mismatches += 1
+                        }
+                    }
+                    return (versions, mismatches)
+                }
+            }
+            return try await readers.reduce(into: []) { $0.append($1) }
+        }
+        producing.store(false, ordering: .relaxed)
+        for result in results {
+            #expect(result.mismatches == 0, "a held version changed under a reader")
+            #expect(result.versions == result.versions.sorted(), "versions only grow: \(result.versions)")
+            #expect(Set(result.versions).count >= 6, "the reader saw swaps: \(Set(result.versions).sorted())")
+        }
+        #expect(distill.status.builds >= 6)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+}

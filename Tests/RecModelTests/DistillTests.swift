@@ -1,0 +1,115 @@
+import RecModel
+import Testing
+
+@Suite("Distillation")
+struct DistillTests {
+    /// Users 0..<200 rate in both domains; users 200..<400 only in domain 0, and their
+    /// domain-1 ratings are held out. Domain 1 is the target.
+    static let data = SyntheticRatings(users: 400, itemsPerDomain: 100, noise: 0.2)
+    static let train = data.events(perUser: 30, domains: [0]) + data.events(perUser: 30, domains: [1]) { $0 < 200 }
+    static let heldOut = data.events(perUser: 30, domains: [1]) { $0 >= 200 }
+
+    static func learner(domains: [Int] = [0, 1], dimension: Int = 8) -> Learner {
+        var configuration = SyntheticRatings.configuration()
+        configuration.dimension = dimension
+        configuration.domains[1].isTarget = true
+        var learner = Learner(configuration: configuration)
+        for _ in 0..<4 { for event in train where domains.contains(event.domain) { learner.apply(SyntheticRatings.rating(event)) } }
+        return learner
+    }
+
+    static func rmse(_ predict: (SyntheticRatings.Event) -> Double) -> Double {
+        let squared = heldOut.reduce(0.0) { sum, event in
+            let error = predict(event) - event.value
+            return sum + error * error
+        }
+        return (squared / Double(heldOut.count)).squareRoot()
+    }
+
+    @Test func coldStartTransferBeatsPopularityAndTargetOnly() throws {
+        let model = Self.learner().distill(version: 1)
+        let transfer = Self.rmse { event in
+            let answer = model.predict(user: "u\(event.user)", item: "i\(event.item)", domain: 1)
+            #expect(answer?.strategy == .transfer)
+            return answer?.score ?? 3
+        }
+        // Popularity: what an unknown user gets (domain mean and item bias).
+        let popular = Self.rmse { model.predict(user: "nobody", item: "i\($0.item)", domain: 1)?.score ?? 3 }
+        // Target only: a model that never saw domain 0 (TGT), so these users are unknown to it.
+        let targetOnlyModel = Self.learner(domains: [1]).distill(version: 1)
+        let targetOnly = Self.rmse { targetOnlyModel.predict(user: "u\($0.user)", item: "i\($0.item)", domain: 1)?.score ?? 3 }
+        #expect(transfer < popular * 0.8, "transfer \(transfer) vs popularity \(popular)")
+        #expect(transfer < targetOnly * 0.8, "transfer \(transfer) vs target-only \(targetOnly)")
+        let choice = try #require(model.domains[1].transfer)
+        #expect(choice.trainingUsers + choice.validationUsers == 200, "fitted on the overlapping users only")
+        #expect(model.domains[0].transfer == nil, "only target domains get a transfer map")
+    }
+
+    @Test func studentStaysWithinTheFidelityBound() {
+        let learner = Self.learner(dimension: 16)
+        let options = DistillOptions()
+        var small = options
+        small.dimension = 8
+        let model = learner.distill(version: 1, options: small)
+        for domain in model.domains {
+            #expect(domain.fidelity.scoreRMSE <= options.maxScoreRMSE, "\(domain.name): \(domain.fidelity)")
+            #expect(domain.fidelity.top10Overlap >= 0.6, "\(domain.name): \(domain.fidelity)")
+            #expect(domain.fidelity.studentBytes < domain.fidelity.teacherBytes)
+        }
+        #expect(model.dimension == 8 && model.teacherDimension == 16)
+    }
+
+    /// With k' = d the projection is exact, so the int8 student ranks like the float teacher.
+    @Test func fullRankStudentTopTenAgreesWithTheTeacher() {
+        let learner = Self.learner()
+        var options = DistillOptions()
+        options.dimension = 8
+        let model = learner.distill(version: 1, options: options)
+        var overlap = 0.0
+        for user in 0..<100 {
+            let student = Set(model.recommend(user: "u\(user)", domain: 0, k: 10, excludeSeen: false).items.map(\.item))
+            let teacher = Set(learner.recommend(user: "u\(user)", domain: 0, k: 10, excludeSeen: false).items.map(\.item))
+            overlap += Double(student.intersection(teacher).count) / 10
+        }
+        #expect(overlap / 100 >= 0.9)
+        #expect(model.domains[0].fidelity.retainedEnergy > 0.999)
+    }
+
+    @Test func recommendExcludesSeenItemsAndSaysHow() {
+        let learner = Self.learner()
+        let model = learner.distill(version: 1)
+        let personal = model.recommend(user: "u1", domain: 1, k: 100, excludeSeen: true)
+        #expect(personal.strategy == .personal)
+        #expect(!personal.items.contains { learner.hasSeen(user: "u1", item: $0.item, domain: 1) })
+        #expect(personal.items.count == 100 - Set(Self.train.filter { $0.user == 1 && $0.domain == 1 }.map(\.item)).count)
+        let scores = personal.items.map(\.score)
+        #expect(scores == scores.sorted(by: >))
+        #expect(model.recommend(user: "u300", domain: 1, k: 5, excludeSeen: true).strategy == .transfer)
+        let popular = model.recommend(user: "stranger", domain: 1, k: 5, excludeSeen: true)
+        #expect(popular.strategy == .popular)
+        #expect(popular.items.map(\.item) == model.popular(domain: 1, k: 5).map(\.item))
+        #expect(model.similar(item: "i3", domain: 0, k: 5)?.count == 5)
+        #expect(model.similar(item: "nope", domain: 0, k: 5) == nil)
+    }
+
+    @Test func forgetRemovesTheUserFromTheNextVersionAndTheTransferFit() throws {
+        var learner = Self.learner()
+        let before = learner.distill(version: 1)
+        #expect(before.strategy(user: "u5", domain: 1) == .personal)
+        let derived = before.removing(user: "u5", version: 2)
+        #expect(derived.strategy(user: "u5", domain: 1) == .popular, "the derived version forgets at once")
+        #expect(before.strategy(user: "u5", domain: 1) == .personal, "a published version never changes")
+        learner.forget(user: "u5")
+        let after = learner.distill(version: 3)
+        #expect(after.strategy(user: "u5", domain: 0) == .popular)
+        let fitted = try #require(before.domains[1].transfer), refitted = try #require(after.domains[1].transfer)
+        #expect(refitted.trainingUsers + refitted.validationUsers == fitted.trainingUsers + fitted.validationUsers - 1)
+    }
+
+    @Test func anEmptyLearnerDistillsToAModelThatServesNothing() {
+        let model = Learner(configuration: SyntheticRatings.configuration()).distill(version: 1)
+        #expect(model.recommend(user: "u", domain: 0, k: 10, excludeSeen: true).items.isEmpty)
+        #expect(model.popular(domain: 1, k: 10).isEmpty)
+        #expect(model.predict(user: "u", item: "i", domain: 0) == nil)
+    }
+}
