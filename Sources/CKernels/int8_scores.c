@@ -2,10 +2,21 @@
 // conversion here (Swift's generic SIMD integer-to-float conversion is lowered lane by lane).
 // Rows are in blocks of 16, dimension-major: one query element times 16 rows per step, so
 // the 16 sums are independent lanes and no horizontal sum is needed.
+//
+// The package builds for baseline x86-64 (SSE2); target_clones adds an x86-64-v3 (AVX2, FMA) version
+// chosen once at load time (glibc ifunc), so one binary runs everywhere and uses AVX2 where
+// the CPU has it.
 #include "int8_scores.h"
 
-void crossrec_int8_scores(const int8_t *values, const float *scales, size_t count, size_t dimension,
-                          const float *query, float *scores) {
+#if defined(__x86_64__) && defined(__clang__)
+#define CROSSREC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CROSSREC_CLONES
+#endif
+
+CROSSREC_CLONES
+void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
+                          size_t dimension, const float *query, float *scores) {
     size_t blocks = (count + 15) / 16;
     for (size_t b = 0; b < blocks; b++) {
         const int8_t *block = values + b * dimension * 16;
@@ -16,6 +27,10 @@ void crossrec_int8_scores(const int8_t *values, const float *scales, size_t coun
             for (size_t r = 0; r < 16; r++) sums[r] += (float)lane[r] * q;
         }
         size_t rows = count - b * 16 < 16 ? count - b * 16 : 16;
-        for (size_t r = 0; r < rows; r++) scores[b * 16 + r] = sums[r] * scales[b * 16 + r];
+        if (offsets) {
+            for (size_t r = 0; r < rows; r++) scores[b * 16 + r] = offsets[b * 16 + r] + sums[r] * scales[b * 16 + r];
+        } else {
+            for (size_t r = 0; r < rows; r++) scores[b * 16 + r] = sums[r] * scales[b * 16 + r];
+        }
     }
 }

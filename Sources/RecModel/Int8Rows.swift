@@ -56,13 +56,19 @@ public struct Int8Rows: Sendable {
         (0..<dimension).map { Float(values[Self.offset(index, $0, dimension)]) * scales[index] }
     }
 
-    /// score[i] = scale_i · Σ value_i,j · query_j for every row, into `scores` (`count` long).
-    /// `query` holds `dimension` floats.
-    public func scores(_ query: UnsafePointer<Float>, into scores: UnsafeMutableBufferPointer<Float>) {
-        precondition(scores.count >= count)
+    /// score[i] = offset_i + scale_i · Σ value_i,j · query_j for every row, into `scores`
+    /// (`count` long). `query` holds `dimension` floats; `offsets` (`count` long) default to 0.
+    public func scores(_ query: UnsafePointer<Float>, offsets: [Float]? = nil, into scores: UnsafeMutableBufferPointer<Float>) {
+        precondition(scores.count >= count && (offsets?.count ?? count) >= count)
         values.withUnsafeBufferPointer { values in
             scales.withUnsafeBufferPointer { scales in
-                crossrec_int8_scores(values.baseAddress, scales.baseAddress, count, dimension, query, scores.baseAddress)
+                if let offsets {
+                    offsets.withUnsafeBufferPointer {
+                        crossrec_int8_scores(values.baseAddress, scales.baseAddress, $0.baseAddress, count, dimension, query, scores.baseAddress)
+                    }
+                } else {
+                    crossrec_int8_scores(values.baseAddress, scales.baseAddress, nil, count, dimension, query, scores.baseAddress)
+                }
             }
         }
     }

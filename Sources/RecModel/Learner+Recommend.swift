@@ -59,6 +59,9 @@ struct TopRows {
         heap.reserveCapacity(k)
     }
 
+    /// The lowest kept score once `k` are kept (nil before): nothing below it can enter.
+    var worstKept: Double? { heap.count == k && k > 0 ? heap[0].score : nil }
+
     /// `a` ranks below `b`; ids are compared only on equal scores.
     private static func worse(_ a: (score: Double, row: Int32), _ b: (score: Double, row: Int32), _ ids: IDIndex) -> Bool {
         if a.score != b.score { return a.score < b.score }

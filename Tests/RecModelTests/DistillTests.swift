@@ -75,6 +75,20 @@ struct DistillTests {
         #expect(model.domains[0].fidelity.retainedEnergy > 0.999)
     }
 
+    /// The top-k scan skips items below the worst kept score: the k best must be exactly the
+    /// first k of the full ranking (where nothing is skipped), ties included.
+    @Test func topKScanKeepsExactlyTheBestOfTheFullRanking() {
+        let model = Self.learner().distill(version: 1)
+        for user in 0..<50 {
+            for domain in 0..<2 {
+                let all = model.recommend(user: "u\(user)", domain: domain, k: 10_000, excludeSeen: true).items
+                for k in [1, 3, 10] {
+                    #expect(model.recommend(user: "u\(user)", domain: domain, k: k, excludeSeen: true).items == Array(all.prefix(k)))
+                }
+            }
+        }
+    }
+
     @Test func recommendExcludesSeenItemsAndSaysHow() {
         let learner = Self.learner()
         let model = learner.distill(version: 1)

@@ -68,7 +68,7 @@ extension Learner {
             ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis))
         }
 
-        let studentBytes = itemRows.byteCount + itemCount * 4 + userCount * (k + 1) * 4
+        let studentBytes = itemRows.byteCount + itemCount * 8 + userCount * (k + 1) * 4
         let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4
         let fidelity = measureFidelity(
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
@@ -76,7 +76,8 @@ extension Learner {
             retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
-            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, itemNorms: itemNorms,
+            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias,
+            rankOffsets: (0..<itemCount).map { liveItems.contains($0) ? itemBias[$0] : -.infinity }, itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
             seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice)
     }
@@ -101,10 +102,18 @@ extension Learner {
     /// target[offset..<offset+k] = source (1 × d) · transform (d × k, row-major).
     @inline(__always)
     private func project(_ source: UnsafePointer<Float>, _ transform: [Float], _ k: Int, into target: inout [Float], at offset: Int) {
-        for j in 0..<dimension {
-            let value = source[j]
-            guard value != 0 else { continue }
-            for column in 0..<k { target[offset + column] += value * transform[j * k + column] }
+        // Unchecked: this runs for every live user of every domain (1 M × 64 × 16 per domain).
+        transform.withUnsafeBufferPointer { transform in
+            target.withUnsafeMutableBufferPointer { target in
+                precondition(offset + k <= target.count && transform.count == dimension * k)
+                let out = target.baseAddress! + offset
+                for j in 0..<dimension {
+                    let value = source[j]
+                    guard value != 0 else { continue }
+                    let weights = transform.baseAddress! + j * k
+                    for column in 0..<k { out[column] += value * weights[column] }
+                }
+            }
         }
     }
 }

@@ -30,13 +30,28 @@ extension Learner {
             let top = min(10, items.count)
             guard top > 0 else { continue }
             // Ties by row: both sides rank the same way, so equal scores do not count as misses.
-            let teacherTop = Set(items.sorted { (teacherScores[$0], -$0) > (teacherScores[$1], -$1) }.prefix(top))
-            let studentTop = items.sorted { (studentScores[$0], -$0) > (studentScores[$1], -$1) }.prefix(top)
+            let teacherTop = Set(Self.best(top, of: items) { teacherScores[$0] })
+            let studentTop = Self.best(top, of: items) { Double(studentScores[$0]) }
             overlap += Double(studentTop.filter(teacherTop.contains).count) / Double(top)
         }
         return Fidelity(
             scoreRMSE: compared > 0 ? (squared / Double(compared)).squareRoot() : 0,
             top10Overlap: sample.isEmpty ? 1 : overlap / Double(sample.count), sampledUsers: sample.count,
             retainedEnergy: retainedEnergy, studentBytes: bytes.student, teacherBytes: bytes.teacher)
+    }
+
+    /// The `count` rows of highest score, ties to the lower row: one pass with a small sorted
+    /// buffer (sorting every item per sampled user was a third of a distillation at 100 k items).
+    static func best(_ count: Int, of rows: [Int], score: (Int) -> Double) -> [Int] {
+        var kept: [(score: Double, row: Int)] = []
+        kept.reserveCapacity(count + 1)
+        for row in rows {
+            let value = score(row)
+            if kept.count == count, let last = kept.last, !(value > last.score || (value == last.score && row < last.row)) { continue }
+            let position = kept.firstIndex { value > $0.score || (value == $0.score && row < $0.row) } ?? kept.count
+            kept.insert((value, row), at: position)
+            if kept.count > count { kept.removeLast() }
+        }
+        return kept.map(\.row)
     }
 }

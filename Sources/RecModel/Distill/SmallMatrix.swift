@@ -43,9 +43,13 @@ struct SmallMatrix: Equatable {
 
     /// Adds x·xᵀ (x has `rows` elements; the matrix is square).
     mutating func addOuter(_ x: UnsafePointer<Double>, weight: Double = 1) {
-        for i in 0..<rows where x[i] != 0 {
-            let left = weight * x[i]
-            for j in 0..<columns { values[i * columns + j] += left * x[j] }
+        let columns = columns
+        values.withUnsafeMutableBufferPointer { values in
+            for i in 0..<rows where x[i] != 0 {
+                let left = weight * x[i]
+                let row = values.baseAddress! + i * columns
+                for j in 0..<columns { row[j] += left * x[j] }
+            }
         }
     }
 

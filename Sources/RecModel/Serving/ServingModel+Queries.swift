@@ -20,17 +20,30 @@ extension ServingModel {
         guard count > 0 else { return ([], strategy) }
         var scores = [Float](repeating: 0, count: count)
         served.userRows.withUnsafeBufferPointer { rows in
-            scores.withUnsafeMutableBufferPointer { served.itemRows.scores(rows.baseAddress! + row * dimension, into: $0) }
+            scores.withUnsafeMutableBufferPointer {
+                served.itemRows.scores(rows.baseAddress! + row * dimension, offsets: served.rankOffsets, into: $0)
+            }
         }
         if excludeSeen, let hashes = served.seen[Int32(row)] {
             for hash in hashes.suffix(served.seenLimit) {
                 if let seenRow = served.items.row(ofHash: hash) { scores[Int(seenRow)] = -.infinity }
             }
         }
+        // scores[i] = item bias + dot, -∞ for free and seen rows; the user's base is the same
+        // for every item, so it is added only to the kept ones.
         let base = Float(served.mean) + served.userBias[row]
         var best = TopRows(k: k)
-        for item in 0..<count where served.liveItems.contains(item) && scores[item] != -.infinity {
-            best.offer(score: Double(base + served.itemBias[item] + scores[item]), row: Int32(item), ids: served.items)
+        scores.withUnsafeBufferPointer { scores in
+            var floor = -Float.infinity
+            for item in 0..<count where scores[item] >= floor && scores[item] != -.infinity {
+                best.offer(score: Double(base + scores[item]), row: Int32(item), ids: served.items)
+                if let worst = best.worstKept {
+                    // A pre-filter only (offer decides): low enough that rounding of base + s
+                    // never hides an item that ties or beats the worst kept one.
+                    let worst = Float(worst)
+                    floor = worst - base - 4 * max(abs(worst), abs(base)).ulp
+                }
+            }
         }
         let range = served.ratingRange
         return (

@@ -86,6 +86,9 @@ public struct ServedDomain: Sendable {
     /// Student item rows by item row (zero for free rows).
     let itemRows: Int8Rows
     let itemBias: [Float]
+    /// The item bias of live rows, -∞ for free ones: added inside the scoring kernel, so a
+    /// recommendation needs no per-item liveness test.
+    let rankOffsets: [Float]
     /// ‖dequantized row‖ by item row, for cosine similarity.
     let itemNorms: [Float]
     /// Student user rows by global user row, `dimension` floats each (transfer users hold
@@ -101,7 +104,7 @@ public struct ServedDomain: Sendable {
     public let fidelity: Fidelity
     public let transfer: TransferChoice?
 
-    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 }
+    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 + rankOffsets.count * 4 }
     var userBytes: Int { userRows.count * 4 + userBias.count * 4 }
 }
 

@@ -8,7 +8,7 @@ import RecModel
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (use the release build).",
-        subcommands: [ParseBench.self, ConsumeBench.self, QueryBench.self, FeedBench.self, CheckpointBench.self, TopKBench.self])
+        subcommands: [ParseBench.self, ConsumeBench.self, QueryBench.self, FeedBench.self, CheckpointBench.self, TopKBench.self, DistillBench.self])
 }
 
 /// Event parsing on one core: JSON and CSV payloads with realistic ids.

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import RecModel
+import Synchronization
+
+/// Distillation of a big model: build time of a serving model, the ingest stall it causes
+/// (the daemon's cut is a copy-on-write copy; the writer pays for the pages it touches while
+/// the copy is being distilled), the student's size and fidelity, and the time of one
+/// `recommend` on the student against the teacher (the learner) for the same users.
+struct DistillBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill", abstract: "Distill time, ingest stall, student size/fidelity, query time student vs teacher.")
+
+    @Option(help: "Users of the model (every one rates in the source domain).") var users = 1_000_000
+    @Option(help: "Teacher dimension.") var dimension = 64
+    @Option(help: "Student dimension k'.") var studentDimension = 16
+    @Option(help: "Items per domain.") var items = 100_000
+    @Option(help: "Fraction of the users who also rate in the target domain.") var overlap = 0.2
+    @Option(help: "Ratings per user in the source domain.") var ratingsPerUser = 5
+    @Option(help: "Queries timed on the student and on the teacher.") var queries = 500
+    @Option(help: "Repetitions; medians are reported.") var repeats = 3
+
+    func run() throws {
+        var configuration = LearnerConfiguration(domains: [
+            DomainSpec(name: "source", ratingRange: 1...5), DomainSpec(name: "target", ratingRange: 1...5, isTarget: true),
+        ])
+        configuration.dimension = dimension
+        var learner = Learner(configuration: configuration)
+        var generator = SplitMix64(seed: 11)
+        // Planted taste: a user's rating depends on (user % 7, item % 7) in both domains,
+        // so the factors and the transfer map have something to learn.
+        func event(domain: Int, user: UInt64) -> Rating {
+            let item = generator.next() % UInt64(items)
+            let value = Double((user % 7 + item % 7) % 5 + 1)
+            return Rating(domain: domain, user: "user-\(user)", item: "\(domain == 0 ? "s" : "t")-\(item)", value: value,
+                timestampMillis: 1_700_000_000_000)
+        }
+        let buildStart = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<ratingsPerUser {
+            for user in 0..<UInt64(users) { learner.apply(event(domain: 0, user: user)) }
+        }
+        let overlapping = UInt64(Double(users) * overlap)
+        for _ in 0..<ratingsPerUser {
+            for user in 0..<overlapping { learner.apply(event(domain: 1, user: user)) }
+        }
+        print(String(format: "teacher: %d users × %d d, %d items per domain, %d events, built in %.1f s", learner.userCount,
+            dimension, items, learner.appliedEvents, Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9))
+
+        var options = DistillOptions()
+        options.dimension = studentDimension
+        let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
+        func applyBatches(_ learner: inout Learner) -> [Double] {
+            batches.map { batch in
+                let start = DispatchTime.now().uptimeNanoseconds
+                for rating in batch { learner.apply(rating) }
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+        }
+        var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
+        var plainTotal: [Double] = [], duringTotal: [Double] = []
+        var model: ServingModel?
+        for version in 1...repeats {
+            let plain = applyBatches(&learner)
+            plainMax.append(plain.max()!)
+            plainTotal.append(plain.reduce(0, +))
+            // The daemon's cut, then the build on another thread while ingest goes on.
+            let copy = learner
+            let done = DispatchSemaphore(value: 0)
+            let built = Mutex<ServingModel?>(nil)
+            Thread { [options] in
+                let start = DispatchTime.now().uptimeNanoseconds
+                let served = copy.distill(version: version, options: options)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                built.withLock { $0 = served }
+                print(String(format: "  build %d: %.2f s", version, seconds))
+                done.signal()
+            }.start()
+            let during = applyBatches(&learner)
+            done.wait()
+            duringMax.append(during.max()!)
+            duringTotal.append(during.reduce(0, +))
+            model = built.withLock { $0 }
+            buildSeconds.append(Double(model!.buildNanos) / 1e9)
+        }
+        guard let model else { return }
+        print(String(format: "distill (build of the serving model, concurrent with ingest): median %.2f s (%@)",
+            median(buildSeconds), buildSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
+        print(String(format: "ingest batch of 2048 events, max over 100 batches: median %.2f ms without, %.2f ms during a distillation",
+            median(plainMax), median(duringMax)))
+        print(String(format: "same 204800 events: %.0f ms without, %.0f ms during a distillation (medians)",
+            median(plainTotal), median(duringTotal)))
+        for domain in model.domains {
+            let fidelity = domain.fidelity
+            print(String(format: "%@: student %.1f MB vs teacher %.1f MB (ratio %.2f); score RMSE %.4f, top-10 overlap %.3f, energy %.3f; transfer %@",
+                domain.name, Double(fidelity.studentBytes) / 1e6, Double(fidelity.teacherBytes) / 1e6,
+                Double(fidelity.studentBytes) / Double(fidelity.teacherBytes), fidelity.scoreRMSE, fidelity.top10Overlap,
+                fidelity.retainedEnergy, domain.transfer?.method ?? "-"))
+        }
+        try timeQueries(learner: learner, model: model, overlapping: overlapping)
+    }
+
+    /// recommend top-10 with exclude_seen for the same users, one core: student vs teacher.
+    private func timeQueries(learner: Learner, model: ServingModel, overlapping: UInt64) throws {
+        var generator = SplitMix64(seed: 12)
+        let userIDs = (0..<queries).map { _ in "user-\(generator.next() % max(1, overlapping))" }
+        var studentTimes: [Double] = [], teacherTimes: [Double] = []
+        var checksum = 0
+        for _ in 0..<repeats {
+            var start = DispatchTime.now().uptimeNanoseconds
+            for user in userIDs { checksum &+= model.recommend(user: user, domain: 1, k: 10, excludeSeen: true).items.count }
+            studentTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(queries) / 1e3)
+            start = DispatchTime.now().uptimeNanoseconds
+            for user in userIDs { checksum &+= learner.recommend(user: user, domain: 1, k: 10, excludeSeen: true).items.count }
+            teacherTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(queries) / 1e3)
+        }
+        guard checksum > 0 else { throw ValidationError("no recommendation was returned") }
+        print(String(format: "recommend k=10 exclude_seen over %d target items, one core: student (int8, d=%d) median %.0f µs, teacher (float, d=%d) median %.0f µs (ratio %.1f×)",
+            items, studentDimension, median(studentTimes), dimension, median(teacherTimes), median(teacherTimes) / median(studentTimes)))
+    }
+}
