@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Query benchmark: crossrecd (release) on the dev broker with ~100 000 items in one domain,
+# Query benchmark: crossrecd (release) on the dev broker with ~100 000 items in one domain
+# (answers from the int8 serving model, redistilled every 10 s),
 # ingest running at a fixed rate, then `crossrec bench query` with 1, 10 and 100 connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,12 +32,13 @@ addr="$work/run/dev-broker.addr"
 preload=600000
 "$bin/crossrec" bench feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1
 for _ in $(seq 600); do
-    applied=$("$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
+    # Applied by the learner and distilled into the published serving model.
+    applied=$("$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; print((json.load(sys.stdin).get("model") or {}).get("events", 0))')
     [ "$applied" -ge $preload ] && break
     sleep 0.5
 done
 items=$("$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["items"])')
-echo "model: $applied events applied, $items items, d=32"
+echo "model: $applied events in the published serving model, $items items, teacher d=32, int8 student d=16"
 "$bin/crossrec" bench feed --address-file "$addr" --rate 10000 --events 600000 --items 100000 --users 20000 --seed 2 > /dev/null &
 feeder=$!
 sleep 2

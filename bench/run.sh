@@ -23,5 +23,15 @@ fi
 bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32
 echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
 "$bin" bench checkpoint --users 1000000 --dimension 64 --repeats 3
-echo "== queries: recommend top-10 over ~100 000 items (served from the learner), ingest at 10 000 events/s"
+echo "== distillation: 1 M users × 64 d → int8 16 d (build, ingest stall, size, fidelity, query time)"
+"$bin" bench distill --users 1000000 --dimension 64 --student-dimension 16 --repeats 3
+echo "== scoring kernel: float d=32 vs int8 d=16 over 100 000 items (one core)"
+"$bin" bench topk
+echo "== cross-domain cold start: MovieLens-1M genre tasks, TGT/CMF/EMCDR vs crossrec (mean of seeds 1-3)"
+# Defaults first, then the options chosen on the validation slice (bench/cdr/run.py --validation).
+bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin"
+bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --baselines \
+    --crossrec-option=--bias-learning-rate --crossrec-option=0.01 --crossrec-option=--bias-regularization \
+    --crossrec-option=0.1 --crossrec-option=--loss-weights --crossrec-option=target=2
+echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
 bench/query.sh
