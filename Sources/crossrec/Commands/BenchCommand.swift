@@ -146,3 +146,12 @@ func median(_ values: [Double]) -> Double {
     guard !sorted.isEmpty else { return .nan }
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
+
+/// Applies each batch to `learner`; the time of each, in ms.
+func applyTimed(_ batches: [[Rating]], to learner: inout Learner) -> [Double] {
+    batches.map { batch in
+        let start = DispatchTime.now().uptimeNanoseconds
+        for rating in batch { learner.apply(rating) }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+}

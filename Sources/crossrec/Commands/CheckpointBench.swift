@@ -34,20 +34,13 @@ struct CheckpointBench: ParsableCommand {
             Double(DispatchTime.now().uptimeNanoseconds - buildStart) / 1e9))
 
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event() } }
-        func applyBatches(_ learner: inout Learner) -> [Double] {
-            batches.map { batch in
-                let start = DispatchTime.now().uptimeNanoseconds
-                for rating in batch { learner.apply(rating) }
-                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            }
-        }
         let store = CheckpointStore(directory: directory, retain: 1)
         var cutMicros: [Double] = [], baselineMax: [Double] = [], duringMax: [Double] = [], baselineTotal: [Double] = []
         var duringTotal: [Double] = [], writeRates: [Double] = [], restoreRates: [Double] = [], ddRates: [Double] = []
         var bytes: UInt64 = 0
         for _ in 0..<repeats {
             // The learner is uniquely owned here: no copy-on-write at all.
-            let plain = applyBatches(&learner)
+            let plain = applyTimed(batches, to: &learner)
             baselineMax.append(plain.max()!)
             baselineTotal.append(plain.reduce(0, +))
 
@@ -67,7 +60,7 @@ struct CheckpointBench: ParsableCommand {
                 result.withLock { $0 = written.map { ($0.bytes, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) } }
                 done.signal()
             }.start()
-            let during = applyBatches(&learner)
+            let during = applyTimed(batches, to: &learner)
             done.wait()
             duringMax.append(during.max()!)
             duringTotal.append(during.reduce(0, +))

@@ -50,18 +50,11 @@ struct DistillBench: ParsableCommand {
         var options = DistillOptions()
         options.dimension = studentDimension
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
-        func applyBatches(_ learner: inout Learner) -> [Double] {
-            batches.map { batch in
-                let start = DispatchTime.now().uptimeNanoseconds
-                for rating in batch { learner.apply(rating) }
-                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            }
-        }
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainTotal: [Double] = [], duringTotal: [Double] = []
         var model: ServingModel?
         for version in 1...repeats {
-            let plain = applyBatches(&learner)
+            let plain = applyTimed(batches, to: &learner)
             plainMax.append(plain.max()!)
             plainTotal.append(plain.reduce(0, +))
             // The daemon's cut, then the build on another thread while ingest goes on.
@@ -76,7 +69,7 @@ struct DistillBench: ParsableCommand {
                 print(String(format: "  build %d: %.2f s", version, seconds))
                 done.signal()
             }.start()
-            let during = applyBatches(&learner)
+            let during = applyTimed(batches, to: &learner)
             done.wait()
             duringMax.append(during.max()!)
             duringTotal.append(during.reduce(0, +))
