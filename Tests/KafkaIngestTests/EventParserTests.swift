@@ -89,6 +89,33 @@ struct EventParserTests {
             #expect(event.rating == Double(text)!, "\(text)")
         }
     }
+
+    /// Every integer length from 1 to 19 digits (the fast path's exact range), alone, negative,
+    /// with a fraction or an exponent, parses as Double's own parser reads it; leading zeros
+    /// and trailing garbage stay refused in JSON.
+    @Test func parsesLongDigitRunsExactly() {
+        let parser = EventParser(format: .json, ratingRange: -1e30...1e30)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for length in 1...19 {
+            for _ in 0..<40 {
+                var digits = ""
+                for position in 0..<length {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    digits.append(String(position == 0 ? 1 + (state >> 33) % 9 : (state >> 33) % 10))
+                }
+                for text in [digits, "-\(digits)", "\(digits).25", "\(digits)e-3"] {
+                    guard case .event(let event) = parse(parser, #"{"user":"u","item":"i","rating":\#(text)}"#) else {
+                        Issue.record("\(text) not parsed")
+                        continue
+                    }
+                    #expect(event.rating == Double(text)!, "\(text)")
+                }
+            }
+        }
+        for text in ["012345678", "12345678x", "1234567890123456x"] {
+            if case .event = parse(parser, #"{"user":"u","item":"i","rating":\#(text)}"#) { Issue.record("\(text) accepted") }
+        }
+    }
 }
 
 @Suite("Canonical JSON fast path")
