@@ -143,14 +143,17 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try socket.send(["op": "stats"]) { object in
-            var rows = [["domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "lag"]]
+            var rows = [["domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "lag", "top-10 vs teacher", "transfer"]]
             for domain in object["domains"] as? [[String: Any]] ?? [] {
                 let rejected = (domain["rejected"] as? [String: Any] ?? [:]).values.compactMap { $0 as? Int }.reduce(0, +)
                 let lag = (domain["lag"] as? [[String: Any]] ?? []).compactMap { $0["lag"] as? Int }.reduce(0, +)
                 func metric(_ key: String) -> String { (domain[key] as? Double).map { String(format: "%.4f", $0) } ?? "-" }
+                let served = domain["model"] as? [String: Any]
+                let overlap = (served?["top10_overlap"] as? Double).map { String(format: "%.2f", $0) } ?? "-"
+                let transfer = (served?["transfer"] as? [String: Any])?["method"] as? String ?? "-"
                 rows.append([
                     "\(domain["domain"] ?? "")", "\(domain["events"] ?? 0)", "\(rejected)", "\(domain["users"] ?? 0)",
-                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), "\(lag)",
+                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), "\(lag)", overlap, transfer,
                 ])
             }
             let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -158,8 +161,10 @@ struct StatsCommand: ParsableCommand {
                 row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
             }
             let uptime = (object["uptime_seconds"] as? Double).map { String(format: "%.0f s", $0) } ?? "-"
-            let age = (object["model_age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
-            return (table + ["model version \(object["model_version"] ?? "-") (age \(age)), uptime \(uptime)"])
+            let model = object["model"] as? [String: Any]
+            let age = (model?["age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
+            let shape = model.map { "int8 \($0["dimension"] ?? "-")-d from \($0["teacher_dimension"] ?? "-")-d, " } ?? ""
+            return (table + ["model version \(object["model_version"] ?? "-") (\(shape)age \(age)), uptime \(uptime)"])
                 .joined(separator: "\n")
         }
     }
