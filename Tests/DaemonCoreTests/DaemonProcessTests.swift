@@ -148,10 +148,15 @@ extension WholeDaemonTests {
             let writtenOffsets = written["offsets"] as? [[String: Any]] ?? []
             #expect(writtenOffsets.compactMap { $0["offset"] as? Int }.reduce(0, +) == 62, "41 movies + 21 books messages")
 
+            // The CLI's table shows the served model's shape and age.
+            let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
+            let table = try ExternalTool.run([crossrec, "stats", "--socket", socketPath])
+            #expect(table.status == 0, "\(table.stderr)")
+            #expect(table.stdout.range(of: #"int8 16-d from \d+-d, age \d+\.\d s"#, options: .regularExpression) != nil, "\(table.stdout)")
+
             daemon.signal(SIGTERM)
             #expect(daemon.waitForExit() == 0)
             // The shutdown checkpoint holds every applied event, and verifies with the CLI.
-            let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
             let verify = try ExternalTool.run([crossrec, "checkpoint", "verify", "\(directory)/state"])
             #expect(verify.status == 0, "\(verify.stdout)")
             let newest = try #require(try CheckpointStore(directory: "\(directory)/state").list().first)
