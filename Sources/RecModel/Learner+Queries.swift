@@ -30,7 +30,7 @@ extension Learner {
         guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return nil }
         let range = configuration.domains[d].ratingRange
         var raw = domains[d].mean + domains[d].itemScalars[Int(i), ItemColumn.bias]
-        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
+        let key = Self.userKey(user, domain: d, shared: configuration.shareUserVectors)
         if let u = users.find(key, hash: StableHash.hash(key)) {
             raw += domains[d].userScalars[Int(u), UserColumn.bias]
             raw += Double(VectorMath.dot(userVectors.row(Int(u)), domains[d].itemVectors.row(Int(i)), dimension))
@@ -88,23 +88,5 @@ extension Learner {
         return finite(userVectors) && finite(userAccumulators) && domains.allSatisfy { state in
             finite(state.itemVectors) && finite(state.itemScalars) && finite(state.userScalars) && state.mean.isFinite
         }
-    }
-}
-
-extension Learner {
-    /// True when the user has at least one rating in domain `d`.
-    public func hasRatings(user: String, domain d: Int) -> Bool {
-        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
-        guard let u = users.find(key, hash: StableHash.hash(key)) else { return false }
-        return domains[d].userScalars[Int(u), UserColumn.ratings] > 0
-    }
-}
-
-extension Learner {
-    /// b_{u,d}: the user's bias in domain `d` (0 when unknown).
-    public func userBias(user: String, domain d: Int) -> Double {
-        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
-        guard let u = users.find(key, hash: StableHash.hash(key)) else { return 0 }
-        return domains[d].userScalars[Int(u), UserColumn.bias]
     }
 }

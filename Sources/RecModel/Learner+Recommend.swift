@@ -1,11 +1,12 @@
-/// Top-k answers straight from the learner (exact float scores over every item of a domain),
-/// served until the compact distilled model takes over.
+/// Top-k answers straight from the learner (exact float scores over every item of a domain):
+/// the teacher's answers, which the serving model's are measured against (fidelity, benchmarks).
 extension Learner {
     /// How an answer was produced.
     public enum Strategy: String, Sendable {
         /// The user has ratings in this domain.
         case personal
-        /// The user is known from other domains only: their shared vector carries the taste over.
+        /// The user is known from other domains only: their shared vector (and, in the serving
+        /// model, the transfer map) carries the taste over.
         case transfer
         /// Unknown user: decayed popularity.
         case popular
@@ -20,7 +21,7 @@ extension Learner {
     public func recommend(user: String, domain d: Int, k: Int, excludeSeen: Bool) -> (
         items: [Recommendation], strategy: Strategy
     ) {
-        let key = configuration.shareUserVectors ? user : Self.perDomainKey(user, d)
+        let key = Self.userKey(user, domain: d, shared: configuration.shareUserVectors)
         guard let u = users.find(key, hash: StableHash.hash(key)) else {
             return (popular(domain: d, k: k).map { Recommendation(item: $0.item, score: $0.count) }, .popular)
         }

@@ -83,7 +83,7 @@ public struct Learner: Sendable {
         }
         let value = min(max(rating.value, low), high)
         clockMillis = max(clockMillis, rating.timestampMillis)
-        let u = Int(userRow(configuration.shareUserVectors ? rating.user : Self.perDomainKey(rating.user, d)))
+        let u = Int(userRow(Self.userKey(rating.user, domain: d, shared: configuration.shareUserVectors)))
         let (itemRowIndex, itemHash) = itemRow(rating.item, domain: d)
         let i = Int(itemRowIndex)
         userLastSeen[u, 0] = clockMillis
@@ -160,6 +160,10 @@ public struct Learner: Sendable {
 
     /// Key of a user's row when vectors are not shared: the domain index, a unit separator, the id.
     static func perDomainKey(_ user: String, _ domain: Int) -> String { "\(domain)\u{1F}\(user)" }
+
+    /// Key of the user's row for domain `d`: the id itself when vectors are shared.
+    @inline(__always)
+    static func userKey(_ user: String, domain d: Int, shared: Bool) -> String { shared ? user : perDomainKey(user, d) }
 
     /// The user's row, created (seeded init, scalars reset) when new; makes room first at the cap.
     mutating func userRow(_ id: String) -> Int32 {

@@ -26,7 +26,6 @@ public final class DistillService: Service, Sendable {
         public var publishedNanos: UInt64 = 0
         /// Time the writer thread spent cutting the snapshot of the latest build.
         public var stallNanos: UInt64 = 0
-        public var lastBuildNanos: UInt64 = 0
     }
 
     public struct Schedule: Sendable, Equatable {
@@ -135,15 +134,12 @@ public final class DistillService: Service, Sendable {
             let now = DispatchTime.now().uptimeNanoseconds
             let due = Double(now &- lastNanos) / 1e9 >= intervalSeconds
             let enough = everyEvents > 0 && events - lastEvents >= everyEvents
-            guard (due || enough), events != lastEvents || due else { continue }
-            // An idle learner yields the same model: only the interval rebuilds it (popularity
-            // decays with event time, which has not moved).
-            if events == lastEvents && status.builds > 0 {
-                lastNanos = now
-                continue
-            }
-            lastEvents = events
+            guard due || enough else { continue }
             lastNanos = now
+            // An idle learner yields the same model (popularity decays with event time, which
+            // has not moved): nothing to rebuild.
+            guard events != lastEvents else { continue }
+            lastEvents = events
             requestSink.yield(.build(reason: enough ? "events" : "interval", done: nil))
         }
     }
@@ -159,7 +155,6 @@ public final class DistillService: Service, Sendable {
         let model = await IngestService.onDedicatedThread { cut.learner.distill(version: version, options: options) }
         publish(model, stallNanos: cut.stallNanos)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
-        state.withLock { $0.lastBuildNanos = elapsed }
         buildTimer.recordNanoseconds(Int64(elapsed))
         logger.debug(
             "model published", metadata: [
@@ -180,11 +175,13 @@ public final class DistillService: Service, Sendable {
         // Versions can finish out of order only between a build and a forget; never go back.
         let new = Published(model)
         var current = published.load(ordering: .acquiring)
-        while current.map({ $0.model.version < model.version }) ?? true {
-            let (exchanged, original) = published.compareExchange(expected: current, desired: new, ordering: .acquiringAndReleasing)
-            if exchanged { break }
-            current = original
+        var swapped = false
+        while !swapped, current.map({ $0.model.version < model.version }) ?? true {
+            (swapped, current) = published.compareExchange(expected: current, desired: new, ordering: .acquiringAndReleasing)
         }
+        // A build overtaken by a newer version (a forget) is dropped: the status stays that of
+        // the version queries see.
+        guard swapped else { return }
         state.withLock { status in
             status.builds += 1
             status.publishedNanos = DispatchTime.now().uptimeNanoseconds

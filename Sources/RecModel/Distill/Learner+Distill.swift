@@ -38,7 +38,7 @@ extension Learner {
         let itemTransform = projection.itemTransform.values.map(Float.init)
 
         var studentItems = [Float](repeating: 0, count: itemCount * k)
-        var itemBias = [Float](repeating: 0, count: itemCount)
+        var itemBias = [Float](repeating: -.infinity, count: itemCount)
         for row in liveItemRows {
             project(state.itemVectors.row(row), itemTransform, k, into: &studentItems, at: row * k)
             itemBias[row] = Float(state.itemScalars[row, ItemColumn.bias])
@@ -68,7 +68,7 @@ extension Learner {
             ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis))
         }
 
-        let studentBytes = itemRows.byteCount + itemCount * 8 + userCount * (k + 1) * 4
+        let studentBytes = itemRows.byteCount + itemCount * 4 + userCount * (k + 1) * 4
         let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4
         let fidelity = measureFidelity(
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
@@ -76,8 +76,7 @@ extension Learner {
             retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
-            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias,
-            rankOffsets: (0..<itemCount).map { liveItems.contains($0) ? itemBias[$0] : -.infinity }, itemNorms: itemNorms,
+            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
             seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice)
     }

@@ -22,20 +22,19 @@ struct LowRankProjection {
         let core = rootUser * rootItem
         let (squares, right) = (core.transposed * core).symmetricEigen()
         var left = core * right  // columns: σ_j · w_j
-        var halfSigma = SmallMatrix(rows: d, columns: k)
+        var sigmaK = SmallMatrix(rows: k, columns: k)  // diag(σ_j^½)
         var rightK = SmallMatrix(rows: d, columns: k)
         var leftK = SmallMatrix(rows: d, columns: k)
         for j in 0..<d {
             let sigma = max(squares[j], 0).squareRoot()
             for i in 0..<d { left[i, j] = sigma > 0 ? left[i, j] / sigma : 0 }
             guard j < k else { continue }
-            halfSigma[j, j] = sigma.squareRoot()
+            sigmaK[j, j] = sigma.squareRoot()
             for i in 0..<d {
                 rightK[i, j] = right[i, j]
                 leftK[i, j] = left[i, j]
             }
         }
-        let sigmaK = SmallMatrix(rows: k, columns: k, values: (0..<k * k).map { $0 % (k + 1) == 0 ? halfSigma[$0 / k, $0 / k] : 0 })
         userTransform = pseudoRootUser * leftK * sigmaK
         itemTransform = pseudoRootItem * rightK * sigmaK
         let total = squares.reduce(0) { $0 + max($1, 0) }

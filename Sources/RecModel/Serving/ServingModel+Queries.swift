@@ -1,10 +1,7 @@
 /// Answers from the compact student: O(items of one domain) per query, whatever the number of
 /// users (a user is one hash lookup and one row).
 extension ServingModel {
-    public struct Recommendation: Sendable, Equatable {
-        public var item: String
-        public var score: Double
-    }
+    public typealias Recommendation = Learner.Recommendation
 
     /// The `k` best items of domain `d` for `user`, best first: ranked by the student's score
     /// (unclipped, so ranks stay distinct above the top of the range), ties by item id; the
@@ -21,7 +18,7 @@ extension ServingModel {
         var scores = [Float](repeating: 0, count: count)
         served.userRows.withUnsafeBufferPointer { rows in
             scores.withUnsafeMutableBufferPointer {
-                served.itemRows.scores(rows.baseAddress! + row * dimension, offsets: served.rankOffsets, into: $0)
+                served.itemRows.scores(rows.baseAddress! + row * dimension, offsets: served.itemBias, into: $0)
             }
         }
         if excludeSeen, let hashes = served.seen[Int32(row)] {
@@ -88,7 +85,7 @@ extension ServingModel {
             let norms = targetNorm * served.itemNorms[row]
             best.offer(score: norms > 0 ? Double(scores[row] / norms) : 0, row: Int32(row), ids: served.items)
         }
-        return best.sorted(ids: served.items).map { Recommendation(item: $0.item, score: $0.score) }
+        return best.sorted(ids: served.items)
     }
 
     /// The `k` most popular items of domain `d` at the cut (decayed counts), ties by id.

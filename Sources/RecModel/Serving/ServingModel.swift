@@ -1,19 +1,12 @@
 /// The immutable model queries read: one compact student per domain (int8 item rows of the
 /// student dimension, float biases), the student user rows, and the cold-start transfer,
-/// built from a learner snapshot by `ServingModel.distill` and never changed afterwards.
+/// built from a learner snapshot by `Learner.distill` and never changed afterwards.
 ///
 /// Isolation: immutable. A new version is a new instance, published by one atomic swap; a
 /// reader holding a version keeps answering from it, whatever is published meanwhile.
 public final class ServingModel: Sendable {
-    /// How an answer was produced.
-    public enum Strategy: String, Sendable {
-        /// The user has ratings in this domain.
-        case personal
-        /// The user is known from other domains only: the transfer map gives their vector.
-        case transfer
-        /// Unknown user: time-decayed popularity.
-        case popular
-    }
+    /// How an answer was produced (`personal`, `transfer`, `popular`): the learner's own.
+    public typealias Strategy = Learner.Strategy
 
     public let version: Int
     /// Events the teacher had applied when this version was cut.
@@ -64,7 +57,7 @@ public final class ServingModel: Sendable {
     public var byteCount: Int { domains.reduce(0) { $0 + $1.itemBytes + $1.userBytes } }
 
     func userKey(_ user: String, domain d: Int) -> String {
-        shareUserVectors ? user : Learner.perDomainKey(user, d)
+        Learner.userKey(user, domain: d, shared: shareUserVectors)
     }
 
     /// The user's row and how domain `d` serves them; nil when unknown.
@@ -85,10 +78,9 @@ public struct ServedDomain: Sendable {
     let liveItems: RowSet
     /// Student item rows by item row (zero for free rows).
     let itemRows: Int8Rows
-    let itemBias: [Float]
-    /// The item bias of live rows, -∞ for free ones: added inside the scoring kernel, so a
+    /// Item bias by item row, -∞ for free rows: added inside the scoring kernel, so a
     /// recommendation needs no per-item liveness test.
-    let rankOffsets: [Float]
+    let itemBias: [Float]
     /// ‖dequantized row‖ by item row, for cosine similarity.
     let itemNorms: [Float]
     /// Student user rows by global user row, `dimension` floats each (transfer users hold
@@ -104,7 +96,7 @@ public struct ServedDomain: Sendable {
     public let fidelity: Fidelity
     public let transfer: TransferChoice?
 
-    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 + rankOffsets.count * 4 }
+    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 }
     var userBytes: Int { userRows.count * 4 + userBias.count * 4 }
 }
 
