@@ -38,8 +38,8 @@ def run_crossrec(binary: str, split: splits.Split, workdir: pathlib.Path, extra:
         "--delimiter", "tab", "--no-header", "--target", "target", "--predict", str(test), "--json", "--no-progress",
         *extra,
     ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(output)["cold_start"]
+    output = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    return {**output["cold_start"], "served": output["served"]}
 
 
 def main() -> None:
@@ -79,6 +79,10 @@ def main() -> None:
                         result = run_crossrec(arguments.crossrec, split, pathlib.Path(directory), arguments.crossrec_option)
                     scores["crossrec"].append((result["rmse"], result["mae"]))
                     print(f"{task} beta={beta} seed={seed} crossrec: rmse {result['rmse']:.4f} {result}", file=sys.stderr)
+                    for served in result["served"]:  # the student against its teacher
+                        print(f"  {served['domain']}: score RMSE {served['score_rmse']:.4f}, top-10 overlap "
+                              f"{served['top10_overlap']:.3f}, student/teacher bytes "
+                              f"{served['student_bytes'] / served['teacher_bytes']:.2f}", file=sys.stderr)
             rows.append((task, beta, {m: np.mean(np.array(v), axis=0) for m, v in scores.items()}))
 
     print("| task | β | " + " | ".join(f"{m} RMSE / MAE" for m in methods) + " |")
