@@ -57,6 +57,23 @@ struct EventParserTests {
         #expect(parse(json, "{\"user\":\"\(id)\",\"item\":\"i\",\"rating\":4}") == .event(RatingEvent(user: id, item: "i", rating: 4)))
     }
 
+    /// ASCII ids take the fast paths' own string construction: inline up to 15 bytes, on the
+    /// heap from 16. Both sides of that boundary and the maximum come back byte for byte.
+    @Test(arguments: [1, 7, 8, 15, 16, 17, 64, 256])
+    func keepsASCIIIDsOfEveryLengthByteForByte(length: Int) {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/@")
+        let user = String((0..<length).map { alphabet[($0 * 7) % alphabet.count] })
+        let item = String(user.reversed())
+        let expected = ParseOutcome.event(RatingEvent(user: user, item: item, rating: 4, timestampMillis: 1_700_000_000_000))
+        #expect(parse(json, "{\"user\":\"\(user)\",\"item\":\"\(item)\",\"rating\":4,\"ts\":1700000000}") == expected)
+        #expect(parse(csv, "\(user),\(item),4,1700000000") == expected)
+        if case .event(let event) = parse(json, "{\"user\":\"\(user)\",\"item\":\"\(item)\",\"rating\":4}") {
+            #expect(Array(event.user.utf8) == Array(user.utf8) && event.user.utf8.count == length)
+        } else {
+            Issue.record("not parsed")
+        }
+    }
+
     @Test func rejectsInvalidUTF8InIDs() {
         var bytes = Array(#"{"user":"u","item":"i","rating":4}"#.utf8)
         bytes[9] = 0xFF

@@ -70,8 +70,8 @@ struct CanonicalCSVFastPath {
         let itemCount = commas.1 - commas.0 - 1
         guard userCount <= EventParser.maxIDBytes, itemCount <= EventParser.maxIDBytes else { return nil }
         // All bytes were checked ASCII above, so the ids need no further validation.
-        let user = String(decoding: UnsafeBufferPointer(start: base, count: userCount), as: UTF8.self)
-        let item = String(decoding: UnsafeBufferPointer(start: base + commas.0 + 1, count: itemCount), as: UTF8.self)
+        let user = asciiString(UnsafeBufferPointer(start: base, count: userCount))
+        let item = asciiString(UnsafeBufferPointer(start: base + commas.0 + 1, count: itemCount))
         return parser.finish(user: user, item: item, rating: rating, timestamp: timestamp)
     }
 

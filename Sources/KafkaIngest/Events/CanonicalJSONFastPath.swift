@@ -50,7 +50,7 @@ struct CanonicalJSONFastPath {
     @inline(__always)
     private func asciiID(_ id: (bytes: UnsafeBufferPointer<UInt8>, ascii: Bool)) -> String? {
         guard id.ascii, !id.bytes.isEmpty, id.bytes.count <= EventParser.maxIDBytes else { return nil }
-        return String(decoding: id.bytes, as: UTF8.self)
+        return asciiString(id.bytes)
     }
 
     @inline(__always)
