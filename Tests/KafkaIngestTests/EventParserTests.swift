@@ -165,6 +165,19 @@ struct CanonicalFastPathTests {
 @Suite("Canonical CSV fast path")
 struct CanonicalCSVFastPathTests {
     /// Quoting the user field (same value) forces the general scanner: both must agree.
+    /// Spaces or tabs around a field (which the fast path leaves to the general scanner) are
+    /// trimmed, whichever field they pad; spaces inside an id stay.
+    @Test(arguments: [
+        " u,i,4,1700000000", "u ,i,4,1700000000", "u, i,4,1700000000", "u,i ,4,1700000000", "u,i, 4,1700000000",
+        "u,i,4 ,1700000000", "u,i,4, 1700000000", "u,i,4,1700000000 ", "\tu,i,4,1700000000", "u,i,4,\t1700000000",
+    ])
+    func trimsBlanksAroundFields(record: String) {
+        let parser = EventParser(format: .csv, ratingRange: 1...5)
+        #expect(parser.parse(Array(record.utf8)) == .event(RatingEvent(user: "u", item: "i", rating: 4, timestampMillis: 1_700_000_000_000)))
+        let inner = record.replacingFirst("u", with: "a b")
+        #expect(parser.parse(Array(inner.utf8)) == .event(RatingEvent(user: "a b", item: "i", rating: 4, timestampMillis: 1_700_000_000_000)))
+    }
+
     @Test func agreesWithTheGeneralScannerOnGeneratedRecords() {
         let parser = EventParser(format: .csv, ratingRange: 1...5)
         let users = ["u", "user-1234567", "", "é", String(repeating: "z", count: 257)]
@@ -182,5 +195,12 @@ struct CanonicalCSVFastPathTests {
             }
         }
         #expect(checked == 5 * 7 * 7)
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ target: Character, with replacement: String) -> String {
+        guard let index = firstIndex(of: target) else { return self }
+        return String(self[..<index]) + replacement + String(self[self.index(after: index)...])
     }
 }

@@ -9,14 +9,17 @@ struct CanonicalCSVFastPath {
     func parse(_ parser: EventParser) -> ParseOutcome? {
         var limit = end
         while limit > 0, base[limit - 1] == 10 || base[limit - 1] == 13 { limit -= 1 }
-        // Field boundaries: the first four commas. Eight bytes per step: the "has zero byte"
-        // test finds commas and quotes; control bytes (< 0x20) and non-ASCII bytes (high bit)
-        // send the record to the general scanner.
+        // Field boundaries: the first four commas. Eight bytes per step: quotes, control bytes
+        // (< 0x20, tabs and newlines included) and non-ASCII bytes (high bit) send the record to
+        // the general scanner. `zeroBytes` is the exact test (no carry between bytes), so every
+        // flagged byte is a comma and needs no second look.
         var commas = (0, 0, 0, 0)
         var found = 0
         var index = 0
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
+        let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        @inline(__always) func zeroBytes(_ y: UInt64) -> UInt64 { ~(((y & lows) &+ lows) | y | lows) }
         func record(_ position: Int) {
             switch found {
             case 0: commas.0 = position
@@ -28,18 +31,12 @@ struct CanonicalCSVFastPath {
         }
         scan: while limit - index >= 8 {
             let x = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-            let quote = x ^ (ones &* 0x22)
             let control = (x &- ones &* 0x20) & ~x
-            if (((quote &- ones) & ~quote) | control | x) & highs != 0 { return nil }
-            let comma = x ^ (ones &* 0x2C)
-            var commaBits = ((comma &- ones) & ~comma) & highs
-            // The borrow trick is exact for the first match only: confirm each candidate.
+            if (zeroBytes(x ^ (ones &* 0x22)) | control | x) & highs != 0 { return nil }
+            var commaBits = zeroBytes(x ^ (ones &* 0x2C))
             while commaBits != 0 {
-                let position = index + commaBits.trailingZeroBitCount / 8
-                if base[position] == UInt8(ascii: ",") {
-                    record(position)
-                    if found == 4 { break scan }
-                }
+                record(index + commaBits.trailingZeroBitCount / 8)
+                if found == 4 { break scan }
                 commaBits &= commaBits - 1
             }
             index += 8
@@ -56,13 +53,14 @@ struct CanonicalCSVFastPath {
         guard found >= 2 else { return nil }
         let ratingEnd = found == 2 ? limit : commas.2
         let timeEnd = found == 3 ? limit : commas.3
-        guard plain(0, commas.0), plain(commas.0 + 1, commas.1), plain(commas.1 + 1, ratingEnd),
+        // The number fields need no `plain` check: a space or an empty field fails `parseNumber`
+        // or the end-of-field comparison.
+        guard plain(0, commas.0), plain(commas.0 + 1, commas.1),
             let (rating, afterRating) = parseNumber(base, commas.1 + 1, ratingEnd, allowPlus: true), afterRating == ratingEnd
         else { return nil }
         var timestamp: Double?
         if found >= 3, timeEnd > commas.2 + 1 {
-            guard plain(commas.2 + 1, timeEnd),
-                let (value, afterTime) = parseNumber(base, commas.2 + 1, timeEnd, allowPlus: true), afterTime == timeEnd
+            guard let (value, afterTime) = parseNumber(base, commas.2 + 1, timeEnd, allowPlus: true), afterTime == timeEnd
             else { return nil }
             timestamp = value
         }
@@ -75,9 +73,11 @@ struct CanonicalCSVFastPath {
         return parser.finish(user: user, item: item, rating: rating, timestamp: timestamp)
     }
 
-    /// Non-empty, without leading or trailing spaces or tabs (those take the general path).
+    /// Non-empty, without leading or trailing spaces (those take the general path; tabs never
+    /// get here, the scan sends control bytes there).
     @inline(__always)
     private func plain(_ start: Int, _ stop: Int) -> Bool {
-        stop > start && base[start] != 32 && base[start] != 9 && base[stop - 1] != 32 && base[stop - 1] != 9
+        guard stop > start else { return false }
+        return base[start] != 32 && base[stop - 1] != 32
     }
 }
