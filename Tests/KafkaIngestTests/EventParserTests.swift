@@ -108,10 +108,12 @@ struct EventParserTests {
     }
 
     /// Every integer length from 1 to 19 digits (the fast path's exact range), alone, negative,
-    /// with a fraction or an exponent, parses as Double's own parser reads it; leading zeros
-    /// and trailing garbage stay refused in JSON.
+    /// with a fraction or an exponent, or cut by a decimal point, parses as Double's own parser
+    /// reads it, in JSON and in CSV (whose fast path has its own reader for plain numbers, up
+    /// to 15 digits); leading zeros and trailing garbage stay refused in JSON.
     @Test func parsesLongDigitRunsExactly() {
         let parser = EventParser(format: .json, ratingRange: -1e30...1e30)
+        let csvParser = EventParser(format: .csv, ratingRange: -1e30...1e30)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         for length in 1...19 {
             for _ in 0..<40 {
@@ -120,12 +122,17 @@ struct EventParserTests {
                     state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                     digits.append(String(position == 0 ? 1 + (state >> 33) % 9 : (state >> 33) % 10))
                 }
-                for text in [digits, "-\(digits)", "\(digits).25", "\(digits)e-3"] {
-                    guard case .event(let event) = parse(parser, #"{"user":"u","item":"i","rating":\#(text)}"#) else {
+                let cut = "\(digits.prefix(length / 2 + 1)).\(digits.dropFirst(length / 2 + 1))"
+                for text in [digits, "-\(digits)", "\(digits).25", "\(digits)e-3", cut, "0.\(digits)"] {
+                    guard Double(text) != nil, !text.hasSuffix(".") else { continue }
+                    guard case .event(let event) = parse(parser, #"{"user":"u","item":"i","rating":\#(text)}"#),
+                        case .event(let csvEvent) = parse(csvParser, "u,i,\(text),1700000000")
+                    else {
                         Issue.record("\(text) not parsed")
                         continue
                     }
                     #expect(event.rating == Double(text)!, "\(text)")
+                    #expect(csvEvent.rating == Double(text)!, "csv \(text)")
                 }
             }
         }

@@ -56,11 +56,13 @@ struct CanonicalCSVFastPath {
         // The number fields need no `plain` check: a space or an empty field fails `parseNumber`
         // or the end-of-field comparison.
         guard plain(0, commas.0), plain(commas.0 + 1, commas.1),
-            let (rating, afterRating) = parseNumber(base, commas.1 + 1, ratingEnd, allowPlus: true), afterRating == ratingEnd
+            let (rating, afterRating) = parsePlainNumber(base, commas.1 + 1, ratingEnd)
+                ?? parseNumber(base, commas.1 + 1, ratingEnd, allowPlus: true), afterRating == ratingEnd
         else { return nil }
         var timestamp: Double?
         if found >= 3, timeEnd > commas.2 + 1 {
-            guard let (value, afterTime) = parseNumber(base, commas.2 + 1, timeEnd, allowPlus: true), afterTime == timeEnd
+            guard let (value, afterTime) = parsePlainNumber(base, commas.2 + 1, timeEnd)
+                ?? parseNumber(base, commas.2 + 1, timeEnd, allowPlus: true), afterTime == timeEnd
             else { return nil }
             timestamp = value
         }

@@ -68,6 +68,36 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
     return (negative ? -value : value, i)
 }
 
+/// The shape nearly every producer writes, `digits(.digits)?` with at most 15 digits in all
+/// (so the mantissa is exact), parsed without the general case's branches; nil for anything
+/// else (sign, exponent, leading zero, more digits), which `parseNumber` then decides. Same
+/// arithmetic as `parseNumber`, so the same bits for every number both accept.
+@inline(__always)
+func parsePlainNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (value: Double, next: Int)? {
+    var i = start
+    var mantissa: Int64 = 0
+    while i < end, bytes[i] &- 48 < 10 {
+        mantissa = mantissa &* 10 &+ Int64(bytes[i] &- 48)
+        i += 1
+    }
+    let intDigits = i - start
+    guard intDigits > 0, intDigits <= 15, intDigits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+    var fractionDigits = 0
+    if i < end, bytes[i] == UInt8(ascii: ".") {
+        i += 1
+        let fractionStart = i
+        while i < end, bytes[i] &- 48 < 10 {
+            mantissa = mantissa &* 10 &+ Int64(bytes[i] &- 48)
+            i += 1
+        }
+        fractionDigits = i - fractionStart
+        guard fractionDigits > 0, intDigits + fractionDigits <= 15 else { return nil }
+    }
+    if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") { return nil }
+    let value = Double(mantissa)
+    return (fractionDigits == 0 ? value : value / exactPowerOfTen(fractionDigits), i)
+}
+
 /// 10^n for 0 ≤ n ≤ 22, each exactly representable in a Double. A switch over literals
 /// compiles to a constant table: no lazily initialized global (no `swift_once` per call).
 @inline(__always)
