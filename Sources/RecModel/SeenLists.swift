@@ -1,10 +1,13 @@
-/// Per-user lists of rated item hashes, by user row, in chunks of 4,096 rows.
+/// Per-user lists of rated item hashes, by user row, in chunks of 256 rows.
 ///
 /// Why chunks: the learner is copied for every snapshot, and the first write after a copy
 /// duplicates what it touches. With one dictionary for all users that is every list of the
-/// domain (≈130 ms for 1 M users); here it is the outer array and one chunk.
+/// domain (≈130 ms for 1 M users); here it is the outer array and one chunk. Copying a chunk
+/// retains every list in it, so chunks are as small as the parameter tables' (256 rows): the
+/// slowest ingest batch during a distillation went from 90 to 64–74 ms with 4,096-row chunks
+/// before (`crossrec bench distill`, docs/BENCHMARKS.md).
 struct SeenLists: Sendable {
-    static let rowsPerChunkShift = 12
+    static let rowsPerChunkShift = 8
     private var chunks: [[[UInt64]]] = []
     /// Rows with a non-empty list.
     private(set) var count = 0
