@@ -11,4 +11,7 @@
 void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
                           size_t dimension, const float *query, float *scores);
 
+/// The first index i in [from, count) with scores[i] >= floor (NaN never is), else count.
+size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, float floor);
+
 #endif

@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// Answers from the compact student: O(items of one domain) per query, whatever the number of
 /// users (a user is one hash lookup and one row).
 extension ServingModel {
@@ -32,14 +34,21 @@ extension ServingModel {
         var best = TopRows(k: k)
         scores.withUnsafeBufferPointer { scores in
             var floor = -Float.infinity
-            for item in 0..<count where scores[item] >= floor && scores[item] != -.infinity {
-                best.offer(score: Double(base + scores[item]), row: Int32(item), ids: served.items)
-                if let worst = best.worstKept {
-                    // A pre-filter only (offer decides): low enough that rounding of base + s
-                    // never hides an item that ties or beats the worst kept one.
-                    let worst = Float(worst)
-                    floor = worst - base - 4 * max(abs(worst), abs(base)).ulp
+            // Once the top k fills, nearly every score is below the floor: the C helper skips
+            // to the next candidate sixteen compares at a time. The floor only rises, so the
+            // same items are offered in the same order as a plain loop would.
+            var item = crossrec_next_at_least(scores.baseAddress!, 0, count, floor)
+            while item < count {
+                if scores[item] != -.infinity {
+                    best.offer(score: Double(base + scores[item]), row: Int32(item), ids: served.items)
+                    if let worst = best.worstKept {
+                        // A pre-filter only (offer decides): low enough that rounding of
+                        // base + s never hides an item that ties or beats the worst kept one.
+                        let worst = Float(worst)
+                        floor = worst - base - 4 * max(abs(worst), abs(base)).ulp
+                    }
                 }
+                item = crossrec_next_at_least(scores.baseAddress!, item + 1, count, floor)
             }
         }
         let range = served.ratingRange
