@@ -23,10 +23,7 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
     // Digits accumulate without checks; more than 19 of them (possible overflow) go to strtod.
     var mantissa: UInt64 = 0
     let intStart = i
-    while i < end, bytes[i] &- 48 < 10 {
-        mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
-        i += 1
-    }
+    accumulateDigits(bytes, &i, end, into: &mantissa)
     let intDigits = i - intStart
     if intDigits == 0 { return nil }
     if intDigits > 1, bytes[intStart] == UInt8(ascii: "0"), !allowPlus { return nil }
@@ -34,10 +31,7 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
     if i < end, bytes[i] == UInt8(ascii: ".") {
         i += 1
         let fractionStart = i
-        while i < end, bytes[i] &- 48 < 10 {
-            mantissa = mantissa &* 10 &+ UInt64(bytes[i] &- 48)
-            i += 1
-        }
+        accumulateDigits(bytes, &i, end, into: &mantissa)
         fractionDigits = i - fractionStart
         if fractionDigits == 0 { return nil }
     }
@@ -76,26 +70,30 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
 func parsePlainNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (value: Double, next: Int)? {
     var i = start
     var mantissa: Int64 = 0
-    while i < end, bytes[i] &- 48 < 10 {
-        mantissa = mantissa &* 10 &+ Int64(bytes[i] &- 48)
-        i += 1
-    }
+    accumulateDigits(bytes, &i, end, into: &mantissa)
     let intDigits = i - start
     guard intDigits > 0, intDigits <= 15, intDigits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
     var fractionDigits = 0
     if i < end, bytes[i] == UInt8(ascii: ".") {
         i += 1
         let fractionStart = i
-        while i < end, bytes[i] &- 48 < 10 {
-            mantissa = mantissa &* 10 &+ Int64(bytes[i] &- 48)
-            i += 1
-        }
+        accumulateDigits(bytes, &i, end, into: &mantissa)
         fractionDigits = i - fractionStart
         guard fractionDigits > 0, intDigits + fractionDigits <= 15 else { return nil }
     }
     if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") { return nil }
     let value = Double(mantissa)
     return (fractionDigits == 0 ? value : value / exactPowerOfTen(fractionDigits), i)
+}
+
+/// Appends the decimal digits at `bytes[i...]` to `mantissa` (wrapping: callers bound the
+/// digit count) and moves `i` past them.
+@inline(__always)
+private func accumulateDigits<T: FixedWidthInteger>(_ bytes: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int, into mantissa: inout T) {
+    while i < end, bytes[i] &- 48 < 10 {
+        mantissa = mantissa &* 10 &+ T(truncatingIfNeeded: bytes[i] &- 48)
+        i += 1
+    }
 }
 
 /// 10^n for 0 ≤ n ≤ 22, each exactly representable in a Double. A switch over literals
