@@ -21,20 +21,9 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
         i += 1
     }
     // Digits accumulate without checks; more than 19 of them (possible overflow) go to strtod.
-    var mantissa: UInt64 = 0
     let intStart = i
-    accumulateDigits(bytes, &i, end, into: &mantissa)
-    let intDigits = i - intStart
-    if intDigits == 0 { return nil }
+    guard let (mantissa, intDigits, fractionDigits) = scanDecimal(bytes, &i, end, as: UInt64.self) else { return nil }
     if intDigits > 1, bytes[intStart] == UInt8(ascii: "0"), !allowPlus { return nil }
-    var fractionDigits = 0
-    if i < end, bytes[i] == UInt8(ascii: ".") {
-        i += 1
-        let fractionStart = i
-        accumulateDigits(bytes, &i, end, into: &mantissa)
-        fractionDigits = i - fractionStart
-        if fractionDigits == 0 { return nil }
-    }
     var exponent = 0
     if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") {
         i += 1
@@ -69,31 +58,36 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
 @inline(__always)
 func parsePlainNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (value: Double, next: Int)? {
     var i = start
-    var mantissa: Int64 = 0
-    accumulateDigits(bytes, &i, end, into: &mantissa)
-    let intDigits = i - start
-    guard intDigits > 0, intDigits <= 15, intDigits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
-    var fractionDigits = 0
-    if i < end, bytes[i] == UInt8(ascii: ".") {
-        i += 1
-        let fractionStart = i
-        accumulateDigits(bytes, &i, end, into: &mantissa)
-        fractionDigits = i - fractionStart
-        guard fractionDigits > 0, intDigits + fractionDigits <= 15 else { return nil }
-    }
+    guard let (mantissa, intDigits, fractionDigits) = scanDecimal(bytes, &i, end, as: Int64.self),
+        intDigits + fractionDigits <= 15, intDigits == 1 || bytes[start] != UInt8(ascii: "0")
+    else { return nil }
     if i < end, bytes[i] | 0x20 == UInt8(ascii: "e") { return nil }
     let value = Double(mantissa)
     return (fractionDigits == 0 ? value : value / exactPowerOfTen(fractionDigits), i)
 }
 
-/// Appends the decimal digits at `bytes[i...]` to `mantissa` (wrapping: callers bound the
-/// digit count) and moves `i` past them.
+/// `digits(.digits)?` at `bytes[i...]`: the digits as one integer (wrapping: callers bound the
+/// digit count), how many before and after the point; `i` moves past them. Nil without
+/// integer digits or with a point and no digits after it.
 @inline(__always)
-private func accumulateDigits<T: FixedWidthInteger>(_ bytes: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int, into mantissa: inout T) {
-    while i < end, bytes[i] &- 48 < 10 {
-        mantissa = mantissa &* 10 &+ T(truncatingIfNeeded: bytes[i] &- 48)
-        i += 1
+private func scanDecimal<T: FixedWidthInteger>(_ bytes: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int, as: T.Type) -> (
+    mantissa: T, intDigits: Int, fractionDigits: Int
+)? {
+    var mantissa: T = 0
+    @inline(__always) func digits() -> Int {
+        let start = i
+        while i < end, bytes[i] &- 48 < 10 {
+            mantissa = mantissa &* 10 &+ T(truncatingIfNeeded: bytes[i] &- 48)
+            i += 1
+        }
+        return i - start
     }
+    let intDigits = digits()
+    guard intDigits > 0 else { return nil }
+    guard i < end, bytes[i] == UInt8(ascii: ".") else { return (mantissa, intDigits, 0) }
+    i += 1
+    let fractionDigits = digits()
+    return fractionDigits > 0 ? (mantissa, intDigits, fractionDigits) : nil
 }
 
 /// 10^n for 0 ≤ n ≤ 22, each exactly representable in a Double. A switch over literals
