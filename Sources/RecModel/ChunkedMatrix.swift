@@ -35,7 +35,8 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
         init(copying other: Chunk) {
             count = other.count
             pointer = .allocate(capacity: count)
-            pointer.initialize(from: other.pointer, count: count)
+            // Raw bytes: Element is BitwiseCopyable, and this is one memcpy even unspecialized.
+            UnsafeMutableRawPointer(pointer).copyMemory(from: other.pointer, byteCount: count * MemoryLayout<Element>.stride)
         }
 
         deinit {
@@ -45,7 +46,9 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
 
     public let width: Int
     public let fill: Element
-    private var chunks: [Chunk] = []
+    var chunks: [Chunk] = []
+    /// A private copy being built ahead of a snapshot (ChunkedMatrix+Precopy.swift).
+    var precopy: Precopy?
 
     public init(width: Int, fill: Element) {
         precondition(width > 0)
@@ -81,6 +84,7 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
     @inline(__always)
     public mutating func mutableRow(_ index: Int) -> UnsafeMutablePointer<Element> {
         let chunkIndex = index >> Self.rowsPerChunkShift
+        if precopy != nil { notePrecopyWrite(row: index) }
         if !isKnownUniquelyReferenced(&chunks[chunkIndex]) {
             chunks[chunkIndex] = Chunk(copying: chunks[chunkIndex])
         }

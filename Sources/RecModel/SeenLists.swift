@@ -8,9 +8,11 @@
 /// before (`crossrec bench distill`, docs/BENCHMARKS.md).
 struct SeenLists: Sendable {
     static let rowsPerChunkShift = 8
-    private var chunks: [[[UInt64]]] = []
+    var chunks: [[[UInt64]]] = []
     /// Rows with a non-empty list.
-    private(set) var count = 0
+    internal(set) var count = 0
+    /// A deep copy being built ahead of a snapshot (SeenLists+Precopy.swift).
+    var precopy: Precopy?
 
     subscript(row: Int32) -> [UInt64]? {
         let (chunk, slot) = Self.position(row)
@@ -21,6 +23,7 @@ struct SeenLists: Sendable {
     /// Changes a row's list in place (an empty list means none).
     mutating func update(row: Int32, _ body: (inout [UInt64]) -> Void) {
         let (chunk, slot) = Self.position(row)
+        if precopy != nil { notePrecopyWrite(row: row) }
         while chunks.count <= chunk { chunks.append(Array(repeating: [], count: 1 << Self.rowsPerChunkShift)) }
         let wasEmpty = chunks[chunk][slot].isEmpty
         body(&chunks[chunk][slot])
@@ -31,6 +34,7 @@ struct SeenLists: Sendable {
     mutating func remove(row: Int32) {
         let (chunk, slot) = Self.position(row)
         guard chunk < chunks.count, !chunks[chunk][slot].isEmpty else { return }
+        if precopy != nil { notePrecopyWrite(row: row) }
         chunks[chunk][slot] = []
         count -= 1
     }
@@ -45,7 +49,7 @@ struct SeenLists: Sendable {
     }
 
     @inline(__always)
-    private static func position(_ row: Int32) -> (chunk: Int, slot: Int) {
+    static func position(_ row: Int32) -> (chunk: Int, slot: Int) {
         (Int(row) >> rowsPerChunkShift, Int(row) & ((1 << rowsPerChunkShift) - 1))
     }
 }

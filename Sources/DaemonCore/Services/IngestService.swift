@@ -28,7 +28,11 @@ public final class IngestService: Service, @unchecked Sendable {
     private var learner: Learner
     private var tracker: OffsetTracker
     private let published: Mutex<Status>
-    private let commands = Mutex<(pending: [@Sendable (inout Learner) -> Void], finished: Bool)>(([], false))
+    private let commands = Mutex<(pending: [@Sendable (inout Learner) -> Void], cuts: [CheckedContinuation<Cut, Never>], finished: Bool)>(([], [], false))
+    /// Writer-only: callers of `cut` waiting for the snapshot being pre-copied.
+    private var snapshotWaiters: [CheckedContinuation<Cut, Never>] = []
+    /// Writer-only: the longest time one safe point has spent on that snapshot so far.
+    private var snapshotStallNanos: UInt64 = 0
     private let writerDone = DispatchSemaphore(value: 0)
     /// Monotonic ns of the writer's last loop turn: liveness for the watchdog.
     public let lastProgressNanos = Atomic<UInt64>(0)
@@ -76,22 +80,29 @@ public final class IngestService: Service, @unchecked Sendable {
         logger.info("ingest stopped", metadata: [LoggingKeys.events: "\(status.appliedEvents)"])
     }
 
-    /// A consistent cut for a checkpoint: the learner (a copy-on-write copy) and the next offset
-    /// of every partition, both taken at one safe point, so the learner holds exactly the
-    /// events before those offsets.
+    /// A consistent cut for a checkpoint or a distillation: a snapshot of the learner and the
+    /// next offset of every partition, both taken at one safe point, so the learner holds
+    /// exactly the events before those offsets.
     public struct Cut: Sendable {
         public var learner: Learner
         public var positions: [PartitionKey: Int64]
-        /// Time the writer thread spent taking the cut.
+        /// The longest time one safe point of the writer spent on this cut (ns).
         public var stallNanos: UInt64
     }
 
+    /// The writer pre-copies the learner a slice per safe point (`Learner.beginSnapshot`) and
+    /// takes the cut when the copy is complete, so it never shares a parameter chunk with the
+    /// snapshot and never pays for a burst of copy-on-write copies afterwards. Concurrent
+    /// callers share one cut.
     public func cut() async -> Cut {
-        await perform { [self] learner in
-            let start = DispatchTime.now().uptimeNanoseconds
-            let copy = learner
-            let positions = tracker.positions
-            return Cut(learner: copy, positions: positions, stallNanos: DispatchTime.now().uptimeNanoseconds - start)
+        await withCheckedContinuation { continuation in
+            let runNow = commands.withLock { state -> Bool in
+                if state.finished { return true }
+                state.cuts.append(continuation)
+                return false
+            }
+            // The writer has exited: nothing mutates the learner any more.
+            if runNow { continuation.resume(returning: Cut(learner: learner, positions: tracker.positions, stallNanos: 0)) }
         }
     }
 
@@ -109,7 +120,9 @@ public final class IngestService: Service, @unchecked Sendable {
             let now = DispatchTime.now().uptimeNanoseconds
             lastProgressNanos.store(now, ordering: .relaxed)
             runCommands()
-            if let batch = consumer.nextBatch(timeoutSeconds: 0.05) {
+            advanceSnapshot()
+            // While a snapshot is being copied, an idle writer goes on copying.
+            if let batch = consumer.nextBatch(timeoutSeconds: snapshotWaiters.isEmpty ? 0.05 : 0) {
                 // Resets are marked before the assignment that produces their records.
                 for key in consumer.positions.takeResets() { tracker.forget(key) }
                 apply(batch)
@@ -122,12 +135,14 @@ public final class IngestService: Service, @unchecked Sendable {
             }
         }
         publish()
-        let pending = commands.withLock { state in
+        let (pending, cuts) = commands.withLock { state in
             state.finished = true
-            defer { state.pending = [] }
-            return state.pending
+            defer { (state.pending, state.cuts) = ([], []) }
+            return (state.pending, state.cuts)
         }
         for command in pending { command(&learner) }
+        snapshotWaiters += cuts
+        if !snapshotWaiters.isEmpty { resumeSnapshotWaiters() }
         writerDone.signal()
     }
 
@@ -143,11 +158,35 @@ public final class IngestService: Service, @unchecked Sendable {
     }
 
     private func runCommands() {
-        let pending = commands.withLock { state in
-            defer { state.pending = [] }
-            return state.pending
+        let (pending, cuts) = commands.withLock { state in
+            defer { (state.pending, state.cuts) = ([], []) }
+            return (state.pending, state.cuts)
         }
         for command in pending { command(&learner) }
+        if snapshotWaiters.isEmpty, !cuts.isEmpty {
+            learner.beginSnapshot()
+            snapshotStallNanos = 0
+        }
+        snapshotWaiters += cuts
+    }
+
+    /// One slice of the snapshot being prepared; the cut once it is complete.
+    private func advanceSnapshot() {
+        guard !snapshotWaiters.isEmpty else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let complete = learner.advanceSnapshot()
+        snapshotStallNanos = max(snapshotStallNanos, DispatchTime.now().uptimeNanoseconds - start)
+        if complete { resumeSnapshotWaiters() }
+    }
+
+    private func resumeSnapshotWaiters() {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let snapshot = learner.takeSnapshot()
+        let stall = max(snapshotStallNanos, DispatchTime.now().uptimeNanoseconds - start)
+        for waiter in snapshotWaiters {
+            waiter.resume(returning: Cut(learner: snapshot, positions: tracker.positions, stallNanos: stall))
+        }
+        snapshotWaiters = []
     }
 
     private func publish() {

@@ -148,10 +148,13 @@ func median(_ values: [Double]) -> Double {
 }
 
 /// Applies each batch to `learner`; the time of each, in ms.
-func applyTimed(_ batches: [[Rating]], to learner: inout Learner) -> [Double] {
+/// Milliseconds per batch; `afterEach` runs at the safe point after each batch and is timed
+/// with it (the daemon's writer runs its snapshot steps there).
+func applyTimed(_ batches: [[Rating]], to learner: inout Learner, afterEach: (inout Learner) -> Void = { _ in }) -> [Double] {
     batches.map { batch in
         let start = DispatchTime.now().uptimeNanoseconds
         for rating in batch { learner.apply(rating) }
+        afterEach(&learner)
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     }
 }

@@ -51,38 +51,52 @@ struct DistillBench: ParsableCommand {
         options.dimension = studentDimension
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
-        var plainTotal: [Double] = [], duringTotal: [Double] = []
+        var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []
         var model: ServingModel?
         for version in 1...repeats {
             let plain = applyTimed(batches, to: &learner)
             plainMax.append(plain.max()!)
-            plainTotal.append(plain.reduce(0, +))
-            // The daemon's cut, then the build on another thread while ingest goes on.
-            let copy = learner
-            let done = DispatchSemaphore(value: 0)
+            plainMean.append(plain.reduce(0, +) / Double(plain.count))
+            // The daemon's cut: the writer pre-copies the model a slice per safe point (after
+            // each batch, timed with it), takes the snapshot once the copy is complete, and the
+            // build runs on another thread while ingest goes on. Batches are timed from the
+            // start of the pre-copy until the build is done (at least 100 of them).
             let built = Mutex<ServingModel?>(nil)
-            Thread { [options] in
+            var during: [Double] = []
+            var precopyBatches = 0
+            learner.beginSnapshot()
+            var building = true
+            while building || during.count < batches.count {
+                let batch = batches[during.count % batches.count]
                 let start = DispatchTime.now().uptimeNanoseconds
-                let served = copy.distill(version: version, options: options)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                built.withLock { $0 = served }
-                print(String(format: "  build %d: %.2f s", version, seconds))
-                done.signal()
-            }.start()
-            let during = applyTimed(batches, to: &learner)
-            done.wait()
+                for rating in batch { learner.apply(rating) }
+                if precopyBatches >= 0 {
+                    precopyBatches += 1
+                    if learner.advanceSnapshot() {
+                        precopyCounts.append(Double(precopyBatches))
+                        precopyBatches = -1
+                        let copy = learner.takeSnapshot()
+                        Thread { [options] in
+                            let served = copy.distill(version: version, options: options)
+                            built.withLock { $0 = served }
+                        }.start()
+                    }
+                }
+                during.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                building = precopyBatches >= 0 || built.withLock { $0 == nil }
+            }
             duringMax.append(during.max()!)
-            duringTotal.append(during.reduce(0, +))
+            duringMean.append(during.reduce(0, +) / Double(during.count))
             model = built.withLock { $0 }
             buildSeconds.append(Double(model!.buildNanos) / 1e9)
         }
         guard let model else { return }
         print(String(format: "distill (build of the serving model, concurrent with ingest): median %.2f s (%@)",
             median(buildSeconds), buildSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
-        print(String(format: "ingest batch of 2048 events, max over 100 batches: median %.2f ms without, %.2f ms during a distillation",
-            median(plainMax), median(duringMax)))
-        print(String(format: "same 204800 events: %.0f ms without, %.0f ms during a distillation (medians)",
-            median(plainTotal), median(duringTotal)))
+        print(String(format: "snapshot: pre-copied by the writer over %.0f batches (median), %.1f ms of copying per safe point",
+            median(precopyCounts), Double(Learner.snapshotStepNanos) / 1e6))
+        print(String(format: "ingest batch of 2048 events, from the start of the pre-copy to the end of the build: max %.2f ms (without: %.2f ms, max over 100), mean %.2f ms (without: %.2f ms) (medians)",
+            median(duringMax), median(plainMax), median(duringMean), median(plainMean)))
         for domain in model.domains {
             let fidelity = domain.fidelity
             print(String(format: "%@: student %.1f MB vs teacher %.1f MB (ratio %.2f); score RMSE %.4f, top-10 overlap %.3f, energy %.3f; transfer %@",

@@ -1,0 +1,87 @@
+import Dispatch
+
+/// Snapshots whose cost the writer pays in bounded slices (see ChunkedMatrix+Precopy.swift).
+///
+/// `beginSnapshot`, then `advanceSnapshot` at safe points until it returns true, then
+/// `takeSnapshot`: the result equals `self` at that moment and shares no parameter chunk with
+/// it, so the writer goes on without copying anything. Id indexes are still shared
+/// copy-on-write: the writer changes them only for new ids.
+extension Learner {
+    /// Time a writer spends copying per safe point (ns): the extra latency of one batch while
+    /// a snapshot is being prepared. About 2 ms of copying, including page faults, at 1 M
+    /// users × 64 d on the 2-core machine of docs/BENCHMARKS.md.
+    public static let snapshotStepNanos: UInt64 = 1_000_000
+
+    public mutating func beginSnapshot() {
+        userVectors.beginPrecopy()
+        userLastSeen.beginPrecopy()
+        userAccumulators.beginPrecopy()
+        for d in domains.indices {
+            domains[d].itemVectors.beginPrecopy()
+            domains[d].itemScalars.beginPrecopy()
+            domains[d].itemLastSeen.beginPrecopy()
+            domains[d].userScalars.beginPrecopy()
+            domains[d].seen.beginPrecopy()
+        }
+    }
+
+    /// Copies the rows written since the last step, then whole chunks for `nanos` more; true
+    /// when `takeSnapshot` has only the rows written since to copy.
+    public mutating func advanceSnapshot(nanos: UInt64 = snapshotStepNanos) -> Bool {
+        // Rows first: they cost what the writes since the last step cost (random rows, about
+        // 150 ns each), and the chunks get the time budget whatever that was.
+        userVectors.drainPrecopy()
+        userLastSeen.drainPrecopy()
+        userAccumulators.drainPrecopy()
+        for d in domains.indices {
+            domains[d].itemVectors.drainPrecopy()
+            domains[d].itemScalars.drainPrecopy()
+            domains[d].itemLastSeen.drainPrecopy()
+            domains[d].userScalars.drainPrecopy()
+            domains[d].seen.drainPrecopy()
+        }
+        let deadline = DispatchTime.now().uptimeNanoseconds + nanos
+        // Tables in order: once one is complete, later ones get the rest of the time.
+        userVectors.precopyStep(until: deadline)
+        userLastSeen.precopyStep(until: deadline)
+        userAccumulators.precopyStep(until: deadline)
+        for d in domains.indices {
+            domains[d].itemVectors.precopyStep(until: deadline)
+            domains[d].itemScalars.precopyStep(until: deadline)
+            domains[d].itemLastSeen.precopyStep(until: deadline)
+            domains[d].userScalars.precopyStep(until: deadline)
+            domains[d].seen.precopyStep(until: deadline)
+        }
+        return userVectors.precopyIsComplete && userLastSeen.precopyIsComplete && userAccumulators.precopyIsComplete
+            && domains.allSatisfy {
+                $0.itemVectors.precopyIsComplete && $0.itemScalars.precopyIsComplete && $0.itemLastSeen.precopyIsComplete
+                    && $0.userScalars.precopyIsComplete && $0.seen.precopyIsComplete
+            }
+    }
+
+    /// The snapshot: equal to `self`. Completes whatever the steps have not copied yet (all of
+    /// it without `beginSnapshot`, which makes this an ordinary copy-on-write copy).
+    public mutating func takeSnapshot() -> Learner {
+        // Finished first: a copy of `self` taken before would share the pre-copies' chunk
+        // lists, and completing them would then copy chunks again.
+        let vectors = userVectors.finishPrecopy()
+        let lastSeen = userLastSeen.finishPrecopy()
+        let accumulators = userAccumulators.finishPrecopy()
+        let perDomain = domains.indices.map { d in
+            (
+                domains[d].itemVectors.finishPrecopy(), domains[d].itemScalars.finishPrecopy(),
+                domains[d].itemLastSeen.finishPrecopy(), domains[d].userScalars.finishPrecopy(),
+                domains[d].seen.finishPrecopy()
+            )
+        }
+        var snapshot = self
+        snapshot.userVectors = vectors
+        snapshot.userLastSeen = lastSeen
+        snapshot.userAccumulators = accumulators
+        for (d, tables) in perDomain.enumerated() {
+            (snapshot.domains[d].itemVectors, snapshot.domains[d].itemScalars, snapshot.domains[d].itemLastSeen,
+                snapshot.domains[d].userScalars, snapshot.domains[d].seen) = tables
+        }
+        return snapshot
+    }
+}
