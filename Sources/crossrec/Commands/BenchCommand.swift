@@ -158,3 +158,30 @@ func applyTimed(_ batches: [[Rating]], to learner: inout Learner, afterEach: (in
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     }
 }
+
+/// The daemon's cut (`IngestService.cut`) under load: the writer pre-copies the learner a
+/// slice after each batch (timed with the batch), takes the snapshot once the copy is
+/// complete and hands it to `use` (which starts the work on another thread), then goes on
+/// until `finished()` and at least `batches.count` batches. Returns the batch times (ms) and
+/// how many batches the pre-copy spanned.
+func applyThroughCut(
+    _ batches: [[Rating]], to learner: inout Learner, use: (Learner) -> Void, finished: () -> Bool
+) -> (times: [Double], precopyBatches: Int) {
+    var times: [Double] = []
+    var precopyBatches = 0
+    var snapshotTaken = false
+    learner.beginSnapshot()
+    while !snapshotTaken || !finished() || times.count < batches.count {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for rating in batches[times.count % batches.count] { learner.apply(rating) }
+        if !snapshotTaken {
+            precopyBatches += 1
+            if learner.advanceSnapshot() {
+                use(learner.takeSnapshot())
+                snapshotTaken = true
+            }
+        }
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    return (times, precopyBatches)
+}

@@ -35,36 +35,36 @@ struct CheckpointBench: ParsableCommand {
 
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event() } }
         let store = CheckpointStore(directory: directory, retain: 1)
-        var cutMicros: [Double] = [], baselineMax: [Double] = [], duringMax: [Double] = [], baselineTotal: [Double] = []
-        var duringTotal: [Double] = [], writeRates: [Double] = [], restoreRates: [Double] = [], ddRates: [Double] = []
+        var precopyCounts: [Double] = [], baselineMax: [Double] = [], duringMax: [Double] = [], baselineMean: [Double] = []
+        var duringMean: [Double] = [], writeRates: [Double] = [], restoreRates: [Double] = [], ddRates: [Double] = []
         var bytes: UInt64 = 0
         for _ in 0..<repeats {
             // The learner is uniquely owned here: no copy-on-write at all.
             let plain = applyTimed(batches, to: &learner)
             baselineMax.append(plain.max()!)
-            baselineTotal.append(plain.reduce(0, +))
+            baselineMean.append(plain.reduce(0, +) / Double(plain.count))
 
-            // The daemon's cut: a copy-on-write copy on the writer thread, written by another.
-            let cutStart = DispatchTime.now().uptimeNanoseconds
-            let copy = learner
-            cutMicros.append(Double(DispatchTime.now().uptimeNanoseconds - cutStart) / 1e3)
-            let done = DispatchSemaphore(value: 0)
-            let result = Mutex<(UInt64, Double)?>(nil)
-            Thread { [store] in
-                let start = DispatchTime.now().uptimeNanoseconds
-                let written: CheckpointStore.Written?
-                do { written = try store.write(learner: copy, offsets: [], createdMillis: 0) } catch {
-                    FileHandle.standardError.write(Data("write failed: \(error)\n".utf8))
-                    written = nil
-                }
-                result.withLock { $0 = written.map { ($0.bytes, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) } }
-                done.signal()
-            }.start()
-            let during = applyTimed(batches, to: &learner)
-            done.wait()
+            // The daemon's cut, written by another thread while ingest goes on.
+            let result = Mutex<(bytes: UInt64, seconds: Double, userCount: Int)?>(nil)
+            let failed = Mutex(false)
+            let (during, precopyBatches) = applyThroughCut(batches, to: &learner) { copy in
+                Thread { [store] in
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    do {
+                        let written = try store.write(learner: copy, offsets: [], createdMillis: 0)
+                        result.withLock {
+                            $0 = (written.bytes, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, copy.userCount)
+                        }
+                    } catch {
+                        FileHandle.standardError.write(Data("write failed: \(error)\n".utf8))
+                        failed.withLock { $0 = true }
+                    }
+                }.start()
+            } finished: { result.withLock { $0 != nil } || failed.withLock { $0 } }
+            precopyCounts.append(Double(precopyBatches))
             duringMax.append(during.max()!)
-            duringTotal.append(during.reduce(0, +))
-            guard let (written, seconds) = result.withLock({ $0 }) else { throw ValidationError("checkpoint write failed") }
+            duringMean.append(during.reduce(0, +) / Double(during.count))
+            guard let (written, seconds, userCount) = result.withLock({ $0 }) else { throw ValidationError("checkpoint write failed") }
             bytes = written
             writeRates.append(Double(written) / seconds / 1e6)
 
@@ -72,15 +72,14 @@ struct CheckpointBench: ParsableCommand {
             let restoreStart = DispatchTime.now().uptimeNanoseconds
             let restored = try CheckpointFile(path: path).restoreLearner(configuration: configuration)
             restoreRates.append(Double(written) / (Double(DispatchTime.now().uptimeNanoseconds - restoreStart) / 1e9) / 1e6)
-            precondition(restored.userCount == copy.userCount)
+            precondition(restored.userCount == userCount)
             ddRates.append(try ddRate(bytes: written))
         }
         print(String(format: "checkpoint size: %.1f MB", Double(bytes) / 1e6))
-        print(String(format: "cut on the writer thread: median %.1f µs", median(cutMicros)))
-        print(String(format: "ingest batch of 2048 events, max over 100 batches: median %.2f ms without, %.2f ms during a checkpoint write",
-            median(baselineMax), median(duringMax)))
-        print(String(format: "same 204800 events: %.0f ms without, %.0f ms during a checkpoint write (medians)",
-            median(baselineTotal), median(duringTotal)))
+        print(String(format: "cut: pre-copied by the writer over %.0f batches (median), %.1f ms of copying per safe point",
+            median(precopyCounts), Double(Learner.snapshotStepNanos) / 1e6))
+        print(String(format: "ingest batch of 2048 events, from the start of the pre-copy to the end of the write: max %.2f ms (without: %.2f ms, max over 100), mean %.2f ms (without: %.2f ms) (medians)",
+            median(duringMax), median(baselineMax), median(duringMean), median(baselineMean)))
         print(String(format: "write (serialize + fsync + rename): median %.0f MB/s; dd conv=fsync same size: median %.0f MB/s (ratio %.2f)",
             median(writeRates), median(ddRates), median(writeRates) / median(ddRates)))
         print(String(format: "restore (read + verify + decode, page cache warm): median %.0f MB/s (%@)", median(restoreRates),

@@ -5,8 +5,8 @@ import RecModel
 import Synchronization
 
 /// Distillation of a big model: build time of a serving model, the ingest stall it causes
-/// (the daemon's cut is a copy-on-write copy; the writer pays for the pages it touches while
-/// the copy is being distilled), the student's size and fidelity, and the time of one
+/// (the daemon's cut: the writer pre-copies the model a slice per safe point, then the copy
+/// is distilled on another thread), the student's size and fidelity, and the time of one
 /// `recommend` on the student against the teacher (the learner) for the same users.
 struct DistillBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,34 +57,15 @@ struct DistillBench: ParsableCommand {
             let plain = applyTimed(batches, to: &learner)
             plainMax.append(plain.max()!)
             plainMean.append(plain.reduce(0, +) / Double(plain.count))
-            // The daemon's cut: the writer pre-copies the model a slice per safe point (after
-            // each batch, timed with it), takes the snapshot once the copy is complete, and the
-            // build runs on another thread while ingest goes on. Batches are timed from the
-            // start of the pre-copy until the build is done (at least 100 of them).
+            // The daemon's cut, then the build on another thread while ingest goes on.
             let built = Mutex<ServingModel?>(nil)
-            var during: [Double] = []
-            var precopyBatches = 0
-            learner.beginSnapshot()
-            var building = true
-            while building || during.count < batches.count {
-                let batch = batches[during.count % batches.count]
-                let start = DispatchTime.now().uptimeNanoseconds
-                for rating in batch { learner.apply(rating) }
-                if precopyBatches >= 0 {
-                    precopyBatches += 1
-                    if learner.advanceSnapshot() {
-                        precopyCounts.append(Double(precopyBatches))
-                        precopyBatches = -1
-                        let copy = learner.takeSnapshot()
-                        Thread { [options] in
-                            let served = copy.distill(version: version, options: options)
-                            built.withLock { $0 = served }
-                        }.start()
-                    }
-                }
-                during.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                building = precopyBatches >= 0 || built.withLock { $0 == nil }
-            }
+            let (during, precopyBatches) = applyThroughCut(batches, to: &learner) { copy in
+                Thread { [options] in
+                    let served = copy.distill(version: version, options: options)
+                    built.withLock { $0 = served }
+                }.start()
+            } finished: { built.withLock { $0 != nil } }
+            precopyCounts.append(Double(precopyBatches))
             duringMax.append(during.max()!)
             duringMean.append(during.reduce(0, +) / Double(during.count))
             model = built.withLock { $0 }
