@@ -7,9 +7,10 @@ internal import CKernels
 /// Quantization is symmetric per row: scale = max |x| / 127, value = round(x / scale), so the
 /// error of an element is at most scale / 2 and a row of zeros stays exact.
 ///
-/// Layout: blocks of 16 rows, dimension-major inside a block (element j of the block's 16 rows
-/// is 16 consecutive bytes), so scoring multiplies 16 rows by one query element at a time and
-/// never sums across lanes. The last block is padded with zero rows.
+/// Layout: blocks of 16 rows; inside a block, pairs of dimensions, each pair 32 bytes holding
+/// rows 0..15 as (element 2p, element 2p + 1), so scoring multiplies 16 rows by two query
+/// elements with integer multiply-adds and never sums across lanes. The last block is padded
+/// with zero rows, an odd dimension with a zero element.
 ///
 /// Isolation: an immutable value once built.
 public struct Int8Rows: Sendable {
@@ -26,7 +27,7 @@ public struct Int8Rows: Sendable {
         self.dimension = dimension
         self.count = count
         let blocks = (count + Self.rowsPerBlock - 1) / Self.rowsPerBlock
-        var values = [Int8](repeating: 0, count: blocks * Self.rowsPerBlock * dimension)
+        var values = [Int8](repeating: 0, count: blocks * Self.rowsPerBlock * ((dimension + 1) / 2 * 2))
         var scales = [Float](repeating: 0, count: blocks * Self.rowsPerBlock)
         for index in 0..<count {
             let source = row(index)
@@ -45,7 +46,7 @@ public struct Int8Rows: Sendable {
 
     @inline(__always)
     private static func offset(_ row: Int, _ element: Int, _ dimension: Int) -> Int {
-        (row / rowsPerBlock * dimension + element) * rowsPerBlock + row % rowsPerBlock
+        ((row / rowsPerBlock) * ((dimension + 1) / 2) + element / 2) * 2 * rowsPerBlock + (row % rowsPerBlock) * 2 + element % 2
     }
 
     /// Bytes of values and scales (what the serving model holds per domain for its items).
@@ -58,16 +59,24 @@ public struct Int8Rows: Sendable {
 
     /// score[i] = offset_i + scale_i · Σ value_i,j · query_j for every row, into `scores`
     /// (`count` long). `query` holds `dimension` floats; `offsets` (`count` long) default to 0.
-    public func scores(_ query: UnsafePointer<Float>, offsets: [Float]? = nil, into scores: UnsafeMutableBufferPointer<Float>) {
+    /// `portable` forces the baseline x86-64 code (tests check it against the AVX2 code).
+    public func scores(
+        _ query: UnsafePointer<Float>, offsets: [Float]? = nil, into scores: UnsafeMutableBufferPointer<Float>,
+        portable: Bool = false
+    ) {
         precondition(scores.count >= count && (offsets?.count ?? count) >= count)
         values.withUnsafeBufferPointer { values in
             scales.withUnsafeBufferPointer { scales in
+                let allowAVX2: Int32 = portable ? 0 : 1
                 if let offsets {
                     offsets.withUnsafeBufferPointer {
-                        crossrec_int8_scores(values.baseAddress, scales.baseAddress, $0.baseAddress, count, dimension, query, scores.baseAddress)
+                        crossrec_int8_scores_isa(
+                            values.baseAddress, scales.baseAddress, $0.baseAddress, count, dimension, query, scores.baseAddress,
+                            allowAVX2)
                     }
                 } else {
-                    crossrec_int8_scores(values.baseAddress, scales.baseAddress, nil, count, dimension, query, scores.baseAddress)
+                    crossrec_int8_scores_isa(
+                        values.baseAddress, scales.baseAddress, nil, count, dimension, query, scores.baseAddress, allowAVX2)
                 }
             }
         }

@@ -10,7 +10,7 @@ struct SeenLists: Sendable {
     static let rowsPerChunkShift = 8
     var chunks: [[[UInt64]]] = []
     /// Rows with a non-empty list.
-    internal(set) var count = 0
+    var count = 0
     /// A deep copy being built ahead of a snapshot (SeenLists+Precopy.swift).
     var precopy: Precopy?
 

@@ -45,4 +45,30 @@ struct Int8RowsTests {
         }
         #expect(overlap / Double(queries.count) >= 0.9)
     }
+
+    /// Scores are integer sums scaled once: the baseline and the AVX2 code give the same bits,
+    /// for odd and even dimensions, with and without offsets, and a zero query scores every row
+    /// at its offset.
+    @Test(arguments: [1, 7, 16, 33])
+    func portableAndVectorCodeGiveTheSameBits(dimension: Int) {
+        let items = Self.randomRows(1_000, dimension, seed: 4)
+        let int8 = Self.quantized(items, dimension: dimension)
+        let offsets = Self.randomRows(1, 1_000, seed: 5)[0]
+        for (seed, query) in Self.randomRows(20, dimension, seed: 6).enumerated() {
+            var vector = [Float](repeating: .nan, count: 1_000), portable = [Float](repeating: .nan, count: 1_000)
+            let withOffsets = seed % 2 == 0 ? offsets : nil
+            query.withUnsafeBufferPointer { q in
+                vector.withUnsafeMutableBufferPointer { int8.scores(q.baseAddress!, offsets: withOffsets, into: $0) }
+                portable.withUnsafeMutableBufferPointer { int8.scores(q.baseAddress!, offsets: withOffsets, into: $0, portable: true) }
+            }
+            #expect(vector.map(\.bitPattern) == portable.map(\.bitPattern))
+            let exact = items.indices.map { (withOffsets?[$0] ?? 0) + zip(items[$0], query).map(*).reduce(0, +) }
+            #expect(zip(vector, exact).allSatisfy { abs($0 - $1) < 0.05 })
+        }
+        var zero = [Float](repeating: .nan, count: 1_000)
+        [Float](repeating: 0, count: dimension).withUnsafeBufferPointer { q in
+            zero.withUnsafeMutableBufferPointer { int8.scores(q.baseAddress!, offsets: offsets, into: $0) }
+        }
+        #expect(zero == offsets)
+    }
 }
