@@ -11,7 +11,7 @@ import Dispatch
 ///
 /// Invariant while a pre-copy runs: for every chunk below `cursor`, the copy's chunk equals
 /// the writer's except for the rows listed in `dirty` (written since they were copied).
-extension ChunkedMatrix {
+extension ChunkedMatrix: PrecopiedTable {
     struct Precopy {
         var copy: [Chunk] = []
         var cursor = 0
@@ -81,3 +81,4 @@ extension ChunkedMatrix {
         state.dirty.removeAll(keepingCapacity: true)
     }
 }
+

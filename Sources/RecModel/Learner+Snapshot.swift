@@ -13,16 +13,7 @@ extension Learner {
     public static let snapshotStepNanos: UInt64 = 1_000_000
 
     public mutating func beginSnapshot() {
-        userVectors.beginPrecopy()
-        userLastSeen.beginPrecopy()
-        userAccumulators.beginPrecopy()
-        for d in domains.indices {
-            domains[d].itemVectors.beginPrecopy()
-            domains[d].itemScalars.beginPrecopy()
-            domains[d].itemLastSeen.beginPrecopy()
-            domains[d].userScalars.beginPrecopy()
-            domains[d].seen.beginPrecopy()
-        }
+        _ = precopyTables(.begin)
     }
 
     /// Copies the rows written since the last step, then whole chunks for `nanos` more; true
@@ -30,33 +21,24 @@ extension Learner {
     public mutating func advanceSnapshot(nanos: UInt64 = snapshotStepNanos) -> Bool {
         // Rows first: they cost what the writes since the last step cost (random rows, about
         // 150 ns each), and the chunks get the time budget whatever that was.
-        userVectors.drainPrecopy()
-        userLastSeen.drainPrecopy()
-        userAccumulators.drainPrecopy()
+        _ = precopyTables(.drain)
+        return precopyTables(.step(until: DispatchTime.now().uptimeNanoseconds + nanos))
+    }
+
+    /// `operation` on every table, in order (a step gives the time left to the next table
+    /// once one is complete); true when all of them are completely copied.
+    private mutating func precopyTables(_ operation: PrecopyOperation) -> Bool {
+        var complete = userVectors.precopy(operation)
+        complete = userLastSeen.precopy(operation) && complete
+        complete = userAccumulators.precopy(operation) && complete
         for d in domains.indices {
-            domains[d].itemVectors.drainPrecopy()
-            domains[d].itemScalars.drainPrecopy()
-            domains[d].itemLastSeen.drainPrecopy()
-            domains[d].userScalars.drainPrecopy()
-            domains[d].seen.drainPrecopy()
+            complete = domains[d].itemVectors.precopy(operation) && complete
+            complete = domains[d].itemScalars.precopy(operation) && complete
+            complete = domains[d].itemLastSeen.precopy(operation) && complete
+            complete = domains[d].userScalars.precopy(operation) && complete
+            complete = domains[d].seen.precopy(operation) && complete
         }
-        let deadline = DispatchTime.now().uptimeNanoseconds + nanos
-        // Tables in order: once one is complete, later ones get the rest of the time.
-        userVectors.precopyStep(until: deadline)
-        userLastSeen.precopyStep(until: deadline)
-        userAccumulators.precopyStep(until: deadline)
-        for d in domains.indices {
-            domains[d].itemVectors.precopyStep(until: deadline)
-            domains[d].itemScalars.precopyStep(until: deadline)
-            domains[d].itemLastSeen.precopyStep(until: deadline)
-            domains[d].userScalars.precopyStep(until: deadline)
-            domains[d].seen.precopyStep(until: deadline)
-        }
-        return userVectors.precopyIsComplete && userLastSeen.precopyIsComplete && userAccumulators.precopyIsComplete
-            && domains.allSatisfy {
-                $0.itemVectors.precopyIsComplete && $0.itemScalars.precopyIsComplete && $0.itemLastSeen.precopyIsComplete
-                    && $0.userScalars.precopyIsComplete && $0.seen.precopyIsComplete
-            }
+        return complete
     }
 
     /// The snapshot: equal to `self`. Completes whatever the steps have not copied yet (all of

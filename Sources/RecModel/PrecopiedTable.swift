@@ -1,0 +1,29 @@
+/// A table the writer can copy a slice at a time ahead of a snapshot
+/// (ChunkedMatrix+Precopy.swift, SeenLists+Precopy.swift, Learner+Snapshot.swift).
+protocol PrecopiedTable {
+    mutating func beginPrecopy()
+    /// Re-copies what was written since its chunk was copied.
+    mutating func drainPrecopy()
+    /// Drains, then copies whole chunks (at least one) until `deadline` (monotonic ns).
+    mutating func precopyStep(until deadline: UInt64)
+    var precopyIsComplete: Bool { get }
+}
+
+/// What the learner asks of every table in turn.
+enum PrecopyOperation {
+    case begin
+    case drain
+    case step(until: UInt64)
+}
+
+extension PrecopiedTable {
+    /// Runs `operation`; true when every chunk has been copied.
+    mutating func precopy(_ operation: PrecopyOperation) -> Bool {
+        switch operation {
+        case .begin: beginPrecopy()
+        case .drain: drainPrecopy()
+        case .step(let deadline): precopyStep(until: deadline)
+        }
+        return precopyIsComplete
+    }
+}
