@@ -4,7 +4,8 @@
 # ingest running at a fixed rate, then `crossrec bench query` with 1, 10 and 100 connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=.build/release
+# BIN=<dir>: another build's crossrec and crossrecd (to alternate two builds).
+bin=${BIN:-.build/release}
 work=bench/data/query-bench
 rm -rf "$work" && mkdir -p "$work"
 cat > "$work/crossrecd.yaml" <<YAML
