@@ -12,6 +12,8 @@ public final class QuerySocketClient {
     /// close could hit a descriptor number the process has reused meanwhile.
     private let descriptor: Int32
     private var pending: [UInt8] = []
+    /// Reused by every read (a fresh 64 KiB buffer per response cost a memset each time).
+    private var chunk = [UInt8](repeating: 0, count: 65_536)
 
     public enum Failure: Error, CustomStringConvertible {
         case notRunning(String, String)
@@ -57,6 +59,13 @@ public final class QuerySocketClient {
         return try readLine()
     }
 
+    /// Sends one request already encoded (`JSONValue.encoded`, no newline) and returns the
+    /// response line: what a load generator uses, so that its own encoding costs little.
+    public func request(line: String) throws -> String {
+        try send(Array((line + "\n").utf8))
+        return try readLine()
+    }
+
     /// Writes raw bytes (tests send malformed input this way).
     public func send(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { raw in
@@ -71,7 +80,6 @@ public final class QuerySocketClient {
 
     /// The next response line (without its newline); fails when the daemon closes first.
     public func readLine() throws -> String {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
         while !pending.contains(10) {
             let count = read(descriptor, &chunk, chunk.count)
             guard count > 0 else { throw Failure.io(count == 0 ? "connection closed by crossrecd" : String(cString: strerror(errno))) }
