@@ -74,12 +74,7 @@ static void finish_scores(const int32_t *sums, const float *scales, const float 
 }
 
 void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                          size_t dimension, const float *query, float *scores) {
-    crossrec_int8_scores_isa(values, scales, offsets, count, dimension, query, scores, 1);
-}
-
-void crossrec_int8_scores_isa(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                              size_t dimension, const float *query, float *scores, int allowAVX2) {
+                          size_t dimension, const float *query, float *scores, int allowAVX2) {
     size_t pairs = (dimension + 1) / 2;
     size_t blocks = (count + 15) / 16;
     // |sum| <= 2 * pairs * 127 * qmax must fit in int32.

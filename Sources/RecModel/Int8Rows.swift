@@ -70,12 +70,12 @@ public struct Int8Rows: Sendable {
                 let allowAVX2: Int32 = portable ? 0 : 1
                 if let offsets {
                     offsets.withUnsafeBufferPointer {
-                        crossrec_int8_scores_isa(
+                        crossrec_int8_scores(
                             values.baseAddress, scales.baseAddress, $0.baseAddress, count, dimension, query, scores.baseAddress,
                             allowAVX2)
                     }
                 } else {
-                    crossrec_int8_scores_isa(
+                    crossrec_int8_scores(
                         values.baseAddress, scales.baseAddress, nil, count, dimension, query, scores.baseAddress, allowAVX2)
                 }
             }

@@ -10,12 +10,9 @@
 /// pairs = (dimension + 1) / 2. Padding rows and the padding element of an odd dimension must
 /// be zero. The query is quantized to int16 (relative error below 2e-5 of its largest
 /// element); the sums are exact integers, so every CPU gives the same scores.
+/// `allowAVX2` = 0 forces the baseline code (tests compare the two bit for bit).
 void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                          size_t dimension, const float *query, float *scores);
-
-/// The same with the AVX2 version allowed or not (tests compare the two bit for bit).
-void crossrec_int8_scores_isa(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                              size_t dimension, const float *query, float *scores, int allowAVX2);
+                          size_t dimension, const float *query, float *scores, int allowAVX2);
 
 /// The first index i in [from, count) with scores[i] >= floor (NaN never is), else count.
 size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, float floor);
