@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Pre-copy: a private copy of the matrix built by its writer a slice at a time, so that a
 /// snapshot can take that copy instead of sharing chunks with the writer.
 ///
@@ -23,8 +21,7 @@ extension ChunkedMatrix: PrecopiedTable {
         precopy = Precopy()
     }
 
-    /// True when every chunk has been copied at least once (rows written since are copied by
-    /// `finishPrecopy`, at most what one safe point's worth of writes touched).
+    /// Rows written since are copied by `finishPrecopy`: at most one safe point's worth.
     public var precopyIsComplete: Bool { precopy.map { $0.cursor >= chunks.count } ?? true }
 
     /// Copies the rows written since their chunk was copied.
@@ -35,19 +32,10 @@ extension ChunkedMatrix: PrecopiedTable {
         precopy = state
     }
 
-    /// Copies the rows written since their chunk was copied, then whole chunks (at least one)
-    /// until `deadline` (monotonic ns; `.max`: all of them).
-    public mutating func precopyStep(until deadline: UInt64) {
-        guard var state = precopy else { return }
-        precopy = nil
-        drainDirtyRows(&state)
-        var first = true
-        while state.cursor < chunks.count, first || deadline == .max || DispatchTime.now().uptimeNanoseconds < deadline {
-            state.copy.append(Chunk(copying: chunks[state.cursor]))
-            state.cursor += 1
-            first = false
-        }
-        precopy = state
+    public mutating func copyNextPrecopyChunk() {
+        let next = chunks[precopy!.cursor]
+        precopy!.copy.append(Chunk(copying: next))
+        precopy!.cursor += 1
     }
 
     /// Completes the copy and returns it: equal to this matrix and sharing no chunk with it.

@@ -1,11 +1,14 @@
+import Dispatch
+
 /// A table the writer can copy a slice at a time ahead of a snapshot
 /// (ChunkedMatrix+Precopy.swift, SeenLists+Precopy.swift, Learner+Snapshot.swift).
 protocol PrecopiedTable {
     mutating func beginPrecopy()
     /// Re-copies what was written since its chunk was copied.
     mutating func drainPrecopy()
-    /// Drains, then copies whole chunks (at least one) until `deadline` (monotonic ns).
-    mutating func precopyStep(until deadline: UInt64)
+    /// Copies the next chunk not copied yet (only while `precopyIsComplete` is false).
+    mutating func copyNextPrecopyChunk()
+    /// True when every chunk has been copied at least once, or no pre-copy runs.
     var precopyIsComplete: Bool { get }
 }
 
@@ -17,6 +20,16 @@ enum PrecopyOperation {
 }
 
 extension PrecopiedTable {
+    /// Drains, then copies whole chunks (at least one) until `deadline` (monotonic ns;
+    /// `.max`: all of them).
+    mutating func precopyStep(until deadline: UInt64) {
+        drainPrecopy()
+        guard !precopyIsComplete else { return }
+        repeat {
+            copyNextPrecopyChunk()
+        } while !precopyIsComplete && (deadline == .max || DispatchTime.now().uptimeNanoseconds < deadline)
+    }
+
     /// Runs `operation`; true when every chunk has been copied.
     mutating func precopy(_ operation: PrecopyOperation) -> Bool {
         switch operation {

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Pre-copy of the seen lists, as for the parameter tables (ChunkedMatrix+Precopy.swift). The
 /// copy's chunks are new arrays of the same lists: the lists themselves stay shared, and the
 /// writer's next append to one copies that list alone (a few hundred bytes). Deep copies of
@@ -24,23 +22,13 @@ extension SeenLists: PrecopiedTable {
         precopy = state
     }
 
-    /// Re-copies the lists changed since their chunk was copied, then whole chunks (at least
-    /// one) until `deadline` (monotonic ns; `.max`: all of them).
-    mutating func precopyStep(until deadline: UInt64) {
-        guard var state = precopy else { return }
-        precopy = nil
-        drainDirtyRows(&state)
-        var first = true
-        while state.copy.count < chunks.count, first || deadline == .max || DispatchTime.now().uptimeNanoseconds < deadline {
-            let chunk = chunks[state.copy.count]
-            // A new buffer: sharing the writer's chunk array would make its next write copy it.
-            state.copy.append([[UInt64]](unsafeUninitializedCapacity: chunk.count) { buffer, count in
-                _ = buffer.initialize(from: chunk)
-                count = chunk.count
-            })
-            first = false
-        }
-        precopy = state
+    mutating func copyNextPrecopyChunk() {
+        let chunk = chunks[precopy!.copy.count]
+        // A new buffer: sharing the writer's chunk array would make its next write copy it.
+        precopy!.copy.append([[UInt64]](unsafeUninitializedCapacity: chunk.count) { buffer, count in
+            _ = buffer.initialize(from: chunk)
+            count = chunk.count
+        })
     }
 
     /// The completed copy; ends the pre-copy (without one, a copy-on-write copy).
