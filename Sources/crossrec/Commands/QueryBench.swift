@@ -59,7 +59,7 @@ struct QueryBench: ParsableCommand {
                         break
                     }
                     _ = histogram.record(DispatchTime.now().uptimeNanoseconds - start)
-                    if line.utf8.first != UInt8(ascii: "{") || line.utf8.firstRange(of: #""ok":true"#.utf8) == nil { errors += 1 }
+                    if !Self.isSuccess(line) { errors += 1 }
                 }
                 merged.add(histogram, errors: errors)
                 group.leave()
@@ -67,6 +67,20 @@ struct QueryBench: ParsableCommand {
         }
         group.wait()
         return merged.value
+    }
+
+    private static let okField = Array(#""ok":true"#.utf8)
+
+    /// A success answer, checked by bytes (the generic `firstRange` spent most of its time in
+    /// metadata look-ups, on the 2 cores the daemon needs).
+    static func isSuccess(_ line: String) -> Bool {
+        var line = line
+        return line.withUTF8 { bytes in
+            guard bytes.first == UInt8(ascii: "{"), bytes.count >= okField.count else { return false }
+            return (0...(bytes.count - okField.count)).contains { start in
+                okField.indices.allSatisfy { bytes[start + $0] == okField[$0] }
+            }
+        }
     }
 }
 
@@ -102,10 +116,17 @@ struct FeedBench: ParsableCommand {
     @Option var users = 20_000
     @Option var items = 100_000
     @Option var seed: UInt64 = 5
+    // The dev broker (librdkafka's mock cluster) finds the log entry for each fetch by walking
+    // the partition's list of message sets from the start and returns one set per fetch, so
+    // its cost grows with the square of the number of sets: at 10 000 events/s over 16
+    // partitions, 5 ms batches of ~3 events took it from half a core to a whole core within a
+    // minute; 100 ms batches keep it at a few percent (docs/BENCHMARKS.md).
+    @Option(help: "Producer linger.ms (the batch window).") var lingerMs = 100
     @OptionGroup var broker: BrokerOptions
 
     func run() throws {
-        let producer = try KafkaProducer(bootstrapServers: try broker.resolve(), logger: cliLogger("feed"))
+        let producer = try KafkaProducer(
+            bootstrapServers: try broker.resolve(), properties: ["linger.ms": "\(lingerMs)"], logger: cliLogger("feed"))
         var generator = SplitMix64(seed: seed)
         let start = DispatchTime.now().uptimeNanoseconds
         for index in 0..<events {
