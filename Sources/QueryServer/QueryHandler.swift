@@ -5,6 +5,14 @@ public protocol QueryHandler: Sendable {
     /// The fields of a successful answer (`ok`/`id` are added by the server), or a failure.
     /// Admin operations reach it only from authorized peers.
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError>
+
+    /// The answer, when it can be given at once without waiting for another service; nil sends
+    /// the request to `handle`. Called on the connection's event loop: it must not block.
+    func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>?
+}
+
+extension QueryHandler {
+    public func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>? { nil }
 }
 
 /// Limits of the query socket; every one bounds something a peer controls.

@@ -7,8 +7,9 @@ import QueryProtocol
 import ServiceLifecycle
 import Synchronization
 
-/// Newline-delimited JSON over a Unix stream socket: one task per connection, requests
-/// answered in order (pipelining allowed), limits on line size, connections and idle time.
+/// Newline-delimited JSON over a Unix stream socket: each connection served on its event loop
+/// (`QueryConnectionHandler`), requests answered in order (pipelining allowed), limits on line
+/// size, connections and idle time.
 ///
 /// Isolation: the limits a reload may change are under a `Mutex` (read at each accept and
 /// request); everything else is immutable.
@@ -70,7 +71,7 @@ public final class QueryServer: Service, Sendable {
 
     public func run() async throws {
         let connections = self.connections
-        let server: NIOAsyncChannel<Connection, Never>
+        let server: NIOAsyncChannel<Void, Never>
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             // A client that shuts its write side after the last request (socat, `nc -N`) still
             // gets every answer: the connection closes once they are written.
@@ -94,12 +95,18 @@ public final class QueryServer: Service, Sendable {
             if settings.inheritedSocket == nil { unlink(settings.socketPath) }
         }
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
+            try await withTaskCancellationHandler {
+                // Connections are served by their handlers on the event loops; this only
+                // accepts, then waits for the last of them to close.
                 try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
-                    }
+                    for try await _ in inbound {}
                 }
+                for channel in open.withLock({ Array($0.values) }) {
+                    try? await channel.closeFuture.get()
+                }
+            } onCancel: {
+                server.channel.close(promise: nil)
+                for channel in self.open.withLock({ Array($0.values) }) { channel.close(promise: nil) }
             }
         } onGracefulShutdown: {
             // Stop accepting, then stop reading: every connection answers what it has already
@@ -114,80 +121,77 @@ public final class QueryServer: Service, Sendable {
     }
 
     /// Sets up an accepted connection, on its event loop, under the limits of this moment.
-    private func accept(_ channel: any Channel, _ connections: ConnectionCounter) -> EventLoopFuture<Connection> {
+    private func accept(_ channel: any Channel, _ connections: ConnectionCounter) -> EventLoopFuture<Void> {
         let limits = currentLimits
         // Counted at accept and uncounted at close, on the event loop: exact and ordered.
-        let open = connections.count.add(1, ordering: .relaxed).newValue
-        connections.gauge.record(open)
-        let admitted = open <= limits.maxConnections
-        channel.closeFuture.whenComplete { _ in
+        let count = connections.count.add(1, ordering: .relaxed).newValue
+        connections.gauge.record(count)
+        let admitted = count <= limits.maxConnections
+        let key = ObjectIdentifier(channel)
+        open.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
             connections.gauge.record(connections.count.subtract(1, ordering: .relaxed).newValue)
+            open.withLock { $0[key] = nil }
         }
         // Who connected, from the kernel (SO_PEERCRED), read once at accept.
-        return PeerCredentials.of(channel: channel).flatMapThrowing { peer in
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleTimeoutSeconds)))
-            try channel.pipeline.syncOperations.addHandler(IdleConnectionCloser())
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(QueryLineDecoder(maxLineBytes: limits.maxLineBytes)))
-            return Connection(
-                channel: try NIOAsyncChannel<QueryFrame, ByteBuffer>(wrappingChannelSynchronously: channel),
-                admitted: admitted, peer: peer, limits: limits)
+        return PeerCredentials.of(channel: channel).flatMapThrowing { [self] peer in
+            let connection = Connection(admitted: admitted, peer: peer, limits: limits)
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleTimeoutSeconds)))
+            try pipeline.addHandler(IdleConnectionCloser())
+            try pipeline.addHandler(ByteToMessageHandler(QueryLineDecoder(maxLineBytes: limits.maxLineBytes)))
+            try pipeline.addHandler(QueryConnectionHandler(server: self, connection: connection))
         }
     }
 
-    /// An accepted connection: its channel, whether it is within the connection limit, its peer.
+    /// What is fixed for a connection at accept: whether it is within the connection limit,
+    /// its peer, and the limits of that moment (its line limit is fixed in its decoder).
     struct Connection: Sendable {
-        var channel: NIOAsyncChannel<QueryFrame, ByteBuffer>
         var admitted: Bool
         var peer: PeerCredentials?
-        /// The limits when it was accepted (its line limit is fixed in its decoder).
         var limits: QueryServerSettings
     }
 
-    private func serve(_ accepted: Connection) async {
-        let connection = accepted.channel
-        let key = ObjectIdentifier(connection.channel)
-        open.withLock { $0[key] = connection.channel }
-        defer { open.withLock { $0[key] = nil } }
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                guard accepted.admitted else {
-                    let error = QueryFailure(error: QueryError(.overloaded, "too many connections (\(accepted.limits.maxConnections))"))
-                    try await outbound.write(ByteBuffer(string: QueryResponse.failure(error) + "\n"))
-                    return
-                }
-                for try await frame in inbound {
-                    try await outbound.write(ByteBuffer(string: await answer(frame, accepted) + "\n"))
-                }
-            }
-        } catch {
-            logger.debug("connection ended with an error", metadata: ["crossrec.error": "\(error)"])
-        }
+    /// An answer line, or a request whose answer must wait for another service.
+    enum Answer {
+        case line(String)
+        case later(QueryRequest)
     }
 
-    /// One response line for one frame.
-    func answer(_ frame: QueryFrame, _ connection: Connection) async -> String {
+    /// Decodes and checks one frame and answers it if that needs no waiting; called on the
+    /// connection's event loop.
+    func answerNow(_ frame: QueryFrame, _ connection: Connection) -> Answer {
         let peer = connection.peer
         let limits = currentLimits
         switch frame {
         case .tooLarge:
-            return QueryResponse.failure(
-                QueryFailure(error: QueryError(.tooLarge, "request line longer than \(connection.limits.maxLineBytes) bytes")))
+            return .line(QueryResponse.failure(
+                QueryFailure(error: QueryError(.tooLarge, "request line longer than \(connection.limits.maxLineBytes) bytes"))))
         case .line(let buffer):
             switch QueryRequest.decode(Array(buffer.readableBytesView), maxK: limits.maxK) {
             case .failure(let failure):
-                return QueryResponse.failure(failure)
+                return .line(QueryResponse.failure(failure))
             case .success(let request):
                 if request.op.isAdmin, peer?.mayRunAdminOperations(allowedUIDs: limits.adminUIDs) != true {
                     let who = peer.map { "uid \($0.uid)" } ?? "an unidentified peer"
-                    return QueryResponse.failure(
-                        QueryFailure(id: request.id, error: QueryError(.forbidden, "\(request.op.rawValue) is not allowed for \(who)")))
+                    return .line(QueryResponse.failure(
+                        QueryFailure(id: request.id, error: QueryError(.forbidden, "\(request.op.rawValue) is not allowed for \(who)"))))
                 }
-                switch await handler.handle(request) {
-                case .success(let fields): return QueryResponse.success(id: request.id, fields)
-                case .failure(let error): return QueryResponse.failure(QueryFailure(id: request.id, error: error))
-                }
+                guard let result = handler.answerNow(request) else { return .later(request) }
+                return .line(Self.line(result, id: request.id))
             }
+        }
+    }
+
+    /// The answer to a request that `answerNow` left for later.
+    func answerLater(_ request: QueryRequest) async -> String {
+        Self.line(await handler.handle(request), id: request.id)
+    }
+
+    private static func line(_ result: Result<[String: JSONValue], QueryError>, id: JSONValue?) -> String {
+        switch result {
+        case .success(let fields): QueryResponse.success(id: id, fields)
+        case .failure(let error): QueryResponse.failure(QueryFailure(id: id, error: error))
         }
     }
 

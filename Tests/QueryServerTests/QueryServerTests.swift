@@ -7,11 +7,24 @@ import Testing
 import TestSupport
 
 /// Answers from the request alone, so that tests can check what the server did with it.
+/// Answers on the event loop, except for the domains `slow` (500 ms) and `later` (at once,
+/// but from a task): the server must keep answers in request order across both paths.
 struct ReflectingHandler: QueryHandler {
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
-        if request.domain == "missing" { return .failure(QueryError(.unknownDomain, "no domain missing")) }
         if request.domain == "slow" { try? await Task.sleep(for: .milliseconds(500)) }
-        return .success(["op": .string(request.op.rawValue), "k": .integer(Int64(request.k)), "user": request.user.map(JSONValue.string) ?? .null])
+        return reflect(request)
+    }
+
+    func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>? {
+        request.domain == "slow" || request.domain == "later" ? nil : reflect(request)
+    }
+
+    private func reflect(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError> {
+        if request.domain == "missing" { return .failure(QueryError(.unknownDomain, "no domain missing")) }
+        return .success([
+            "op": .string(request.op.rawValue), "k": .integer(Int64(request.k)), "user": request.user.map(JSONValue.string) ?? .null,
+            "domain": request.domain.map(JSONValue.string) ?? .null,
+        ])
     }
 }
 
@@ -86,6 +99,23 @@ struct QueryServerTests {
                 #expect(answer["user"] as? String == "u\(index)")
                 #expect(answer["k"] as? Int == index + 1)
                 #expect(answer["ok"] as? Bool == true)
+            }
+        } }
+    }
+
+    @Test func keepsRequestOrderWhenSomeAnswersWaitAndManyArePipelinedBehindThem() async throws {
+        try await withServer { settings in try await blocking {
+            // 1 000 lines behind a slow answer: more than the server queues before it stops
+            // reading, so reading must pause and resume; answers computed at once and in a
+            // task are interleaved.
+            let domains = (0..<1_000).map { $0 == 0 ? "slow" : ($0 % 7 == 0 ? "later" : "d") }
+            let lines = domains.enumerated().map { #"{"op":"recommend","user":"u","domain":"\#($1)","id":\#($0)}"# }
+            let client = try QuerySocketClient(path: settings.socketPath)
+            try client.send(Array((lines.joined(separator: "\n") + "\n").utf8))
+            for (index, domain) in domains.enumerated() {
+                let answer = object(try client.readLine())
+                #expect(answer["id"] as? Int == index)
+                #expect(answer["domain"] as? String == domain)
             }
         } }
     }

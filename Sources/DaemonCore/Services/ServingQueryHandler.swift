@@ -17,10 +17,37 @@ struct ServingQueryHandler: QueryHandler {
     let metrics: MetricsExporter?
     let startedNanos = DispatchTime.now().uptimeNanoseconds
 
+    /// Checkpoint and forget wait for the ingest writer; everything else is answered by
+    /// `answerNow`.
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
+        if let answer = answerNow(request) { return answer }
+        var fields: [String: JSONValue] = ["model_version": .integer(Int64(distill.model?.version ?? 0))]
+        switch request.op {
+        case .checkpoint:
+            switch await checkpoints.checkpointNow() {
+            case .success(let written): fields.merge(Self.describe(written)) { $1 }
+            case .failure(let error): return .failure(QueryError(.internal, "checkpoint failed: \(error.message)"))
+            }
+            return .success(fields)
+        case .forget:
+            let known = await ingest.forget(user: request.user!)
+            distill.forget(user: request.user!)
+            fields["forgotten"] = .bool(known)
+            fields["model_version"] = .integer(Int64(distill.model?.version ?? 0))
+            return .success(fields)
+        default:
+            return .failure(QueryError(.internal, "\(request.op.rawValue) has no answer"))
+        }
+    }
+
+    /// Reads of the published model and of status: no waiting, no lock on the model (run on
+    /// the connection's event loop). Nil for the operations that wait for the writer.
+    func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>? {
         let model = distill.model
         var fields: [String: JSONValue] = ["model_version": .integer(Int64(model?.version ?? 0))]
         switch request.op {
+        case .checkpoint, .forget:
+            return nil
         case .health:
             fields.merge(health(model)) { $1 }
             return .success(fields)
@@ -34,18 +61,6 @@ struct ServingQueryHandler: QueryHandler {
                 lag.filter { $0.partition.topic == topic.name }.compactMap(\.lag).reduce(0, +)
             }
             fields["text"] = .string(metrics.scrape(status: ingest.status, lagPerDomain: perDomain, modelVersion: model?.version ?? 0))
-            return .success(fields)
-        case .checkpoint:
-            switch await checkpoints.checkpointNow() {
-            case .success(let written): fields.merge(Self.describe(written)) { $1 }
-            case .failure(let error): return .failure(QueryError(.internal, "checkpoint failed: \(error.message)"))
-            }
-            return .success(fields)
-        case .forget:
-            let known = await ingest.forget(user: request.user!)
-            distill.forget(user: request.user!)
-            fields["forgotten"] = .bool(known)
-            fields["model_version"] = .integer(Int64(distill.model?.version ?? 0))
             return .success(fields)
         case .popular, .predict, .similar, .recommend:
             break
