@@ -73,47 +73,6 @@ static void finish_scores(const int32_t *sums, const float *scales, const float 
     }
 }
 
-void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                          size_t dimension, const float *query, float *scores, int allowAVX2) {
-    size_t pairs = (dimension + 1) / 2;
-    size_t blocks = (count + 15) / 16;
-    // |sum| <= 2 * pairs * 127 * qmax must fit in int32.
-    double limit = 2147483647.0 / (254.0 * (double)pairs);
-    double qmax = __builtin_floor(limit < 32767.0 ? limit : 32767.0);
-    double largest = 0;
-    for (size_t j = 0; j < dimension; j++) {
-        double a = query[j] < 0 ? -(double)query[j] : (double)query[j];
-        if (a > largest) largest = a;
-    }
-    int16_t stackQuery[256];
-    int32_t stackSums[16 * 64];
-    int16_t *q = 2 * pairs <= 256 ? stackQuery : malloc(2 * pairs * sizeof(int16_t));
-    int32_t *sums = stackSums;
-    // A zero (or non-finite) query scores every row at its offset.
-    double step = largest > 0 && largest <= 3.4e38 && qmax >= 1 ? largest / qmax : 0;
-    for (size_t j = 0; j < 2 * pairs; j++) {
-        q[j] = (j < dimension && step > 0) ? (int16_t)__builtin_lround((double)query[j] / step) : 0;
-    }
-    float queryScale = (float)step;
-#if CROSSREC_X86
-    int useAVX2 = allowAVX2 && __builtin_cpu_supports("avx2");
-#endif
-    // Blocks in runs of 64 so the int32 sums stay on the stack and in L1.
-    for (size_t first = 0; first < blocks; first += 64) {
-        size_t run = blocks - first < 64 ? blocks - first : 64;
-        const int8_t *runValues = values + first * pairs * 32;
-#if CROSSREC_X86
-        if (useAVX2) int_sums_avx2(runValues, run, pairs, q, sums); else int_sums_generic(runValues, run, pairs, q, sums);
-#else
-        int_sums_generic(runValues, run, pairs, q, sums);
-#endif
-        size_t end = (first + run) * 16 < count ? (first + run) * 16 : count;
-        finish_scores(sums, scales + first * 16, offsets ? offsets + first * 16 : 0, end - first * 16, queryScale,
-                      scores + first * 16);
-    }
-    if (q != stackQuery) free(q);
-}
-
 // Top-k scans call this between offers: after the first k items almost every score is below
 // the floor, and 16 compares per step (no branch per item) find the next candidate.
 CROSSREC_CLONES
@@ -128,4 +87,80 @@ size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, fl
         if (scores[i] >= floor) return i;
     }
     return count;
+}
+
+// Quantizes the query to int16 in q (2 * pairs entries, the padding one 0) and returns the
+// factor that turns integer sums back into query units.
+static float quantize_query(const float *query, size_t dimension, size_t pairs, int16_t *q) {
+    // |sum| <= 2 * pairs * 127 * qmax must fit in int32.
+    double limit = 2147483647.0 / (254.0 * (double)pairs);
+    double qmax = __builtin_floor(limit < 32767.0 ? limit : 32767.0);
+    double largest = 0;
+    for (size_t j = 0; j < dimension; j++) {
+        double a = query[j] < 0 ? -(double)query[j] : (double)query[j];
+        if (a > largest) largest = a;
+    }
+    // A zero (or non-finite) query scores every row at its offset.
+    double step = largest > 0 && largest <= 3.4e38 && qmax >= 1 ? largest / qmax : 0;
+    for (size_t j = 0; j < 2 * pairs; j++) {
+        q[j] = (j < dimension && step > 0) ? (int16_t)__builtin_lround((double)query[j] / step) : 0;
+    }
+    return (float)step;
+}
+
+// Scores of the rows of `run` whole blocks starting at block `first` (into scores[0 ..< count
+// - first * 16], at most 1024), with the query already quantized.
+static void score_run(const int8_t *values, const float *scales, const float *offsets, size_t count, size_t pairs,
+                      size_t first, size_t run, const int16_t *q, float queryScale, int allowAVX2, float *scores) {
+    int32_t sums[16 * 64];
+    const int8_t *runValues = values + first * pairs * 32;
+#if CROSSREC_X86
+    if (allowAVX2 && __builtin_cpu_supports("avx2")) int_sums_avx2(runValues, run, pairs, q, sums);
+    else int_sums_generic(runValues, run, pairs, q, sums);
+#else
+    (void)allowAVX2;
+    int_sums_generic(runValues, run, pairs, q, sums);
+#endif
+    size_t end = (first + run) * 16 < count ? (first + run) * 16 : count;
+    finish_scores(sums, scales + first * 16, offsets ? offsets + first * 16 : 0, end - first * 16, queryScale, scores);
+}
+
+void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
+                          size_t dimension, const float *query, float *scores, int allowAVX2) {
+    size_t pairs = (dimension + 1) / 2;
+    size_t blocks = (count + 15) / 16;
+    int16_t stackQuery[256];
+    int16_t *q = 2 * pairs <= 256 ? stackQuery : malloc(2 * pairs * sizeof(int16_t));
+    float queryScale = quantize_query(query, dimension, pairs, q);
+    // Blocks in runs of 64 so the int32 sums stay on the stack and in L1.
+    for (size_t first = 0; first < blocks; first += 64) {
+        size_t run = blocks - first < 64 ? blocks - first : 64;
+        score_run(values, scales, offsets, count, pairs, first, run, q, queryScale, allowAVX2, scores + first * 16);
+    }
+    if (q != stackQuery) free(q);
+}
+
+size_t crossrec_int8_candidates(const int8_t *values, const float *scales, const float *offsets, size_t count,
+                                size_t dimension, const float *query, size_t firstRow, float floor, int32_t *rows,
+                                float *scores, int allowAVX2) {
+    size_t pairs = (dimension + 1) / 2;
+    size_t blocks = (count + 15) / 16;
+    size_t first = firstRow / 16;
+    if (first >= blocks) return 0;
+    int16_t stackQuery[256];
+    int16_t *q = 2 * pairs <= 256 ? stackQuery : malloc(2 * pairs * sizeof(int16_t));
+    float queryScale = quantize_query(query, dimension, pairs, q);
+    size_t run = blocks - first < 64 ? blocks - first : 64;
+    float runScores[16 * 64];
+    score_run(values, scales, offsets, count, pairs, first, run, q, queryScale, allowAVX2, runScores);
+    size_t length = ((first + run) * 16 < count ? (first + run) * 16 : count) - first * 16;
+    size_t found = 0;
+    for (size_t i = crossrec_next_at_least(runScores, 0, length, floor); i < length;
+         i = crossrec_next_at_least(runScores, i + 1, length, floor)) {
+        rows[found] = (int32_t)(first * 16 + i);
+        scores[found] = runScores[i];
+        found++;
+    }
+    if (q != stackQuery) free(q);
+    return found;
 }

@@ -57,6 +57,31 @@ public struct Int8Rows: Sendable {
         (0..<dimension).map { Float(values[Self.offset(index, $0, dimension)]) * scales[index] }
     }
 
+    /// Visits, in row order, every row whose score (the bits `scores` gives) is at least the
+    /// floor `floor()` returns before each run of 1024 rows: a top-k scan that writes no full
+    /// array of scores. The floor may only rise, so a row it skips could not have entered.
+    func visitCandidates(
+        _ query: UnsafePointer<Float>, offsets: [Float], floor: () -> Float, _ visit: (_ row: Int, _ score: Float) -> Void
+    ) {
+        precondition(offsets.count >= count)
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1_024) { rows in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 1_024) { scores in
+                values.withUnsafeBufferPointer { values in
+                    scales.withUnsafeBufferPointer { scales in
+                        offsets.withUnsafeBufferPointer { offsets in
+                            for first in stride(from: 0, to: count, by: 1_024) {
+                                let found = crossrec_int8_candidates(
+                                    values.baseAddress, scales.baseAddress, offsets.baseAddress, count, dimension, query, first,
+                                    floor(), rows.baseAddress, scores.baseAddress, 1)
+                                for index in 0..<found { visit(Int(rows[index]), scores[index]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// score[i] = offset_i + scale_i · Σ value_i,j · query_j for every row, into `scores`
     /// (`count` long). `query` holds `dimension` floats; `offsets` (`count` long) default to 0.
     /// `portable` forces the baseline x86-64 code (tests check it against the AVX2 code).

@@ -89,6 +89,25 @@ struct DistillTests {
         }
     }
 
+    /// The same over 3 000 items: the scan runs over several runs of 1 024 rows, with the
+    /// floor reached in one run filtering the next.
+    @Test func topKScanIsExactAcrossRunsOfRows() {
+        let data = SyntheticRatings(users: 300, itemsPerDomain: 3_000, noise: 0.2)
+        let events = data.events(perUser: 60, domains: [0])
+        var learner = Learner(configuration: SyntheticRatings.configuration(domains: 1))
+        for event in events { learner.apply(SyntheticRatings.rating(event)) }
+        let model = learner.distill(version: 1)
+        let items = learner.statistics(domain: 0).items
+        #expect(items > 2_048)
+        for user in 0..<30 {
+            let all = model.recommend(user: "u\(user)", domain: 0, k: 10_000, excludeSeen: true).items
+            #expect(all.count == items - Set(events.filter { $0.user == user }.map(\.item)).count)
+            for k in [1, 10, 100] {
+                #expect(model.recommend(user: "u\(user)", domain: 0, k: k, excludeSeen: true).items == Array(all.prefix(k)))
+            }
+        }
+    }
+
     @Test func recommendExcludesSeenItemsAndSaysHow() {
         let learner = Self.learner()
         let model = learner.distill(version: 1)

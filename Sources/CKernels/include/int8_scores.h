@@ -14,6 +14,15 @@
 void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
                           size_t dimension, const float *query, float *scores, int allowAVX2);
 
+/// The rows of one run of up to 1024 rows, from `firstRow` (a multiple of 16), whose score (the
+/// same bits as `crossrec_int8_scores`) is >= floor: their indices and scores in row order into
+/// `rows` and `scores` (room for 1024 each); returns how many. A top-k scan calls it run after
+/// run with the floor it has reached, so that no full array of scores is written. The query is
+/// quantized on each call (cheap next to 1024 rows).
+size_t crossrec_int8_candidates(const int8_t *values, const float *scales, const float *offsets, size_t count,
+                                size_t dimension, const float *query, size_t firstRow, float floor, int32_t *rows,
+                                float *scores, int allowAVX2);
+
 /// The first index i in [from, count) with scores[i] >= floor (NaN never is), else count.
 size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, float floor);
 

@@ -1,5 +1,3 @@
-internal import CKernels
-
 /// Answers from the compact student: O(items of one domain) per query, whatever the number of
 /// users (a user is one hash lookup and one row).
 extension ServingModel {
@@ -15,40 +13,28 @@ extension ServingModel {
             return (popular(domain: d, k: k).map { Recommendation(item: $0.item, score: $0.count) }, .popular)
         }
         let served = domains[d]
-        let count = served.items.rowLimit
-        guard count > 0 else { return ([], strategy) }
-        var scores = [Float](repeating: 0, count: count)
-        served.userRows.withUnsafeBufferPointer { rows in
-            scores.withUnsafeMutableBufferPointer {
-                served.itemRows.scores(rows.baseAddress! + row * dimension, offsets: served.itemBias, into: $0)
-            }
-        }
+        guard served.items.rowLimit > 0 else { return ([], strategy) }
+        // Rows to skip, sorted for binary search: only candidates are looked up.
+        var seenRows: [Int32] = []
         if excludeSeen, let hashes = served.seen[Int32(row)] {
-            for hash in hashes.suffix(served.seenLimit) {
-                if let seenRow = served.items.row(ofHash: hash) { scores[Int(seenRow)] = -.infinity }
-            }
+            seenRows = hashes.suffix(served.seenLimit).compactMap { served.items.row(ofHash: $0) }.sorted()
         }
-        // scores[i] = item bias + dot, -∞ for free and seen rows; the user's base is the same
-        // for every item, so it is added only to the kept ones.
+        // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
+        // for every item, so it is added only to the candidates.
         let base = Float(served.mean) + served.userBias[row]
         var best = TopRows(k: k)
-        scores.withUnsafeBufferPointer { scores in
-            var floor = -Float.infinity
-            // Once the top k fills, nearly every score is below the floor: the C helper skips
-            // to the next candidate sixteen compares at a time. The floor only rises, so the
-            // same items are offered in the same order as a plain loop would.
-            var item = crossrec_next_at_least(scores.baseAddress!, 0, count, floor)
-            while item < count {
-                if scores[item] != -.infinity {
-                    best.offer(score: Double(base + scores[item]), row: Int32(item), ids: served.items)
-                    if let worst = best.worstKept {
-                        // A pre-filter only (offer decides): low enough that rounding of
-                        // base + s never hides an item that ties or beats the worst kept one.
-                        let worst = Float(worst)
-                        floor = worst - base - 4 * max(abs(worst), abs(base)).ulp
-                    }
+        var floor = -Float.infinity
+        served.userRows.withUnsafeBufferPointer { rows in
+            served.itemRows.visitCandidates(rows.baseAddress! + row * dimension, offsets: served.itemBias, floor: { floor }) {
+                item, score in
+                guard score != -.infinity, !seenRows.sortedContains(Int32(item)) else { return }
+                best.offer(score: Double(base + score), row: Int32(item), ids: served.items)
+                if let worst = best.worstKept {
+                    // A pre-filter only (offer decides): low enough that rounding of base + s
+                    // never hides an item that ties or beats the worst kept one.
+                    let worst = Float(worst)
+                    floor = worst - base - 4 * max(abs(worst), abs(base)).ulp
                 }
-                item = crossrec_next_at_least(scores.baseAddress!, item + 1, count, floor)
             }
         }
         let range = served.ratingRange
@@ -106,5 +92,18 @@ extension ServingModel {
     /// True when domain `d` has a rating of `user` (for tests and tools).
     public func strategy(user: String, domain d: Int) -> Strategy {
         userRow(user, domain: d)?.strategy ?? .popular
+    }
+}
+
+extension [Int32] {
+    /// Binary search in an ascending array.
+    fileprivate func sortedContains(_ value: Int32) -> Bool {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if self[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low < count && self[low] == value
     }
 }
