@@ -35,3 +35,5 @@ bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --baselines \
     --crossrec-option=0.1 --crossrec-option=--loss-weights --crossrec-option=target=2
 echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
 bench/query.sh
+echo "== query path overhead: trivial queries (a model of two items), daemon CPU per request"
+bench/query-overhead.sh
