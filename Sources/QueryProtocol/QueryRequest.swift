@@ -1,5 +1,3 @@
-import Foundation
-
 /// One decoded request line. Unknown fields are ignored; `id` (string or number) is echoed.
 public struct QueryRequest: Sendable, Equatable {
     /// The operations this version serves (docs/PROTOCOL.md).
@@ -34,21 +32,28 @@ public struct QueryRequest: Sendable, Equatable {
     /// Decodes and checks one line; a failure carries the error answer and the request's id
     /// when one could be read.
     public static func decode(_ bytes: [UInt8], maxK: Int) -> Result<QueryRequest, QueryFailure> {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        bytes.withUnsafeBytes { decode($0, maxK: maxK) }
+    }
+
+    private static let fields: Set<String> = ["op", "id", "user", "domain", "item", "k", "exclude_seen"]
+
+    /// The same, straight from the bytes of a line (the server's read buffer).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, maxK: Int) -> Result<QueryRequest, QueryFailure> {
+        guard let object = RequestScanner.members(of: bytes, keep: fields) else {
             return .failure(QueryFailure(error: QueryError(.badRequest, "expected one JSON object per line")))
         }
         let id = object["id"].flatMap(Self.scalar)
         func fail(_ code: QueryErrorCode, _ message: String) -> Result<QueryRequest, QueryFailure> {
             .failure(QueryFailure(id: id, error: QueryError(code, message)))
         }
-        guard let opName = object["op"] as? String else { return fail(.badRequest, "missing string field op") }
+        guard case .string(let opName)? = object["op"] else { return fail(.badRequest, "missing string field op") }
         guard let op = Operation(rawValue: opName) else {
             return fail(.unknownOp, "unknown op \(opName) (\(Operation.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var request = QueryRequest(op: op, id: id)
         for field in ["user", "domain", "item"] {
             guard let value = object[field] else { continue }
-            guard let text = value as? String, !text.isEmpty else { return fail(.badRequest, "\(field) must be a non-empty string") }
+            guard case .string(let text) = value, !text.isEmpty else { return fail(.badRequest, "\(field) must be a non-empty string") }
             switch field {
             case "user": request.user = text
             case "domain": request.domain = text
@@ -56,17 +61,14 @@ public struct QueryRequest: Sendable, Equatable {
             }
         }
         if let value = object["k"] {
-            let number: Double? = isBoolean(value) ? nil : (value as? Int).map(Double.init) ?? (value as? Double)
-            guard let number, number == number.rounded(), number >= 1 else {
+            guard case .number(let number, _) = value, number == number.rounded(), number >= 1 else {
                 return fail(.badRequest, "k must be a positive integer")
             }
             guard number <= Double(maxK) else { return fail(.tooLarge, "k must be at most \(maxK)") }
             request.k = Int(number)
         }
         if let value = object["exclude_seen"] {
-            guard isBoolean(value), let flag = value as? Bool else {
-                return fail(.badRequest, "exclude_seen must be true or false")
-            }
+            guard case .bool(let flag) = value else { return fail(.badRequest, "exclude_seen must be true or false") }
             request.excludeSeen = flag
         }
         let required: [String] = switch op {
@@ -81,22 +83,18 @@ public struct QueryRequest: Sendable, Equatable {
         return .success(request)
     }
 
-    /// JSONSerialization hands numbers and booleans out as NSNumber, and `is Bool` is true for
-    /// the numbers 0 and 1 too: the dynamic type (the boolean singleton's class) tells them apart.
-    private static let booleanType = type(of: NSNumber(value: true))
-
-    static func isBoolean(_ value: Any) -> Bool {
-        type(of: value) == booleanType || (value is Bool && !(value is NSNumber))
-    }
-
-    /// A string or number id, echoed as given (integers stay integers).
-    private static func scalar(_ value: Any) -> JSONValue? {
-        if isBoolean(value) { return nil }
-        if let text = value as? String { return .string(text) }
-        if let integer = value as? Int { return .integer(Int64(integer)) }
-        if let double = value as? Double, double.isFinite { return .number(double) }
-        if let number = value as? NSNumber { return .number(number.doubleValue) }
-        return nil
+    /// A string or number id, echoed as given (integers stay integers, as do numbers with an
+    /// integral value, like 7.0); anything else is not echoed.
+    private static func scalar(_ value: RequestScanner.Value) -> JSONValue? {
+        switch value {
+        case .string(let text): return .string(text)
+        case .number(_, let integer?): return .integer(integer)
+        case .number(let number, nil):
+            guard number.isFinite else { return nil }
+            if number == number.rounded(), abs(number) < 9.2e18 { return .integer(Int64(number)) }
+            return .number(number)
+        case .bool, .other: return nil
+        }
     }
 }
 

@@ -168,7 +168,7 @@ public final class QueryServer: Service, Sendable {
             return .line(QueryResponse.failure(
                 QueryFailure(error: QueryError(.tooLarge, "request line longer than \(connection.limits.maxLineBytes) bytes"))))
         case .line(let buffer):
-            switch QueryRequest.decode(Array(buffer.readableBytesView), maxK: limits.maxK) {
+            switch buffer.withUnsafeReadableBytes({ QueryRequest.decode($0, maxK: limits.maxK) }) {
             case .failure(let failure):
                 return .line(QueryResponse.failure(failure))
             case .success(let request):
