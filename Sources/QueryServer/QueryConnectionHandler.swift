@@ -38,8 +38,7 @@ final class QueryConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if !connection.admitted {
-            let error = QueryError(.overloaded, "too many connections (\(connection.limits.maxConnections))")
-            write(QueryResponse.failure(QueryFailure(error: error)), context: context)
+            write(server.refusal(connection), context: context)
             inputClosed = true
             closeWhenAnswered(context: context)
         }
@@ -70,10 +69,10 @@ final class QueryConnectionHandler: ChannelDuplexHandler {
         switch server.answerNow(frame, connection) {
         case .line(let line):
             write(line, context: context)
-        case .later(let request):
+        case .later(let request, let start):
             answering = true
             let server = self.server
-            context.eventLoop.makeFutureWithTask { await server.answerLater(request) }
+            context.eventLoop.makeFutureWithTask { await server.answerLater(request, sinceNanos: start) }
                 .assumeIsolated().whenComplete { result in
                     self.answering = false
                     guard self.live else { return }

@@ -32,7 +32,7 @@ struct CrossrecdCommand: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         LoggingSetup.bootstrap(format: configuration.log.format, level: configuration.log.level)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(DaemonMetrics.factory(registry: registry))
         var daemon = Daemon(configuration: configuration)
         daemon.discardIncompatibleCheckpoint = discardIncompatibleCheckpoint
         daemon.configurationPath = config

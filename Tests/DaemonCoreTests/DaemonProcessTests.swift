@@ -116,6 +116,14 @@ extension WholeDaemonTests {
             let exposition = answers[5]["text"] as? String ?? ""
             #expect(exposition.contains(#"crossrec_ingest_rejected_total{topic="ratings.movies",reason="malformed"} 1"#), "\(exposition)")
             #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
+            // Requests by op and errors by code, counted before this answer was computed.
+            func count(_ series: String) -> Int {
+                exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+            }
+            #expect(count(#"crossrec_query_requests_total{op="recommend"}"#) >= 2)
+            #expect(count(#"crossrec_query_errors_total{code="unknown_domain"}"#) >= 1)
+            #expect(count(#"crossrec_query_duration_seconds_count{op="predict"}"#) >= 1)
+            #expect(exposition.contains(#"crossrec_query_duration_seconds_bucket{op="predict",le="0.0001"}"#))
             #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
             let stats = answers[7]
             let model = stats["model"] as? [String: Any] ?? [:]

@@ -44,3 +44,17 @@ final class MetricsExporter: Sendable {
         return registry.emitToString()
     }
 }
+
+/// The process's metrics factory: Prometheus, with histogram buckets sized for what they time.
+public enum DaemonMetrics {
+    public static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Answers take tens of µs to a few ms; Prometheus' default buckets start at 5 ms.
+        factory.durationHistogramBuckets["crossrec_query_duration_seconds"] = [
+            .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250),
+            .seconds(1), .seconds(5),
+        ]
+        return factory
+    }
+}
