@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "KafkaIngest",
             dependencies: [
-                "CRdKafka",
+                "CRdKafka", "JSONScanning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -47,9 +47,11 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["RecModel", "CKernels"], swiftSettings: swiftSettings),
         .target(
             name: "QueryProtocol",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["JSONScanning", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // JSON tokens shared by the event scanner and the request reader (no dependencies).
+        .target(name: "JSONScanning", swiftSettings: swiftSettings),
         .target(
             name: "QueryServer",
             dependencies: [

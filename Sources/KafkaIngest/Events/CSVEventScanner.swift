@@ -1,3 +1,4 @@
+import JSONScanning
 /// Scans `user,item,rating[,ts]` with RFC 4180 quotes; spaces around unquoted fields are trimmed.
 struct CSVEventScanner {
     let base: UnsafePointer<UInt8>

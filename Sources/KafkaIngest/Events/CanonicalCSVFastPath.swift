@@ -1,3 +1,4 @@
+import JSONScanning
 /// The common CSV record: `user,item,rating[,ts[,…]]` with no quotes, no surrounding spaces and
 /// ASCII ids. Anything else returns nil and takes the general scanner, so this changes speed,
 /// never results.

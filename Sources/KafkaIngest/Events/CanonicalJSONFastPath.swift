@@ -1,3 +1,4 @@
+import JSONScanning
 /// The layout most producers write (and `crossrec produce` writes):
 /// `{"user":"U","item":"I","rating":R}` or `…,"rating":R,"ts":T}`, no whitespace, no escapes.
 /// Matching it with word compares skips the general scanner; anything else returns nil and

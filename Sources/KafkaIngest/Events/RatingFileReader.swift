@@ -1,3 +1,4 @@
+import JSONScanning
 import Foundation
 
 /// Reads rating files (CSV/TSV, one rating a line) for `crossrec replay` and `crossrec produce`.

@@ -8,8 +8,8 @@ import Darwin
 /// Returns the value and the index after the token, or nil when the token is not a number.
 /// Values too large for a Double come back as ±infinity (callers treat that as non-finite).
 /// `allowPlus` (CSV) also accepts a leading `+` and leading zeros.
-@inline(__always)
-func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowPlus: Bool = false) -> (
+@inlinable @inline(__always)
+public func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowPlus: Bool = false) -> (
     value: Double, next: Int
 )? {
     var i = start
@@ -55,8 +55,8 @@ func parseNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, allowP
 /// (so the mantissa is exact), parsed without the general case's branches; nil for anything
 /// else (sign, exponent, leading zero, more digits), which `parseNumber` then decides. Same
 /// arithmetic as `parseNumber`, so the same bits for every number both accept.
-@inline(__always)
-func parsePlainNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (value: Double, next: Int)? {
+@inlinable @inline(__always)
+public func parsePlainNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (value: Double, next: Int)? {
     var i = start
     guard let (mantissa, intDigits, fractionDigits) = scanDecimal(bytes, &i, end, as: Int64.self),
         intDigits + fractionDigits <= 15, intDigits == 1 || bytes[start] != UInt8(ascii: "0")
@@ -69,8 +69,8 @@ func parsePlainNumber(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -
 /// `digits(.digits)?` at `bytes[i...]`: the digits as one integer (wrapping: callers bound the
 /// digit count), how many before and after the point; `i` moves past them. Nil without
 /// integer digits or with a point and no digits after it.
-@inline(__always)
-private func scanDecimal<T: FixedWidthInteger>(_ bytes: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int, as: T.Type) -> (
+@inlinable @inline(__always)
+func scanDecimal<T: FixedWidthInteger>(_ bytes: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int, as: T.Type) -> (
     mantissa: T, intDigits: Int, fractionDigits: Int
 )? {
     var mantissa: T = 0
@@ -92,8 +92,8 @@ private func scanDecimal<T: FixedWidthInteger>(_ bytes: UnsafePointer<UInt8>, _ 
 
 /// 10^n for 0 ≤ n ≤ 22, each exactly representable in a Double. A switch over literals
 /// compiles to a constant table: no lazily initialized global (no `swift_once` per call).
-@inline(__always)
-private func exactPowerOfTen(_ n: Int) -> Double {
+@inlinable @inline(__always)
+func exactPowerOfTen(_ n: Int) -> Double {
     switch n {
     case 0: 1e0
     case 1: 1e1
@@ -122,7 +122,8 @@ private func exactPowerOfTen(_ n: Int) -> Double {
 }
 
 /// Correctly rounded fallback for long mantissas or large exponents: strtod on a NUL-terminated copy.
-private func slowParse(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double {
+@usableFromInline
+func slowParse(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Double {
     var buffer = [CChar](repeating: 0, count: end - start + 1)
     for index in start..<end { buffer[index - start] = CChar(bitPattern: bytes[index]) }
     return strtod(buffer, nil)
