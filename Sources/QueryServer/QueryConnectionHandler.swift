@@ -36,7 +36,16 @@ final class QueryConnectionHandler: ChannelDuplexHandler {
         self.connection = connection
     }
 
+    /// The channel is registered and active: closing its input is allowed from now on.
+    private var active = false
+    /// Shutdown began before the channel was active.
+    private var quiesceWhenActive = false
+
     func channelActive(context: ChannelHandlerContext) {
+        active = true
+        if quiesceWhenActive || server.isQuiescing {
+            context.close(mode: .input, promise: nil)
+        }
         if !connection.admitted {
             write(server.refusal(connection), context: context)
             inputClosed = true
@@ -138,7 +147,10 @@ final class QueryConnectionHandler: ChannelDuplexHandler {
     // MARK: End of input
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed? = event as? ChannelEvent {
+        if event is QueryServer.Quiesce {
+            // Stop reading; what was read is answered, then the connection closes.
+            if active { context.close(mode: .input, promise: nil) } else { quiesceWhenActive = true }
+        } else if case .inputClosed? = event as? ChannelEvent {
             inputClosed = true
             closeWhenAnswered(context: context)
         } else {

@@ -17,6 +17,8 @@ public final class QueryServer: Service, Sendable {
     let settings: QueryServerSettings
     private let limits: Mutex<QueryServerSettings>
     private let listening = Atomic<Bool>(false)
+    /// Shutdown began: connections stop reading, answer what they have and close.
+    private let quiescing = Atomic<Bool>(false)
     let handler: any QueryHandler
     let logger: Logger
     private let connections = ConnectionCounter()
@@ -112,10 +114,14 @@ public final class QueryServer: Service, Sendable {
         } onGracefulShutdown: {
             // Stop accepting, then stop reading: every connection answers what it has already
             // received and closes (a hard close follows after the quiesce time).
+            // The input is closed by each connection's handler, on its loop, once the channel is
+            // active: closing it from here on a channel still being set up trips NIO's
+            // registration assertion. A connection that becomes active later sees the flag.
             server.channel.close(promise: nil)
+            self.quiescing.store(true, ordering: .releasing)
             let channels = self.open.withLock { Array($0.values) }
             for channel in channels {
-                channel.close(mode: .input, promise: nil)
+                channel.pipeline.fireUserInboundEventTriggered(QueryServer.Quiesce())
                 channel.eventLoop.scheduleTask(in: .seconds(Self.quiesceSeconds)) { channel.close(promise: nil) }
             }
         }
@@ -144,6 +150,12 @@ public final class QueryServer: Service, Sendable {
             try pipeline.addHandler(QueryConnectionHandler(server: self, connection: connection))
         }
     }
+
+    /// Sent through each open connection's pipeline when shutdown begins.
+    struct Quiesce: Sendable {}
+
+    /// True once shutdown began (read by connections as they become active).
+    var isQuiescing: Bool { quiescing.load(ordering: .acquiring) }
 
     /// What is fixed for a connection at accept: whether it is within the connection limit,
     /// its peer, and the limits of that moment (its line limit is fixed in its decoder).
