@@ -91,6 +91,12 @@ size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, fl
 
 // Quantizes the query to int16 in q (2 * pairs entries, the padding one 0) and returns the
 // factor that turns integer sums back into query units.
+static float quantize_query(const float *query, size_t dimension, size_t pairs, int16_t *q);
+
+float crossrec_int8_quantize(const float *query, size_t dimension, int16_t *q) {
+    return quantize_query(query, dimension, (dimension + 1) / 2, q);
+}
+
 static float quantize_query(const float *query, size_t dimension, size_t pairs, int16_t *q) {
     // |sum| <= 2 * pairs * 127 * qmax must fit in int32.
     double limit = 2147483647.0 / (254.0 * (double)pairs);
@@ -141,15 +147,12 @@ void crossrec_int8_scores(const int8_t *values, const float *scales, const float
 }
 
 size_t crossrec_int8_candidates(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                                size_t dimension, const float *query, size_t firstRow, float floor, int32_t *rows,
-                                float *scores, int allowAVX2) {
+                                size_t dimension, const int16_t *q, float queryScale, size_t firstRow, float floor,
+                                int32_t *rows, float *scores, int allowAVX2) {
     size_t pairs = (dimension + 1) / 2;
     size_t blocks = (count + 15) / 16;
     size_t first = firstRow / 16;
     if (first >= blocks) return 0;
-    int16_t stackQuery[256];
-    int16_t *q = 2 * pairs <= 256 ? stackQuery : malloc(2 * pairs * sizeof(int16_t));
-    float queryScale = quantize_query(query, dimension, pairs, q);
     size_t run = blocks - first < 64 ? blocks - first : 64;
     float runScores[16 * 64];
     score_run(values, scales, offsets, count, pairs, first, run, q, queryScale, allowAVX2, runScores);
@@ -161,6 +164,5 @@ size_t crossrec_int8_candidates(const int8_t *values, const float *scales, const
         scores[found] = runScores[i];
         found++;
     }
-    if (q != stackQuery) free(q);
     return found;
 }

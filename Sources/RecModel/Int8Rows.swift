@@ -64,16 +64,20 @@ public struct Int8Rows: Sendable {
         _ query: UnsafePointer<Float>, offsets: [Float], floor: () -> Float, _ visit: (_ row: Int, _ score: Float) -> Void
     ) {
         precondition(offsets.count >= count)
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1_024) { rows in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 1_024) { scores in
-                values.withUnsafeBufferPointer { values in
-                    scales.withUnsafeBufferPointer { scales in
-                        offsets.withUnsafeBufferPointer { offsets in
-                            for first in stride(from: 0, to: count, by: 1_024) {
-                                let found = crossrec_int8_candidates(
-                                    values.baseAddress, scales.baseAddress, offsets.baseAddress, count, dimension, query, first,
-                                    floor(), rows.baseAddress, scores.baseAddress, 1)
-                                for index in 0..<found { visit(Int(rows[index]), scores[index]) }
+        withUnsafeTemporaryAllocation(of: Int16.self, capacity: dimension + 1) { quantized in
+            // Once per query, not once per run.
+            let queryScale = crossrec_int8_quantize(query, dimension, quantized.baseAddress)
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1_024) { rows in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 1_024) { scores in
+                    values.withUnsafeBufferPointer { values in
+                        scales.withUnsafeBufferPointer { scales in
+                            offsets.withUnsafeBufferPointer { offsets in
+                                for first in stride(from: 0, to: count, by: 1_024) {
+                                    let found = crossrec_int8_candidates(
+                                        values.baseAddress, scales.baseAddress, offsets.baseAddress, count, dimension,
+                                        quantized.baseAddress, queryScale, first, floor(), rows.baseAddress, scores.baseAddress, 1)
+                                    for index in 0..<found { visit(Int(rows[index]), scores[index]) }
+                                }
                             }
                         }
                     }

@@ -14,14 +14,18 @@
 void crossrec_int8_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
                           size_t dimension, const float *query, float *scores, int allowAVX2);
 
+/// The query quantized as `crossrec_int8_scores` does it, into q (room for dimension + 1);
+/// returns the factor that turns integer sums back into query units.
+float crossrec_int8_quantize(const float *query, size_t dimension, int16_t *q);
+
 /// The rows of one run of up to 1024 rows, from `firstRow` (a multiple of 16), whose score (the
 /// same bits as `crossrec_int8_scores`) is >= floor: their indices and scores in row order into
-/// `rows` and `scores` (room for 1024 each); returns how many. A top-k scan calls it run after
-/// run with the floor it has reached, so that no full array of scores is written. The query is
-/// quantized on each call (cheap next to 1024 rows).
+/// `rows` and `scores` (room for 1024 each); returns how many. A top-k scan quantizes the query
+/// once (`crossrec_int8_quantize`) and calls this run after run with the floor it has reached,
+/// so that no full array of scores is written.
 size_t crossrec_int8_candidates(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                                size_t dimension, const float *query, size_t firstRow, float floor, int32_t *rows,
-                                float *scores, int allowAVX2);
+                                size_t dimension, const int16_t *q, float queryScale, size_t firstRow, float floor,
+                                int32_t *rows, float *scores, int allowAVX2);
 
 /// The first index i in [from, count) with scores[i] >= floor (NaN never is), else count.
 size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, float floor);
