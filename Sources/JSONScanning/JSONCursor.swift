@@ -99,6 +99,12 @@ public struct JSONCursor {
         return nil
     }
 
+    /// True when the number token in `range` has no fraction or exponent (digits and a sign).
+    @inlinable
+    public func isIntegerLiteral(_ range: Range<Int>) -> Bool {
+        range.allSatisfy { base[$0] &- 48 < 10 || base[$0] == UInt8(ascii: "-") }
+    }
+
     /// Skips any JSON value without recursion; false on a syntax error or nesting deeper than
     /// `maxDepth`. `trailingCommas` accepts `[1,]` and `{"a":1,}`; `unicodeEscapes` also
     /// refuses a `\u` escape that is a lone surrogate (as Foundation's parser does).

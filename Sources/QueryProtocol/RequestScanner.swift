@@ -65,7 +65,7 @@ enum RequestScanner {
             let start = cursor.index
             guard let (number, next) = parseNumber(cursor.base, start, cursor.end) else { return nil }
             cursor.index = next
-            let isInteger = (start..<next).allSatisfy { cursor.base[$0] &- 48 < 10 || cursor.base[$0] == UInt8(ascii: "-") }
+            let isInteger = cursor.isIntegerLiteral(start..<next)
             let text = String(decoding: UnsafeBufferPointer(start: cursor.base + start, count: next - start), as: UTF8.self)
             return .number(number, integer: isInteger ? Int64(text) : nil)
         }

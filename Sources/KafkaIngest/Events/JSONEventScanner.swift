@@ -121,7 +121,7 @@ struct JSONEventScanner {
         let start = i
         if let (_, next) = parseNumber(base, i, end) {
             i = next
-            let isInteger = (start..<next).allSatisfy { base[$0] &- 48 < 10 || base[$0] == UInt8(ascii: "-") }
+            let isInteger = cursor.isIntegerLiteral(start..<next)
             return isInteger ? makeID(UnsafeBufferPointer(start: base + start, count: next - start)) : .failure(.wrongType)
         }
         return cursor.skipValue(maxDepth: Self.maxDepth) ? .failure(.wrongType) : nil
