@@ -32,13 +32,25 @@ struct ReplayCommand: ParsableCommand {
     var predict: String?
     @Option(help: "Target domains (repeat): they get a compact student and cold-start transfer.")
     var target: [String] = []
+    @Option(help: "Learn the whole stream this many times from scratch and report the median time (the results are identical: the learner is deterministic).")
+    var repeats = 1
 
     func run() throws {
         let events = try loadEvents()
         guard !events.isEmpty else { throw ValidationError("no ratings found in \(files.joined(separator: ", "))") }
-        let (report, learner) = ReplayRunner(
-            configuration: try learnerConfiguration(domains: events.domainNames), showProgress: progress && !json
-        ).run(events)
+        guard repeats >= 1 else { throw ValidationError("--repeats wants at least 1") }
+        let runner = ReplayRunner(
+            configuration: try learnerConfiguration(domains: events.domainNames), showProgress: progress && !json && repeats == 1)
+        var (report, learner) = runner.run(events)
+        if repeats > 1 {
+            var times = [report.seconds]
+            for _ in 1..<repeats {
+                (report, learner) = runner.run(events)
+                times.append(report.seconds)
+            }
+            report.runSeconds = times
+            report.seconds = times.sorted()[times.count / 2]
+        }
         guard let predict else {
             print(json ? report.json() : report.table())
             return

@@ -11,7 +11,9 @@ struct ReplayReport {
 
     var domains: [Domain]
     var events: Int
+    /// Learning time; the median of `runSeconds` when the stream was learned several times.
     var seconds: Double
+    var runSeconds: [Double] = []
     var peakResidentBytes: Int
     var dimension: Int
 
@@ -36,13 +38,17 @@ struct ReplayReport {
         text += String(
             format: "\n%d events in %.3f s: %.0f events/s (learner only), d=%d, peak RSS %.1f MiB",
             events, seconds, eventsPerSecond, dimension, Double(peakResidentBytes) / 1_048_576)
+        if runSeconds.count > 1 {
+            text += "\nmedian of \(runSeconds.count) runs: "
+                + runSeconds.map { String(format: "%.2f M", Double(events) / $0 / 1e6) }.joined(separator: ", ") + " events/s"
+        }
         return text
     }
 
     func json(extra: [String: Any] = [:]) -> String {
         let object: [String: Any] = extra.merging([
             "events": events, "seconds": seconds, "events_per_second": eventsPerSecond, "dimension": dimension,
-            "peak_rss_bytes": peakResidentBytes,
+            "peak_rss_bytes": peakResidentBytes, "run_events_per_second": runSeconds.map { Double(events) / $0 },
             "domains": domains.map { domain -> [String: Any] in
                 let s = domain.statistics
                 return [
