@@ -2,11 +2,14 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Histogram
+import NIOCore
+import NIOPosix
 import KafkaIngest
 import QueryProtocol
 import RecModel
 
-/// `crossrec bench query`: N connections asking `recommend` as fast as they are answered;
+/// `crossrec bench query`: N connections asking `recommend` as fast as they are answered
+/// (closed loop, one request in flight per connection), all driven by one client event loop;
 /// latency percentiles from an HdrHistogram per connection, merged, and throughput.
 struct QueryBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +21,7 @@ struct QueryBench: ParsableCommand {
     @Option(help: "Users are u0..u<users-1>.") var users = 20_000
     @Option var k = 10
     @Option(help: "Query socket.") var socket = ".run/crossrecd.sock"
+    @Option(help: "Client event-loop threads that share the connections.") var clientThreads = 1
 
     func run() throws {
         for count in connections.split(separator: ",").compactMap({ Int($0) }) {
@@ -30,78 +34,46 @@ struct QueryBench: ParsableCommand {
     }
 
     private func measure(connections count: Int) throws -> (histogram: Histogram<UInt64>, errors: Int) {
-        let merged = LockedResult()
-        let group = DispatchGroup()
-        let stop = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
+        defer { try? group.syncShutdownGracefully() }
+        let stopAt = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let (domain, users, k) = (self.domain, self.users, self.k)
+        var results: [EventLoopFuture<QueryLoadConnection.Result>] = []
         for index in 0..<count {
-            group.enter()
-            let (domain, users, k, path) = (self.domain, self.users, self.k, self.socket)
-            Thread {
-                // Each connection lives on its own thread, as a separate client would.
-                guard let client = try? QuerySocketClient(path: path) else {
-                    merged.add(Histogram<UInt64>(highestTrackableValue: 60_000_000_000), errors: 1)
-                    group.leave()
-                    return
-                }
-                var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-                var generator = SplitMix64(seed: UInt64(index + 1))
-                var errors = 0
-                while DispatchTime.now().uptimeNanoseconds < stop {
-                    // Encoded with the daemon's own encoder and checked by bytes: the client
-                    // shares the 2 cores, and JSONSerialization took more CPU than the daemon.
-                    let request = JSONValue.object([
-                        "op": .string("recommend"), "user": .string("u\(generator.next() % UInt64(users))"),
-                        "domain": .string(domain), "k": .integer(Int64(k)),
-                    ]).encoded
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    guard let line = try? client.request(line: request) else {
-                        errors += 1
-                        break
+            let loop = group.next()
+            let done = loop.makePromise(of: QueryLoadConnection.Result.self)
+            let connected = ClientBootstrap(group: loop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(QueryLoadConnection(
+                            domain: domain, users: users, k: k, seed: UInt64(index + 1), stopAt: stopAt, done: done))
                     }
-                    _ = histogram.record(DispatchTime.now().uptimeNanoseconds - start)
-                    if !Self.isSuccess(line) { errors += 1 }
                 }
-                merged.add(histogram, errors: errors)
-                group.leave()
-            }.start()
+                .connect(unixDomainSocketPath: socket)
+            connected.whenFailure { _ in done.succeed(.init(histogram: Histogram(highestTrackableValue: 60_000_000_000), errors: 1)) }
+            results.append(done.futureResult)
         }
-        group.wait()
-        return merged.value
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var errors = 0
+        for result in try EventLoopFuture.whenAllSucceed(results, on: group.next()).wait() {
+            histogram.add(result.histogram)
+            errors += result.errors
+        }
+        return (histogram, errors)
     }
 
     private static let okField = Array(#""ok":true"#.utf8)
 
     /// A success answer, checked by bytes (the generic `firstRange` spent most of its time in
     /// metadata look-ups, on the 2 cores the daemon needs).
-    static func isSuccess(_ line: String) -> Bool {
-        var line = line
-        return line.withUTF8 { bytes in
-            guard bytes.first == UInt8(ascii: "{"), bytes.count >= okField.count else { return false }
-            return (0...(bytes.count - okField.count)).contains { start in
-                okField.indices.allSatisfy { bytes[start + $0] == okField[$0] }
-            }
+    static func isSuccess(_ line: ByteBufferView.SubSequence) -> Bool {
+        guard line.first == UInt8(ascii: "{"), line.count >= okField.count else { return false }
+        var start = line.startIndex
+        while start + okField.count <= line.endIndex {
+            if okField.indices.allSatisfy({ line[start + $0] == okField[$0] }) { return true }
+            start += 1
         }
-    }
-}
-
-/// Per-connection histograms merged under a lock.
-private final class LockedResult: @unchecked Sendable {
-    // @unchecked: every access holds `lock`.
-    private let lock = NSLock()
-    private var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    private var errors = 0
-
-    func add(_ other: Histogram<UInt64>, errors count: Int) {
-        lock.lock()
-        histogram.add(other)
-        errors += count
-        lock.unlock()
-    }
-
-    var value: (histogram: Histogram<UInt64>, errors: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (histogram, errors)
+        return false
     }
 }
 
