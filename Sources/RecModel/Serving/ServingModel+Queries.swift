@@ -14,11 +14,8 @@ extension ServingModel {
         }
         let served = domains[d]
         guard served.items.rowLimit > 0 else { return ([], strategy) }
-        // Rows to skip, sorted for binary search: only candidates are looked up.
-        var seenRows: [Int32] = []
-        if excludeSeen, let hashes = served.seen[Int32(row)] {
-            seenRows = hashes.suffix(served.seenLimit).compactMap { served.items.row(ofHash: $0) }.sorted()
-        }
+        // Items to skip, by id hash: only candidates are looked up.
+        let seen = SeenHashSet(excludeSeen ? served.seen[Int32(row)]?.suffix(served.seenLimit) ?? [] : [])  // empty: keep all
         // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
         // for every item, so it is added only to the candidates.
         let base = Float(served.mean) + served.userBias[row]
@@ -27,8 +24,12 @@ extension ServingModel {
         served.userRows.withUnsafeBufferPointer { rows in
             served.itemRows.visitCandidates(rows.baseAddress! + row * dimension, offsets: served.itemBias, floor: { floor }) {
                 item, score in
-                guard score != -.infinity, !seenRows.sortedContains(Int32(item)) else { return }
-                best.offer(score: Double(base + score), row: Int32(item), ids: served.items)
+                guard score != -.infinity else { return }
+                let total = Double(base + score)
+                // Below the worst kept: out, before the seen test reads the item's hash.
+                if let worst = best.worstKept, total < worst { return }
+                if !seen.isEmpty, seen.contains(served.items.hash(of: Int32(item))) { return }
+                best.offer(score: total, row: Int32(item), ids: served.items)
                 if let worst = best.worstKept {
                     // A pre-filter only (offer decides): low enough that rounding of base + s
                     // never hides an item that ties or beats the worst kept one.
@@ -92,18 +93,5 @@ extension ServingModel {
     /// True when domain `d` has a rating of `user` (for tests and tools).
     public func strategy(user: String, domain d: Int) -> Strategy {
         userRow(user, domain: d)?.strategy ?? .popular
-    }
-}
-
-extension [Int32] {
-    /// Binary search in an ascending array.
-    fileprivate func sortedContains(_ value: Int32) -> Bool {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if self[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low < count && self[low] == value
     }
 }
