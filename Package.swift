@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QueryProtocolTests",
-            dependencies: ["QueryProtocol", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["QueryProtocol", "RecModel", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
