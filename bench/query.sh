@@ -8,12 +8,23 @@ cd "$(dirname "$0")/.."
 . bench/query-daemon.sh
 feeder=""
 trap 'kill $feeder 2>/dev/null || true; kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
-start_query_daemon query-bench 16
+# QUERY_INDEX="<clusters> <probe>": answer through the approximate cluster index.
+index_yaml=""
+if [ -n "${QUERY_INDEX:-}" ]; then
+    set -- $QUERY_INDEX
+    index_yaml="distill:
+  index_clusters: $1
+  index_probe: $2"
+fi
+start_query_daemon query-bench 16 "$index_yaml"
 preload=600000
 "$bin/crossrec" bench feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1
 wait_for_model_events $preload
 items=$("$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["items"])')
 echo "model: $applied events in the published serving model, $items items, teacher d=32, int8 student d=16"
+if [ -n "${QUERY_INDEX:-}" ]; then
+    "$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; i=json.load(sys.stdin)["domains"][0]["model"]["index"]; print("index: %d clusters, %d probed, recall@10 %.3f against the exact scan" % (i["clusters"], i["probe"], i["recall_at_10"]))'
+fi
 "$bin/crossrec" bench feed --address-file "$addr" --rate 10000 --events 600000 --items 100000 --users 20000 --seed 2 > /dev/null &
 feeder=$!
 sleep 2

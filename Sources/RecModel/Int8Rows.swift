@@ -57,11 +57,13 @@ public struct Int8Rows: Sendable {
         (0..<dimension).map { Float(values[Self.offset(index, $0, dimension)]) * scales[index] }
     }
 
-    /// Visits, in row order, every row whose score (the bits `scores` gives) is at least the
-    /// floor `floor()` returns before each run of 1024 rows: a top-k scan that writes no full
-    /// array of scores. The floor may only rise, so a row it skips could not have entered.
+    /// Visits, in row order within each of `ranges` (all rows when nil; each range starts on a
+    /// block of 16 rows), every row whose score (the bits `scores` gives) is at least the floor
+    /// `floor()` returns before each run of 1024 rows: a top-k scan that writes no full array
+    /// of scores. The floor may only rise, so a row it skips could not have entered.
     func visitCandidates(
-        _ query: UnsafePointer<Float>, offsets: [Float], floor: () -> Float, _ visit: (_ row: Int, _ score: Float) -> Void
+        _ query: UnsafePointer<Float>, offsets: [Float], ranges: [Range<Int>]? = nil, floor: () -> Float,
+        _ visit: (_ row: Int, _ score: Float) -> Void
     ) {
         precondition(offsets.count >= count)
         withUnsafeTemporaryAllocation(of: Int16.self, capacity: dimension + 1) { quantized in
@@ -72,11 +74,16 @@ public struct Int8Rows: Sendable {
                     values.withUnsafeBufferPointer { values in
                         scales.withUnsafeBufferPointer { scales in
                             offsets.withUnsafeBufferPointer { offsets in
-                                for first in stride(from: 0, to: count, by: 1_024) {
-                                    let found = crossrec_int8_candidates(
-                                        values.baseAddress, scales.baseAddress, offsets.baseAddress, count, dimension,
-                                        quantized.baseAddress, queryScale, first, floor(), rows.baseAddress, scores.baseAddress, 1)
-                                    for index in 0..<found { visit(Int(rows[index]), scores[index]) }
+                                for range in ranges ?? [0..<count] {
+                                    precondition(range.lowerBound % Self.rowsPerBlock == 0 && range.upperBound <= count)
+                                    for first in stride(from: range.lowerBound, to: range.upperBound, by: 1_024) {
+                                        // `count` = the range's end: the kernel stops there.
+                                        let found = crossrec_int8_candidates(
+                                            values.baseAddress, scales.baseAddress, offsets.baseAddress, range.upperBound,
+                                            dimension, quantized.baseAddress, queryScale, first, floor(), rows.baseAddress,
+                                            scores.baseAddress, 1)
+                                        for index in 0..<found { visit(Int(rows[index]), scores[index]) }
+                                    }
                                 }
                             }
                         }

@@ -37,6 +37,7 @@ struct ConfigurationTests {
         (valid + "\nlog:\n  format: xml\n", "log.format", 5, "must be one of text, json"),
         ("domains: []\n", "domains", 1, "at least one domain"),
         ("domains:\n  - topic: t\n", "domains[0].name", 2, "required"),
+        (valid + "\ndistill:\n  index_clusters: 10\n  index_probe: 11\n", "distill.index_probe", 6, "at most distill.index_clusters"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {
@@ -56,5 +57,7 @@ struct ConfigurationTests {
         let settings = configuration.consumerSettings(bootstrapServers: "127.0.0.1:9")
         #expect(settings.topics.map(\.name) == ["ratings.movies"])
         #expect(settings.extra["fetch.wait.max.ms"] == "50")
+        let indexed = try Configuration.parse(yaml: Self.valid + "\ndistill:\n  index_clusters: 300\n  index_probe: 30\n")
+        #expect(indexed.distill.options.indexClusters == 300 && indexed.distill.options.indexProbe == 30)
     }
 }

@@ -194,9 +194,17 @@ extension Configuration {
 
     private static func parseDistill(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Distill {
         var distill = Distill()
-        let allowed: Set<String> = ["interval_seconds", "every_events", "dimension", "max_score_rmse", "transfer_ridge", "validation_fraction"]
+        let allowed: Set<String> = [
+            "interval_seconds", "every_events", "dimension", "max_score_rmse", "transfer_ridge", "validation_fraction",
+            "index_clusters", "index_probe",
+        ]
+        var probeNode: (Node, String)?
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
             switch field {
+            case "index_clusters": distill.indexClusters = try reader.int(value, path, 0...1_000_000)
+            case "index_probe":
+                distill.indexProbe = try reader.int(value, path, 1...1_000_000)
+                probeNode = (value, path)
             case "interval_seconds": distill.intervalSeconds = try reader.double(value, path, 0.1...86_400)
             case "every_events": distill.everyEvents = try reader.int(value, path, 0...1_000_000_000)
             case "dimension": distill.dimension = try reader.int(value, path, 1...1_024)
@@ -204,6 +212,9 @@ extension Configuration {
             case "transfer_ridge": distill.transferRidge = try reader.double(value, path, 0...1e9)
             default: distill.validationFraction = try reader.double(value, path, 0.01...0.5)
             }
+        }
+        if let (value, path) = probeNode, distill.indexClusters > 0, distill.indexProbe > distill.indexClusters {
+            throw reader.error(path, value, "at most distill.index_clusters (\(distill.indexClusters))")
         }
         return distill
     }

@@ -91,6 +91,10 @@ public struct Configuration: Sendable, Equatable {
         public var maxScoreRMSE: Double = 0.25
         public var transferRidge: Double = 1
         public var validationFraction: Double = 0.2
+        /// Clusters of the approximate top-k index per domain (0: exact scan of every item).
+        public var indexClusters: Int = 0
+        /// Clusters a `recommend` scans through the index.
+        public var indexProbe: Int = 8
 
         public var options: DistillOptions {
             var options = DistillOptions()
@@ -98,6 +102,8 @@ public struct Configuration: Sendable, Equatable {
             options.maxScoreRMSE = maxScoreRMSE
             options.transferRidge = transferRidge
             options.validationFraction = validationFraction
+            options.indexClusters = indexClusters
+            options.indexProbe = indexProbe
             return options
         }
     }

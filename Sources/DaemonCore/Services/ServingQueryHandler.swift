@@ -170,6 +170,12 @@ struct ServingQueryHandler: QueryHandler {
             "student_bytes": .integer(Int64(fidelity.studentBytes)), "teacher_bytes": .integer(Int64(fidelity.teacherBytes)),
             "within_bound": .bool(fidelity.scoreRMSE <= distill.maxScoreRMSE),
         ]
+        if let index = domain.indexSummary {
+            fields["index"] = .object([
+                "clusters": .integer(Int64(index.clusters)), "probe": .integer(Int64(index.probe)),
+                "recall_at_10": index.recallAt10.map(JSONValue.number) ?? .null,
+            ])
+        }
         if let transfer = domain.transfer {
             fields["transfer"] = .object([
                 "method": .string(transfer.method),

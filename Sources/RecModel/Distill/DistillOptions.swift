@@ -17,6 +17,13 @@ public struct DistillOptions: Sendable, Equatable {
     /// Fidelity bound: RMSE of student against teacher predictions above it is reported
     /// (`stats`, a warning in the log).
     public var maxScoreRMSE = 0.25
+    /// Clusters of the approximate top-k index of each domain's items (0: no index, every
+    /// `recommend` scans all items exactly).
+    public var indexClusters = 0
+    /// Clusters a `recommend` scans when there is an index (at most `indexClusters`).
+    public var indexProbe = 1
+    /// Users whose top 10 through the index is compared with the exact one at build time.
+    public var indexRecallUsers = 200
 
     public init() {}
 }

@@ -8,9 +8,19 @@ extension Learner {
         let start = DispatchTime.now().uptimeNanoseconds
         let k = max(1, min(options.dimension, dimension))
         let served = domains.indices.map { distillDomain($0, dimension: k, options: options) }
-        return ServingModel(
+        let model = ServingModel(
             version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
             teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
+            users: users, shareUserVectors: configuration.shareUserVectors)
+        guard served.contains(where: { $0.index != nil }) else { return model }
+        // The index's recall needs the built model (its user rows and exact scan).
+        let measured = served.indices.map { d in
+            served[d].withIndexRecall(model.indexRecall(domain: d, users: Self.evenlySpaced(
+                (0..<users.rowLimit).filter { users.isLive(Int32($0)) }, options.indexRecallUsers)))
+        }
+        return ServingModel(
+            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
+            teacherDimension: dimension, domains: measured, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
             users: users, shareUserVectors: configuration.shareUserVectors)
     }
 
@@ -47,6 +57,11 @@ extension Learner {
             Int8Rows(dimension: k, count: itemCount) { buffer.baseAddress! + $0 * k }
         }
         let itemNorms = (0..<itemCount).map { row in itemRows.row(row).reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        let index = options.indexClusters > 0
+            ? ClusterIndex(
+                items: studentItems, bias: itemBias, live: liveItemRows, dimension: k, clusters: options.indexClusters,
+                probe: options.indexProbe)
+            : nil
 
         let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options) : nil
         var userRows = [Float](repeating: 0, count: userCount * k)
@@ -76,7 +91,7 @@ extension Learner {
             retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
-            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, itemNorms: itemNorms,
+            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, index: index, itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
             seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice)
     }

@@ -13,38 +13,41 @@ extension ServingModel {
             return (popular(domain: d, k: k).map { Recommendation(item: $0.item, score: $0.count) }, .popular)
         }
         let served = domains[d]
-        guard served.items.rowLimit > 0 else { return ([], strategy) }
-        // Items to skip, by id hash: only candidates are looked up.
-        let seen = SeenHashSet(excludeSeen ? served.seen[Int32(row)]?.suffix(served.seenLimit) ?? [] : [])  // empty: keep all
-        // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
-        // for every item, so it is added only to the candidates.
-        let base = Float(served.mean) + served.userBias[row]
-        var best = TopRows(k: k)
-        var floor = -Float.infinity
-        served.userRows.withUnsafeBufferPointer { rows in
-            served.itemRows.visitCandidates(rows.baseAddress! + row * dimension, offsets: served.itemBias, floor: { floor }) {
-                item, score in
-                guard score != -.infinity else { return }
-                let total = Double(base + score)
-                // Below the worst kept: out, before the seen test reads the item's hash.
-                if let worst = best.worstKept, total < worst { return }
-                if !seen.isEmpty, seen.contains(served.items.hash(of: Int32(item))) { return }
-                best.offer(score: total, row: Int32(item), ids: served.items)
-                if let worst = best.worstKept {
-                    // A pre-filter only (offer decides): low enough that rounding of base + s
-                    // never hides an item that ties or beats the worst kept one.
-                    let worst = Float(worst)
-                    floor = worst - base - 4 * max(abs(worst), abs(base)).ulp
-                }
-            }
-        }
         let range = served.ratingRange
         return (
-            best.sorted(ids: served.items).map {
+            topItems(userRow: row, domain: d, k: k, excludeSeen: excludeSeen, useIndex: true).map {
                 Recommendation(item: $0.item, score: min(max($0.score, range.lowerBound), range.upperBound))
             }, strategy
         )
     }
+
+    /// The top `k` of domain `d` for a user row, unclipped; through the cluster index when the
+    /// domain has one and `useIndex` (else the exact scan of every item).
+    func topItems(userRow row: Int, domain d: Int, k: Int, excludeSeen: Bool, useIndex: Bool) -> [Recommendation] {
+        let served = domains[d]
+        guard served.items.rowLimit > 0 else { return [] }
+        // Items to skip, by id hash: only candidates are looked up.
+        let seen = SeenHashSet(excludeSeen ? served.seen[Int32(row)]?.suffix(served.seenLimit) ?? [] : [])  // empty: keep all
+        // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
+        // for every item, so it is added only to the candidates.
+        var scan = TopKScan(k: k, base: Float(served.mean) + served.userBias[row])
+        served.userRows.withUnsafeBufferPointer { rows in
+            let query = rows.baseAddress! + row * dimension
+            if useIndex, let index = served.index {
+                index.rows.visitCandidates(
+                    query, offsets: index.offsets, ranges: index.clustersToProbe(query), floor: { scan.floor }
+                ) { position, score in
+                    scan.consider(score: score, item: Int(index.itemAt[position]), seen: seen, ids: served.items)
+                }
+            } else {
+                served.itemRows.visitCandidates(query, offsets: served.itemBias, floor: { scan.floor }) { item, score in
+                    scan.consider(score: score, item: item, seen: seen, ids: served.items)
+                }
+            }
+        }
+        return scan.best.sorted(ids: served.items)
+    }
+
 
     /// The predicted rating of (user, item) in domain `d`, clipped, and how it was made; nil
     /// when the item is unknown. An unknown user gets the domain mean plus the item bias.

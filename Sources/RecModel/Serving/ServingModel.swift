@@ -81,6 +81,9 @@ public struct ServedDomain: Sendable {
     /// Item bias by item row, -∞ for free rows: added inside the scoring kernel, so a
     /// recommendation needs no per-item liveness test.
     let itemBias: [Float]
+    /// The item rows again, grouped for approximate top-k (`distill.index_clusters`); nil: every
+    /// `recommend` scans all rows.
+    let index: ClusterIndex?
     /// ‖dequantized row‖ by item row, for cosine similarity.
     let itemNorms: [Float]
     /// Student user rows by global user row, `dimension` floats each (transfer users hold
@@ -96,7 +99,12 @@ public struct ServedDomain: Sendable {
     public let fidelity: Fidelity
     public let transfer: TransferChoice?
 
-    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 }
+    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 + (index?.byteCount ?? 0) }
+
+    /// The cluster index's shape and measured recall, for `stats`.
+    public var indexSummary: (clusters: Int, probe: Int, recallAt10: Double?)? {
+        index.map { ($0.clusters, $0.probe, $0.recallAt10) }
+    }
     var userBytes: Int { userRows.count * 4 + userBias.count * 4 }
 }
 

@@ -20,6 +20,8 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Ratings per user in the source domain.") var ratingsPerUser = 5
     @Option(help: "Queries timed on the student and on the teacher.") var queries = 500
     @Option(help: "Repetitions; medians are reported.") var repeats = 3
+    @Option(help: "Clusters of the approximate top-k index (0: exact scan).") var indexClusters = 0
+    @Option(help: "Clusters a query scans through the index.") var indexProbe = 1
 
     func run() throws {
         var configuration = LearnerConfiguration(domains: [
@@ -49,6 +51,8 @@ struct DistillBench: ParsableCommand {
 
         var options = DistillOptions()
         options.dimension = studentDimension
+        options.indexClusters = indexClusters
+        options.indexProbe = indexProbe
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []
@@ -103,6 +107,10 @@ struct DistillBench: ParsableCommand {
             teacherTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(queries) / 1e3)
         }
         guard checksum > 0 else { throw ValidationError("no recommendation was returned") }
+        if let index = model.domains[1].indexSummary {
+            print(String(format: "target index: %d clusters, %d probed, recall@10 %.3f (the student's exact top 10 as truth)",
+                index.clusters, index.probe, index.recallAt10 ?? .nan))
+        }
         print(String(format: "recommend k=10 exclude_seen over %d target items, one core: student (int8, d=%d) median %.0f µs, teacher (float, d=%d) median %.0f µs (ratio %.1f×)",
             items, studentDimension, median(studentTimes), dimension, median(teacherTimes), median(teacherTimes) / median(studentTimes)))
     }

@@ -1,0 +1,225 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Approximate top-k for large catalogs: the domain's items grouped by k-means over their
+/// student rows, with the item bias as one more coordinate, so that a cluster's centroid
+/// scores like its members: score = b + q·x = (q, 1)·(x, b). A query scores every centroid and
+/// scans only the `probe` best clusters, best first; probing every cluster gives exactly the
+/// answer of the full scan.
+///
+/// Isolation: an immutable value built at distillation.
+struct ClusterIndex: Sendable {
+    /// The item rows in cluster order; each cluster starts on a block of 16 rows, the padding
+    /// rows between clusters hold zeros.
+    let rows: Int8Rows
+    /// Item bias by position, -∞ for padding (the scan never returns those).
+    let offsets: [Float]
+    /// Item row by position (-1 for padding).
+    let itemAt: [Int32]
+    /// Positions of each cluster in `rows`.
+    let ranges: [Range<Int>]
+    /// Centroids with the bias coordinate last, quantized like the items.
+    let centroids: Int8Rows
+    /// Per cluster, what its best member is expected to add to the centroid's score per unit of
+    /// query norm: the expected maximum of n Gaussian draws, √(2 ln n), times the cluster's
+    /// spread along one direction (RMS distance to the centroid / √width). A wide cluster of
+    /// many items can hold a top item even when its centroid scores lower than a tight one's.
+    let reach: [Float]
+    /// Clusters scanned by a query.
+    let probe: Int
+    /// Mean share of the exact top 10 that the probed clusters return, measured at build time
+    /// on sampled users (nil until measured).
+    var recallAt10: Double?
+
+    var clusters: Int { ranges.count }
+    var byteCount: Int { rows.byteCount + centroids.byteCount + offsets.count * 4 + itemAt.count * 4 }
+
+    /// `clusters` groups of the `live` rows of `items` (k floats per row) and `bias`; nil when
+    /// there are too few items to group.
+    init?(items: [Float], bias: [Float], live: [Int], dimension k: Int, clusters requested: Int, probe: Int) {
+        let clusterCount = min(requested, live.count / 4)
+        guard clusterCount >= 2 else { return nil }
+        let width = k + 1
+        // Points with the bias coordinate, for the live rows.
+        var points = [Float](repeating: 0, count: live.count * width)
+        for (index, row) in live.enumerated() {
+            for j in 0..<k { points[index * width + j] = items[row * k + j] }
+            points[index * width + k] = bias[row]
+        }
+        let centroids = Self.kMeans(points, width: width, clusters: clusterCount)
+        let assignment = Self.assign(points, width: width, centroids: centroids)
+
+        var members = [[Int]](repeating: [], count: clusterCount)
+        for (index, cluster) in assignment.enumerated() { members[cluster].append(index) }
+        self.reach = members.enumerated().map { cluster, indices in
+            guard indices.count > 1 else { return 0 }
+            var squared = 0.0
+            for index in indices {
+                for j in 0..<width {
+                    let difference = Double(points[index * width + j] - centroids[cluster * width + j])
+                    squared += difference * difference
+                }
+            }
+            let spread = (squared / Double(indices.count) / Double(width)).squareRoot()
+            return Float(spread * (2 * log(Double(indices.count))).squareRoot())
+        }
+        var ranges: [Range<Int>] = []
+        var itemAt: [Int32] = []
+        for cluster in members {
+            let start = itemAt.count
+            itemAt.append(contentsOf: cluster.map { Int32(live[$0]) })
+            ranges.append(start..<itemAt.count)
+            let padding = (16 - itemAt.count % 16) % 16
+            itemAt.append(contentsOf: repeatElement(-1, count: padding))
+        }
+        let zeros = [Float](repeating: 0, count: k)
+        self.rows = items.withUnsafeBufferPointer { items in
+            zeros.withUnsafeBufferPointer { zeros in
+                Int8Rows(dimension: k, count: itemAt.count) { position in
+                    itemAt[position] < 0 ? zeros.baseAddress! : items.baseAddress! + Int(itemAt[position]) * k
+                }
+            }
+        }
+        self.offsets = itemAt.map { $0 < 0 ? -.infinity : bias[Int($0)] }
+        self.itemAt = itemAt
+        self.ranges = ranges
+        self.centroids = centroids.withUnsafeBufferPointer { centroids in
+            Int8Rows(dimension: width, count: clusterCount) { centroids.baseAddress! + $0 * width }
+        }
+        self.probe = max(1, min(probe, clusterCount))
+    }
+
+    /// The clusters to scan for the user row `query` (k floats), best centroid score first.
+    func clustersToProbe(_ query: UnsafePointer<Float>) -> [Range<Int>] {
+        let k = rows.dimension
+        var augmented = [Float](repeating: 1, count: k + 1)
+        for j in 0..<k { augmented[j] = query[j] }
+        var scores = [Float](repeating: 0, count: clusters)
+        augmented.withUnsafeBufferPointer { augmented in
+            scores.withUnsafeMutableBufferPointer { centroids.scores(augmented.baseAddress!, offsets: nil, into: $0) }
+        }
+        let norm = augmented.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        for cluster in 0..<clusters { scores[cluster] += norm * reach[cluster] }
+        // The `probe` best as a min-heap on (score, -index): ties go to the lower cluster.
+        var heap: [(score: Float, cluster: Int)] = []
+        heap.reserveCapacity(probe)
+        func below(_ a: (score: Float, cluster: Int), _ b: (score: Float, cluster: Int)) -> Bool {
+            a.score != b.score ? a.score < b.score : a.cluster > b.cluster
+        }
+        for cluster in 0..<clusters {
+            let entry = (score: scores[cluster], cluster: cluster)
+            if heap.count < probe {
+                heap.append(entry)
+                var child = heap.count - 1
+                while child > 0, below(heap[child], heap[(child - 1) / 2]) {
+                    heap.swapAt(child, (child - 1) / 2)
+                    child = (child - 1) / 2
+                }
+            } else if below(heap[0], entry) {
+                heap[0] = entry
+                var parent = 0
+                while true {
+                    var smallest = parent
+                    for child in [2 * parent + 1, 2 * parent + 2] where child < heap.count && below(heap[child], heap[smallest]) {
+                        smallest = child
+                    }
+                    if smallest == parent { break }
+                    heap.swapAt(parent, smallest)
+                    parent = smallest
+                }
+            }
+        }
+        return heap.sorted { below($1, $0) }.map { ranges[$0.cluster] }
+    }
+
+    // MARK: Building
+
+    /// Lloyd's k-means on an evenly spaced sample of the points (at most 64 per cluster),
+    /// started from evenly spaced sample points: deterministic, and bounded in time whatever
+    /// the catalog's size.
+    static func kMeans(_ points: [Float], width: Int, clusters: Int, iterations: Int = 8) -> [Float] {
+        let count = points.count / width
+        let sampleCount = min(count, 64 * clusters)
+        var sample = [Float](repeating: 0, count: sampleCount * width)
+        for index in 0..<sampleCount {
+            let source = index * count / sampleCount
+            for j in 0..<width { sample[index * width + j] = points[source * width + j] }
+        }
+        var centroids = [Float](repeating: 0, count: clusters * width)
+        for cluster in 0..<clusters {
+            let source = cluster * sampleCount / clusters
+            for j in 0..<width { centroids[cluster * width + j] = sample[source * width + j] }
+        }
+        for _ in 0..<iterations {
+            let assignment = assign(sample, width: width, centroids: centroids)
+            var sums = [Double](repeating: 0, count: clusters * width)
+            var sizes = [Int](repeating: 0, count: clusters)
+            for (index, cluster) in assignment.enumerated() {
+                sizes[cluster] += 1
+                for j in 0..<width { sums[cluster * width + j] += Double(sample[index * width + j]) }
+            }
+            // An empty cluster keeps its centroid.
+            for cluster in 0..<clusters where sizes[cluster] > 0 {
+                for j in 0..<width { centroids[cluster * width + j] = Float(sums[cluster * width + j] / Double(sizes[cluster])) }
+            }
+        }
+        return centroids
+    }
+
+    /// The nearest centroid of each point (Euclidean; ties to the lower cluster), scored by
+    /// the int8 kernel: argmin ‖x − c‖² = argmax x·c − ‖c‖²/2.
+    static func assign(_ points: [Float], width: Int, centroids: [Float]) -> [Int] {
+        let clusters = centroids.count / width
+        let count = points.count / width
+        let quantized = centroids.withUnsafeBufferPointer { centroids in
+            Int8Rows(dimension: width, count: clusters) { centroids.baseAddress! + $0 * width }
+        }
+        // Half squared norms of the quantized centroids, so that the kernel's scores compare them.
+        let offsets = (0..<clusters).map { cluster in -quantized.row(cluster).reduce(0) { $0 + $1 * $1 } / 2 }
+        var scores = [Float](repeating: 0, count: clusters)
+        var assignment = [Int](repeating: 0, count: count)
+        points.withUnsafeBufferPointer { points in
+            scores.withUnsafeMutableBufferPointer { scores in
+                for index in 0..<count {
+                    quantized.scores(points.baseAddress! + index * width, offsets: offsets, into: scores)
+                    var best = 0
+                    for cluster in 1..<clusters where scores[cluster] > scores[best] { best = cluster }
+                    assignment[index] = best
+                }
+            }
+        }
+        return assignment
+    }
+}
+
+extension ServedDomain {
+    /// This domain with `recall` recorded on its index.
+    func withIndexRecall(_ recall: Double?) -> ServedDomain {
+        guard var index, let recall else { return self }
+        index.recallAt10 = recall
+        return ServedDomain(
+            name: name, ratingRange: ratingRange, isTarget: isTarget, mean: mean, items: items, liveItems: liveItems,
+            itemRows: itemRows, itemBias: itemBias, index: index, itemNorms: itemNorms, userRows: userRows,
+            userBias: userBias, personal: personal, seen: seen, seenLimit: seenLimit, popular: popular,
+            fidelity: fidelity, transfer: transfer)
+    }
+}
+
+extension ServingModel {
+    /// Mean share of the exact top 10 (all items, seen ones included) that the index returns,
+    /// over the user rows `users`; nil without an index or users.
+    func indexRecall(domain d: Int, users rows: [Int]) -> Double? {
+        guard domains[d].index != nil, !rows.isEmpty else { return nil }
+        var sum = 0.0
+        for row in rows {
+            let exact = topItems(userRow: row, domain: d, k: 10, excludeSeen: false, useIndex: false)
+            guard !exact.isEmpty else { continue }
+            let approximate = Set(topItems(userRow: row, domain: d, k: 10, excludeSeen: false, useIndex: true).map(\.item))
+            sum += Double(exact.filter { approximate.contains($0.item) }.count) / Double(exact.count)
+        }
+        return sum / Double(rows.count)
+    }
+}
