@@ -21,7 +21,7 @@ public struct DistillOptions: Sendable, Equatable {
     /// `recommend` scans all items exactly).
     public var indexClusters = 0
     /// Clusters a `recommend` scans when there is an index (at most `indexClusters`).
-    public var indexProbe = 1
+    public var indexProbe = 8
     /// Users whose top 10 through the index is compared with the exact one at build time.
     public var indexRecallUsers = 200
 

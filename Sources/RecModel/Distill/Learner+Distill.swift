@@ -14,10 +14,9 @@ extension Learner {
             users: users, shareUserVectors: configuration.shareUserVectors)
         guard served.contains(where: { $0.index != nil }) else { return model }
         // The index's recall needs the built model (its user rows and exact scan).
-        let measured = served.indices.map { d in
-            served[d].withIndexRecall(model.indexRecall(domain: d, users: Self.evenlySpaced(
-                (0..<users.rowLimit).filter { users.isLive(Int32($0)) }, options.indexRecallUsers)))
-        }
+        let sample = Self.evenlySpaced((0..<users.rowLimit).filter { users.isLive(Int32($0)) }, options.indexRecallUsers)
+        var measured = served
+        for d in measured.indices { measured[d].index?.recallAt10 = model.indexRecall(domain: d, users: sample) }
         return ServingModel(
             version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
             teacherDimension: dimension, domains: measured, buildNanos: DispatchTime.now().uptimeNanoseconds - start,

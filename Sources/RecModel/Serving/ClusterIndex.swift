@@ -195,19 +195,6 @@ struct ClusterIndex: Sendable {
     }
 }
 
-extension ServedDomain {
-    /// This domain with `recall` recorded on its index.
-    func withIndexRecall(_ recall: Double?) -> ServedDomain {
-        guard var index, let recall else { return self }
-        index.recallAt10 = recall
-        return ServedDomain(
-            name: name, ratingRange: ratingRange, isTarget: isTarget, mean: mean, items: items, liveItems: liveItems,
-            itemRows: itemRows, itemBias: itemBias, index: index, itemNorms: itemNorms, userRows: userRows,
-            userBias: userBias, personal: personal, seen: seen, seenLimit: seenLimit, popular: popular,
-            fidelity: fidelity, transfer: transfer)
-    }
-}
-
 extension ServingModel {
     /// Mean share of the exact top 10 (all items, seen ones included) that the index returns,
     /// over the user rows `users`; nil without an index or users.

@@ -82,8 +82,9 @@ public struct ServedDomain: Sendable {
     /// recommendation needs no per-item liveness test.
     let itemBias: [Float]
     /// The item rows again, grouped for approximate top-k (`distill.index_clusters`); nil: every
-    /// `recommend` scans all rows.
-    let index: ClusterIndex?
+    /// `recommend` scans all rows. A var only so that the build can record the recall it
+    /// measured on the finished model.
+    var index: ClusterIndex?
     /// ‖dequantized row‖ by item row, for cosine similarity.
     let itemNorms: [Float]
     /// Student user rows by global user row, `dimension` floats each (transfer users hold

@@ -21,7 +21,7 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Queries timed on the student and on the teacher.") var queries = 500
     @Option(help: "Repetitions; medians are reported.") var repeats = 3
     @Option(help: "Clusters of the approximate top-k index (0: exact scan).") var indexClusters = 0
-    @Option(help: "Clusters a query scans through the index.") var indexProbe = 1
+    @Option(help: "Clusters a query scans through the index.") var indexProbe = 8
 
     func run() throws {
         var configuration = LearnerConfiguration(domains: [
