@@ -18,18 +18,26 @@ public final class QuerySocketClient {
     public enum Failure: Error, CustomStringConvertible {
         case notRunning(String, String)
         case io(String)
+        /// No answer within the read timeout.
+        case timedOut(Double)
 
         public var description: String {
             switch self {
             case .notRunning(let path, let reason):
                 "crossrecd is not answering on \(path) (\(reason)); start it with `make run`, or pass --socket"
             case .io(let reason): "socket error: \(reason)"
+            case .timedOut(let seconds): "crossrecd did not answer within \(seconds) s"
             }
         }
     }
 
-    public init(path: String) throws {
+    private var readTimeoutSeconds: Double?
+
+    /// Connects to `path`; with `readTimeoutSeconds`, a read that waits longer fails with
+    /// `Failure.timedOut` instead of waiting for ever.
+    public init(path: String, readTimeoutSeconds: Double? = nil) throws {
         self.path = path
+        self.readTimeoutSeconds = readTimeoutSeconds
         descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure.io(String(cString: strerror(errno))) }
         var address = sockaddr_un()
@@ -44,6 +52,11 @@ public final class QuerySocketClient {
         }
         guard result == 0 else {
             throw Failure.notRunning(path, String(cString: strerror(errno)))
+        }
+        if let readTimeoutSeconds {
+            var timeout = timeval(
+                tv_sec: Int(readTimeoutSeconds), tv_usec: Int((readTimeoutSeconds - readTimeoutSeconds.rounded(.down)) * 1e6))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
     }
 
@@ -82,6 +95,7 @@ public final class QuerySocketClient {
     public func readLine() throws -> String {
         while !pending.contains(10) {
             let count = read(descriptor, &chunk, chunk.count)
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK, let readTimeoutSeconds { throw Failure.timedOut(readTimeoutSeconds) }
             guard count > 0 else { throw Failure.io(count == 0 ? "connection closed by crossrecd" : String(cString: strerror(errno))) }
             pending += chunk[0..<count]
         }

@@ -104,9 +104,7 @@ public final class QueryServer: Service, Sendable {
                 try await server.executeThenClose { inbound in
                     for try await _ in inbound {}
                 }
-                for channel in open.withLock({ Array($0.values) }) {
-                    try? await channel.closeFuture.get()
-                }
+                try await closeRemainingConnections()
             } onCancel: {
                 server.channel.close(promise: nil)
                 for channel in self.open.withLock({ Array($0.values) }) { channel.close(promise: nil) }
@@ -127,8 +125,26 @@ public final class QueryServer: Service, Sendable {
         }
     }
 
+    /// Waits for the open connections to close: they were asked to finish what they read, and
+    /// are closed hard after the quiesce time. What is still open a second later is closed
+    /// here. A connection accepted while the listener closed may never become active (the
+    /// bootstrap drops it half set up), and waiting for it held shutdown for ever.
+    private func closeRemainingConnections() async throws {
+        let deadline = ContinuousClock.now + .seconds(Self.quiesceSeconds + 1)
+        while ContinuousClock.now < deadline, !open.withLock({ $0.isEmpty }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let stragglers = open.withLock { Array($0.values) }
+        for channel in stragglers { channel.close(promise: nil) }
+        if !stragglers.isEmpty {
+            logger.warning("closed connections that had not finished at shutdown", metadata: ["crossrec.count": "\(stragglers.count)"])
+        }
+    }
+
     /// Sets up an accepted connection, on its event loop, under the limits of this moment.
     private func accept(_ channel: any Channel, _ connections: ConnectionCounter) -> EventLoopFuture<Void> {
+        // Shutdown began: the bootstrap closes a connection whose setup fails.
+        guard !isQuiescing else { return channel.eventLoop.makeFailedFuture(QueryServerError("shutting down")) }
         let limits = currentLimits
         // Counted at accept and uncounted at close, on the event loop: exact and ordered.
         let count = connections.count.add(1, ordering: .relaxed).newValue
