@@ -7,6 +7,7 @@ struct SocketOptions: ParsableArguments {
     @Option(help: "Query socket (default: .run/crossrecd.sock when present, else /run/crossrec/crossrecd.sock).")
     var socket: String?
     @Flag(help: "Print the response line as JSON instead of a table.") var json = false
+    @Option(help: "Seconds to wait for the answer; 0 waits for ever.") var timeout = 60.0
 
     var path: String {
         if let socket { return socket }
@@ -14,11 +15,15 @@ struct SocketOptions: ParsableArguments {
     }
 
     /// Sends the request, prints the answer; exit 1 for an error answer, 69 (EX_UNAVAILABLE)
-    /// when the daemon cannot be reached.
+    /// when the daemon cannot be reached, 75 (EX_TEMPFAIL) when it does not answer in time.
     func send(_ request: [String: Any], render: ([String: Any]) -> String) throws {
         let line: String
         do {
-            line = try QuerySocketClient(path: path).request(request)
+            line = try QuerySocketClient(path: path, readTimeoutSeconds: timeout > 0 ? timeout : nil).request(request)
+        } catch let error as QuerySocketClient.Failure {
+            FileHandle.standardError.write(Data("crossrec: \(error)\n".utf8))
+            if case .timedOut = error { throw ExitCode(75) }
+            throw ExitCode(69)
         } catch {
             FileHandle.standardError.write(Data("crossrec: \(error)\n".utf8))
             throw ExitCode(69)
