@@ -35,5 +35,9 @@ bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --baselines \
     --crossrec-option=0.1 --crossrec-option=--loss-weights --crossrec-option=target=2
 echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
 bench/query.sh
+echo "== the same through the cluster index (316 clusters, 32 probed; recall@10 printed)"
+QUERY_INDEX="316 32" bench/query.sh
+echo "== student recommend through the cluster index, one core (recall@10 printed)"
+"$bin" bench distill --users 100000 --repeats 3 --index-clusters 316 --index-probe 32
 echo "== query path overhead: trivial queries (a model of two items), daemon CPU per request"
 bench/query-overhead.sh
