@@ -103,36 +103,8 @@ struct ClusterIndex: Sendable {
         }
         let norm = augmented.reduce(0) { $0 + $1 * $1 }.squareRoot()
         for cluster in 0..<clusters { scores[cluster] += norm * reach[cluster] }
-        // The `probe` best as a min-heap on (score, -index): ties go to the lower cluster.
-        var heap: [(score: Float, cluster: Int)] = []
-        heap.reserveCapacity(probe)
-        func below(_ a: (score: Float, cluster: Int), _ b: (score: Float, cluster: Int)) -> Bool {
-            a.score != b.score ? a.score < b.score : a.cluster > b.cluster
-        }
-        for cluster in 0..<clusters {
-            let entry = (score: scores[cluster], cluster: cluster)
-            if heap.count < probe {
-                heap.append(entry)
-                var child = heap.count - 1
-                while child > 0, below(heap[child], heap[(child - 1) / 2]) {
-                    heap.swapAt(child, (child - 1) / 2)
-                    child = (child - 1) / 2
-                }
-            } else if below(heap[0], entry) {
-                heap[0] = entry
-                var parent = 0
-                while true {
-                    var smallest = parent
-                    for child in [2 * parent + 1, 2 * parent + 2] where child < heap.count && below(heap[child], heap[smallest]) {
-                        smallest = child
-                    }
-                    if smallest == parent { break }
-                    heap.swapAt(parent, smallest)
-                    parent = smallest
-                }
-            }
-        }
-        return heap.sorted { below($1, $0) }.map { ranges[$0.cluster] }
+        // Ties go to the lower cluster.
+        return Learner.best(probe, of: 0..<clusters) { Double(scores[$0]) }.map { ranges[$0] }
     }
 
     // MARK: Building
@@ -141,18 +113,12 @@ struct ClusterIndex: Sendable {
     /// started from evenly spaced sample points: deterministic, and bounded in time whatever
     /// the catalog's size.
     static func kMeans(_ points: [Float], width: Int, clusters: Int, iterations: Int = 8) -> [Float] {
+        func rows(_ indices: [Int], of source: [Float]) -> [Float] {
+            indices.flatMap { source[$0 * width..<($0 + 1) * width] }
+        }
         let count = points.count / width
-        let sampleCount = min(count, 64 * clusters)
-        var sample = [Float](repeating: 0, count: sampleCount * width)
-        for index in 0..<sampleCount {
-            let source = index * count / sampleCount
-            for j in 0..<width { sample[index * width + j] = points[source * width + j] }
-        }
-        var centroids = [Float](repeating: 0, count: clusters * width)
-        for cluster in 0..<clusters {
-            let source = cluster * sampleCount / clusters
-            for j in 0..<width { centroids[cluster * width + j] = sample[source * width + j] }
-        }
+        let sample = rows(Learner.evenlySpaced(Array(0..<count), 64 * clusters), of: points)
+        var centroids = rows(Learner.evenlySpaced(Array(0..<sample.count / width), clusters), of: sample)
         for _ in 0..<iterations {
             let assignment = assign(sample, width: width, centroids: centroids)
             var sums = [Double](repeating: 0, count: clusters * width)
