@@ -7,20 +7,19 @@ extension Learner {
     public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
         let start = DispatchTime.now().uptimeNanoseconds
         let k = max(1, min(options.dimension, dimension))
-        let served = domains.indices.map { distillDomain($0, dimension: k, options: options) }
-        let model = ServingModel(
-            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
-            teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
-            users: users, shareUserVectors: configuration.shareUserVectors)
-        guard served.contains(where: { $0.index != nil }) else { return model }
-        // The index's recall needs the built model (its user rows and exact scan).
+        func model(_ served: [ServedDomain]) -> ServingModel {
+            ServingModel(
+                version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
+                teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
+                users: users, shareUserVectors: configuration.shareUserVectors)
+        }
+        var served = domains.indices.map { distillDomain($0, dimension: k, options: options) }
+        guard served.contains(where: { $0.index != nil }) else { return model(served) }
+        // The index's recall needs a built model (its user rows and exact scan).
+        let unmeasured = model(served)
         let sample = Self.evenlySpaced((0..<users.rowLimit).filter { users.isLive(Int32($0)) }, options.indexRecallUsers)
-        var measured = served
-        for d in measured.indices { measured[d].index?.recallAt10 = model.indexRecall(domain: d, users: sample) }
-        return ServingModel(
-            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
-            teacherDimension: dimension, domains: measured, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
-            users: users, shareUserVectors: configuration.shareUserVectors)
+        for d in served.indices { served[d].index?.recallAt10 = unmeasured.indexRecall(domain: d, users: sample) }
+        return model(served)
     }
 
     private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions) -> ServedDomain {

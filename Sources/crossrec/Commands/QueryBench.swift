@@ -50,10 +50,10 @@ struct QueryBench: ParsableCommand {
                     }
                 }
                 .connect(unixDomainSocketPath: socket)
-            connected.whenFailure { _ in done.succeed(.init(histogram: Histogram(highestTrackableValue: 60_000_000_000), errors: 1)) }
+            connected.whenFailure { _ in done.succeed(.init(histogram: QueryLoadConnection.emptyHistogram(), errors: 1)) }
             results.append(done.futureResult)
         }
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var histogram = QueryLoadConnection.emptyHistogram()
         var errors = 0
         for result in try EventLoopFuture.whenAllSucceed(results, on: group.next()).wait() {
             histogram.add(result.histogram)

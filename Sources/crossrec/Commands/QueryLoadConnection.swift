@@ -22,13 +22,19 @@ final class QueryLoadConnection: ChannelInboundHandler {
         var errors: Int
     }
 
+    /// Round trips in ns up to 60 s, three significant digits (every histogram of a run is
+    /// merged into one of the same shape).
+    static func emptyHistogram() -> Histogram<UInt64> {
+        Histogram(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    }
+
     private let domain: String
     private let users: Int
     private let k: Int
     private let stopAt: UInt64
     private let done: EventLoopPromise<Result>
     private var generator: SplitMix64
-    private var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private var histogram = QueryLoadConnection.emptyHistogram()
     private var errors = 0
     private var sentAt: UInt64 = 0
     /// Bytes of the answer read so far (an answer may arrive in several reads).
