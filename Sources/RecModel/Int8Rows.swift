@@ -59,18 +59,21 @@ public struct Int8Rows: Sendable {
 
     /// Visits, in row order within each of `ranges` (all rows when nil; each range starts on a
     /// block of 16 rows), every row whose score (the bits `scores` gives) is at least the floor
-    /// `floor()` returns before each run of 1024 rows: a top-k scan that writes no full array
-    /// of scores. The floor may only rise, so a row it skips could not have entered.
+    /// that `floor` returns for each run of up to 1024 rows: a top-k scan that writes no full
+    /// array of scores. `floor` gets the run's largest score per block of 16 rows (a scan that
+    /// needs m rows can start from the m-th largest of them); the floor may only rise, so a
+    /// row it skips could not have entered.
     func visitCandidates(
-        _ query: UnsafePointer<Float>, offsets: [Float], ranges: [Range<Int>]? = nil, floor: () -> Float,
-        _ visit: (_ row: Int, _ score: Float) -> Void
+        _ query: UnsafePointer<Float>, offsets: [Float], ranges: [Range<Int>]? = nil,
+        floor: (_ blockMaxima: UnsafeBufferPointer<Float>) -> Float, _ visit: (_ row: Int, _ score: Float) -> Void
     ) {
         precondition(offsets.count >= count)
         withUnsafeTemporaryAllocation(of: Int16.self, capacity: dimension + 1) { quantized in
             // Once per query, not once per run.
             let queryScale = crossrec_int8_quantize(query, dimension, quantized.baseAddress)
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1_024) { rows in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 1_024) { scores in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * 1_024 + 64) { buffer in
+                let runScores = buffer.baseAddress!, found = runScores + 1_024, blockMaxima = found + 1_024
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1_024) { rows in
                     values.withUnsafeBufferPointer { values in
                         scales.withUnsafeBufferPointer { scales in
                             offsets.withUnsafeBufferPointer { offsets in
@@ -78,11 +81,13 @@ public struct Int8Rows: Sendable {
                                     precondition(range.lowerBound % Self.rowsPerBlock == 0 && range.upperBound <= count)
                                     for first in stride(from: range.lowerBound, to: range.upperBound, by: 1_024) {
                                         // `count` = the range's end: the kernel stops there.
-                                        let found = crossrec_int8_candidates(
+                                        let scored = crossrec_int8_run_scores(
                                             values.baseAddress, scales.baseAddress, offsets.baseAddress, range.upperBound,
-                                            dimension, quantized.baseAddress, queryScale, first, floor(), rows.baseAddress,
-                                            scores.baseAddress, 1)
-                                        for index in 0..<found { visit(Int(rows[index]), scores[index]) }
+                                            dimension, quantized.baseAddress, queryScale, first, runScores, blockMaxima, 1)
+                                        let blocks = (scored + Self.rowsPerBlock - 1) / Self.rowsPerBlock
+                                        let limit = floor(UnsafeBufferPointer(start: blockMaxima, count: blocks))
+                                        let kept = crossrec_collect_at_least(runScores, scored, limit, first, rows.baseAddress, found)
+                                        for index in 0..<kept { visit(Int(rows[index]), found[index]) }
                                     }
                                 }
                             }

@@ -18,16 +18,22 @@ void crossrec_int8_scores(const int8_t *values, const float *scales, const float
 /// returns the factor that turns integer sums back into query units.
 float crossrec_int8_quantize(const float *query, size_t dimension, int16_t *q);
 
-/// The rows of one run of up to 1024 rows, from `firstRow` (a multiple of 16), whose score (the
-/// same bits as `crossrec_int8_scores`) is >= floor: their indices and scores in row order into
-/// `rows` and `scores` (room for 1024 each); returns how many. A top-k scan quantizes the query
-/// once (`crossrec_int8_quantize`) and calls this run after run with the floor it has reached,
-/// so that no full array of scores is written.
-size_t crossrec_int8_candidates(const int8_t *values, const float *scales, const float *offsets, size_t count,
-                                size_t dimension, const int16_t *q, float queryScale, size_t firstRow, float floor,
-                                int32_t *rows, float *scores, int allowAVX2);
+/// The scores (the same bits as `crossrec_int8_scores`) of one run of up to 1024 rows from
+/// `firstRow` (a multiple of 16), with the query quantized once by `crossrec_int8_quantize`,
+/// into `scores` (room for 1024), and the largest score of each block of 16 rows into
+/// `blockMax` (room for 64; NaN scores may be left out). Returns the rows scored. A top-k scan
+/// can take as its floor the m-th largest block maximum: m rows are known to reach it.
+size_t crossrec_int8_run_scores(const int8_t *values, const float *scales, const float *offsets, size_t count,
+                                size_t dimension, const int16_t *q, float queryScale, size_t firstRow, float *scores,
+                                float *blockMax, int allowAVX2);
 
-/// The first index i in [from, count) with scores[i] >= floor (NaN never is), else count.
-size_t crossrec_next_at_least(const float *scores, size_t from, size_t count, float floor);
+/// The indices i < length with scores[i] >= floor (NaN never is), as i + firstRow into `rows`
+/// with their scores into `found`, in order; returns how many.
+size_t crossrec_collect_at_least(const float *scores, size_t length, float floor, size_t firstRow, int32_t *rows,
+                                 float *found);
+
+/// How many of `keys` are >= threshold (a branch-free, vectorized pass: Swift compiles the
+/// same loop to a branch per key).
+size_t crossrec_count_at_least(const int32_t *keys, size_t count, int32_t threshold);
 
 #endif

@@ -57,8 +57,8 @@ extension Learner {
         let itemNorms = (0..<itemCount).map { row in itemRows.row(row).reduce(0) { $0 + $1 * $1 }.squareRoot() }
         let index = options.indexClusters > 0
             ? ClusterIndex(
-                items: studentItems, bias: itemBias, live: liveItemRows, dimension: k, clusters: options.indexClusters,
-                probe: options.indexProbe)
+                items: studentItems, bias: itemBias, live: liveItemRows, hash: { state.items.hash(of: $0) }, dimension: k,
+                clusters: options.indexClusters, probe: options.indexProbe)
             : nil
 
         let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options) : nil

@@ -27,21 +27,24 @@ extension ServingModel {
         let served = domains[d]
         guard served.items.rowLimit > 0 else { return [] }
         // Items to skip, by id hash: only candidates are looked up.
-        let seen = SeenHashSet(excludeSeen ? served.seen[Int32(row)]?.suffix(served.seenLimit) ?? [] : [])  // empty: keep all
+        let seenHashes = excludeSeen ? served.seen[Int32(row)]?.suffix(served.seenLimit) ?? [] : ArraySlice<UInt64>()
+        let seen = SeenHashSet(seenHashes)  // empty: keep all
         // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
         // for every item, so it is added only to the candidates.
-        var scan = TopKScan(k: k, base: Float(served.mean) + served.userBias[row])
+        var scan = TopKScan(k: k, base: Float(served.mean) + served.userBias[row], seen: seenHashes.count)
         served.userRows.withUnsafeBufferPointer { rows in
             let query = rows.baseAddress! + row * dimension
             if useIndex, let index = served.index {
                 index.rows.visitCandidates(
-                    query, offsets: index.offsets, ranges: index.clustersToProbe(query), floor: { scan.floor }
+                    query, offsets: index.offsets, ranges: index.clustersToProbe(query), floor: { scan.floor(forRunWith: $0) }
                 ) { position, score in
-                    scan.consider(score: score, item: Int(index.itemAt[position]), seen: seen, ids: served.items)
+                    scan.consider(
+                        score: score, item: Int(index.itemAt[position]), hash: index.hashAt[position], seen: seen, ids: served.items)
                 }
             } else {
-                served.itemRows.visitCandidates(query, offsets: served.itemBias, floor: { scan.floor }) { item, score in
-                    scan.consider(score: score, item: item, seen: seen, ids: served.items)
+                served.itemRows.visitCandidates(query, offsets: served.itemBias, floor: { scan.floor(forRunWith: $0) }) {
+                    item, score in
+                    scan.consider(score: score, item: item, hash: served.items.hash(of: Int32(item)), seen: seen, ids: served.items)
                 }
             }
         }
