@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 feeder=""
 trap 'kill $feeder 2>/dev/null || true; kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 # QUERY_INDEX="<clusters> <probe>": answer through the approximate cluster index.
+# QUERY_PIPELINE="<n> ...": requests in flight per connection, one run each (default 1);
+# QUERY_CONNECTIONS, QUERY_SECONDS: the runs.
 index_yaml=""
 if [ -n "${QUERY_INDEX:-}" ]; then
     set -- $QUERY_INDEX
@@ -29,4 +31,7 @@ fi
 feeder=$!
 sleep 2
 echo "ingest running at 10 000 events/s during the runs"
-"$bin/crossrec" bench query --socket "$socket" --connections ${QUERY_CONNECTIONS:-1,10,100} --seconds ${QUERY_SECONDS:-10} --users 20000
+for depth in ${QUERY_PIPELINE:-1}; do
+    "$bin/crossrec" bench query --socket "$socket" --connections ${QUERY_CONNECTIONS:-1,10,100} \
+        --seconds ${QUERY_SECONDS:-10} --users 20000 --pipeline $depth
+done

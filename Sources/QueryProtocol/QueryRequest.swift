@@ -35,51 +35,65 @@ public struct QueryRequest: Sendable, Equatable {
         bytes.withUnsafeBytes { decode($0, maxK: maxK) }
     }
 
-    private static let fields: Set<String> = ["op", "id", "user", "domain", "item", "k", "exclude_seen"]
+    /// The members a request reads; every other one is skipped.
+    private enum Field: Int, CaseIterable {
+        case op, id, user, domain, item, k, excludeSeen
+
+        var name: String {
+            switch self {
+            case .excludeSeen: "exclude_seen"
+            default: "\(self)"
+            }
+        }
+        static let names = allCases.map { Array($0.name.utf8) }
+    }
 
     /// The same, straight from the bytes of a line (the server's read buffer).
     public static func decode(_ bytes: UnsafeRawBufferPointer, maxK: Int) -> Result<QueryRequest, QueryFailure> {
-        guard let object = RequestScanner.members(of: bytes, keep: fields) else {
+        guard let members = RequestScanner.members(of: bytes, names: Field.names) else {
             return .failure(QueryFailure(error: QueryError(.badRequest, "expected one JSON object per line")))
         }
-        let id = object["id"].flatMap(Self.scalar)
+        func member(_ field: Field) -> RequestScanner.Value? { members[field.rawValue] }
+        let id = member(.id).flatMap(Self.scalar)
         func fail(_ code: QueryErrorCode, _ message: String) -> Result<QueryRequest, QueryFailure> {
             .failure(QueryFailure(id: id, error: QueryError(code, message)))
         }
-        guard case .string(let opName)? = object["op"] else { return fail(.badRequest, "missing string field op") }
+        guard case .string(let opName)? = member(.op) else { return fail(.badRequest, "missing string field op") }
         guard let op = Operation(rawValue: opName) else {
             return fail(.unknownOp, "unknown op \(opName) (\(Operation.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var request = QueryRequest(op: op, id: id)
-        for field in ["user", "domain", "item"] {
-            guard let value = object[field] else { continue }
-            guard case .string(let text) = value, !text.isEmpty else { return fail(.badRequest, "\(field) must be a non-empty string") }
+        for field in [Field.user, .domain, .item] {
+            guard let value = member(field) else { continue }
+            guard case .string(let text) = value, !text.isEmpty else {
+                return fail(.badRequest, "\(field.name) must be a non-empty string")
+            }
             switch field {
-            case "user": request.user = text
-            case "domain": request.domain = text
+            case .user: request.user = text
+            case .domain: request.domain = text
             default: request.item = text
             }
         }
-        if let value = object["k"] {
+        if let value = member(.k) {
             guard case .number(let number, _) = value, number == number.rounded(), number >= 1 else {
                 return fail(.badRequest, "k must be a positive integer")
             }
             guard number <= Double(maxK) else { return fail(.tooLarge, "k must be at most \(maxK)") }
             request.k = Int(number)
         }
-        if let value = object["exclude_seen"] {
+        if let value = member(.excludeSeen) {
             guard case .bool(let flag) = value else { return fail(.badRequest, "exclude_seen must be true or false") }
             request.excludeSeen = flag
         }
-        let required: [String] = switch op {
-        case .recommend: ["user", "domain"]
-        case .predict: ["user", "domain", "item"]
-        case .similar: ["domain", "item"]
-        case .popular: ["domain"]
-        case .forget: ["user"]
+        let required: [Field] = switch op {
+        case .recommend: [.user, .domain]
+        case .predict: [.user, .domain, .item]
+        case .similar: [.domain, .item]
+        case .popular: [.domain]
+        case .forget: [.user]
         case .stats, .health, .metrics, .checkpoint: []
         }
-        for field in required where object[field] == nil { return fail(.badRequest, "\(op.rawValue) needs \(field)") }
+        for field in required where member(field) == nil { return fail(.badRequest, "\(op.rawValue) needs \(field.name)") }
         return .success(request)
     }
 

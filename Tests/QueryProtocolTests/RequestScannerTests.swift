@@ -74,6 +74,12 @@ struct RequestScannerTests {
         #expect(try QueryRequest.decode(Array(#"{"op":"health","id":2.5}"#.utf8), maxK: 10).get().id == .number(2.5))
         #expect(try QueryRequest.decode(Array(#"{"op":"health","id":true}"#.utf8), maxK: 10).get().id == nil)
         #expect(try QueryRequest.decode(Array(#"{"op":"popular","domain":"d","k":1e1}"#.utf8), maxK: 10).get().k == 10)
+        // Member names are compared after unescaping, and the last of a repeated name wins;
+        // a name that only starts like a field's is another member.
+        let escapedNames = try QueryRequest.decode(
+            Array(#"{"\u006fp":"recommend","user":"a","user":"b","dom":"x","domain":"d","exclude_seen":false}"#.utf8), maxK: 10
+        ).get()
+        #expect(escapedNames == QueryRequest(op: .recommend, user: "b", domain: "d", excludeSeen: false))
         // Foundation's parser took trailing commas; clients that send them keep working.
         #expect(try QueryRequest.decode(Array(#"{"op":"health","x":[1,],}"#.utf8), maxK: 10).get().op == .health)
     }

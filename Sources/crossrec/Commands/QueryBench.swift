@@ -9,7 +9,8 @@ import QueryProtocol
 import RecModel
 
 /// `crossrec bench query`: N connections asking `recommend` as fast as they are answered
-/// (closed loop, one request in flight per connection), all driven by one client event loop;
+/// (closed loop, `--pipeline` requests in flight per connection, default 1), all driven by
+/// one client event loop;
 /// latency percentiles from an HdrHistogram per connection, merged, and throughput.
 struct QueryBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,13 +23,23 @@ struct QueryBench: ParsableCommand {
     @Option var k = 10
     @Option(help: "Query socket.") var socket = ".run/crossrecd.sock"
     @Option(help: "Client event-loop threads that share the connections.") var clientThreads = 1
+    @Option(help: "Requests in flight per connection (pipelined; latency counts the wait behind the others).")
+    var pipeline = 1
+
+    func validate() throws {
+        guard pipeline >= 1 else { throw ValidationError("--pipeline must be at least 1") }
+        guard connections.split(separator: ",").allSatisfy({ (Int($0) ?? 0) >= 1 }) else {
+            throw ValidationError("--connections takes positive counts separated by commas")
+        }
+    }
 
     func run() throws {
         for count in connections.split(separator: ",").compactMap({ Int($0) }) {
             let result = try measure(connections: count)
             let p = { (percentile: Double) in Double(result.histogram.valueAtPercentile(percentile)) / 1_000 }
-            print(String(format: "%3d connections: %8.0f queries/s  latency µs p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%d queries, %d errors)",
-                count, Double(result.histogram.totalCount) / seconds, p(50), p(90), p(99), p(99.9),
+            let depth = pipeline > 1 ? ", pipeline \(pipeline)" : ""
+            print(String(format: "%3d connections%@: %8.0f queries/s  latency µs p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%d queries, %d errors)",
+                count, depth, Double(result.histogram.totalCount) / seconds, p(50), p(90), p(99), p(99.9),
                 Double(result.histogram.max) / 1_000, result.histogram.totalCount, result.errors))
         }
     }
@@ -37,7 +48,7 @@ struct QueryBench: ParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
         defer { try? group.syncShutdownGracefully() }
         let stopAt = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        let (domain, users, k) = (self.domain, self.users, self.k)
+        let (domain, users, k, depth) = (self.domain, self.users, self.k, pipeline)
         var results: [EventLoopFuture<QueryLoadConnection.Result>] = []
         for index in 0..<count {
             let loop = group.next()
@@ -46,7 +57,7 @@ struct QueryBench: ParsableCommand {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(QueryLoadConnection(
-                            domain: domain, users: users, k: k, seed: UInt64(index + 1), stopAt: stopAt, done: done))
+                            domain: domain, users: users, k: k, depth: depth, seed: UInt64(index + 1), stopAt: stopAt, done: done))
                     }
                 }
                 .connect(unixDomainSocketPath: socket)

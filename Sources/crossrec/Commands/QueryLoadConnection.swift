@@ -4,8 +4,10 @@ import NIOCore
 import QueryProtocol
 import RecModel
 
-/// One closed-loop client connection of `crossrec bench query`: sends a `recommend`, waits
-/// for its answer line, records the round trip, sends the next, until `stopAt`.
+/// One closed-loop client connection of `crossrec bench query`: keeps `depth` `recommend`
+/// requests in flight (pipelined; 1: send, wait for the answer line, send the next), records
+/// each round trip from its send to its answer, and sends a new request for each answer,
+/// until `stopAt`.
 ///
 /// Why an event loop and not a thread per connection: with 100 blocking client threads on
 /// the 2 cores the daemon also needs, the scheduler's wait for a runnable thread (tens to
@@ -36,12 +38,15 @@ final class QueryLoadConnection: ChannelInboundHandler {
     private var generator: SplitMix64
     private var histogram = QueryLoadConnection.emptyHistogram()
     private var errors = 0
-    private var sentAt: UInt64 = 0
+    private let depth: Int
+    /// Send times of the requests in flight, oldest first (answers come in request order).
+    private var sentAt = CircularBuffer<UInt64>()
     /// Bytes of the answer read so far (an answer may arrive in several reads).
     private var pending = ByteBuffer()
     private var finished = false
 
-    init(domain: String, users: Int, k: Int, seed: UInt64, stopAt: UInt64, done: EventLoopPromise<Result>) {
+    init(domain: String, users: Int, k: Int, depth: Int, seed: UInt64, stopAt: UInt64, done: EventLoopPromise<Result>) {
+        self.depth = max(1, depth)
         self.domain = domain
         self.users = users
         self.k = k
@@ -51,24 +56,27 @@ final class QueryLoadConnection: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        sendNext(context: context)
+        for _ in 0..<depth { send(context: context) }
+        context.flush()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         pending.writeBuffer(&bytes)
-        guard let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        _ = histogram.record(now - sentAt)
-        let line = pending.readableBytesView[pending.readerIndex..<newline]
-        if !QueryBench.isSuccess(line) { errors += 1 }
-        pending.moveReaderIndex(to: newline + 1)
-        pending.discardReadBytes()
-        if now < stopAt {
-            sendNext(context: context)
-        } else {
-            finish(context: context)
+        var sent = false
+        while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")), let started = sentAt.popFirst() {
+            let now = DispatchTime.now().uptimeNanoseconds
+            _ = histogram.record(now - started)
+            if !QueryBench.isSuccess(pending.readableBytesView[pending.readerIndex..<newline]) { errors += 1 }
+            pending.moveReaderIndex(to: newline + 1)
+            if now < stopAt {
+                send(context: context)
+                sent = true
+            }
         }
+        pending.discardReadBytes()
+        if sent { context.flush() }
+        if sentAt.isEmpty { finish(context: context) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -82,7 +90,8 @@ final class QueryLoadConnection: ChannelInboundHandler {
         finish(context: context)
     }
 
-    private func sendNext(context: ChannelHandlerContext) {
+    /// Writes one request (the caller flushes).
+    private func send(context: ChannelHandlerContext) {
         let request = JSONValue.object([
             "op": .string("recommend"), "user": .string("u\(generator.next() % UInt64(users))"),
             "domain": .string(domain), "k": .integer(Int64(k)),
@@ -90,8 +99,8 @@ final class QueryLoadConnection: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: request.utf8.count + 1)
         buffer.writeString(request)
         buffer.writeInteger(UInt8(ascii: "\n"))
-        sentAt = DispatchTime.now().uptimeNanoseconds
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        sentAt.append(DispatchTime.now().uptimeNanoseconds)
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func finish(context: ChannelHandlerContext) {
