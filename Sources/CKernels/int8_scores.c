@@ -228,6 +228,12 @@ size_t crossrec_collect_at_least(const float *scores, size_t length, float floor
 
 size_t crossrec_count_at_least(const int32_t *keys, size_t count, int32_t threshold) {
     size_t total = 0;
-    for (size_t i = 0; i < count; i++) total += keys[i] >= threshold;
+    // 32-bit partial sums vectorize 4 (SSE2) or 8 wide; 64-bit ones only 2.
+    for (size_t start = 0; start < count; start += 1u << 30) {
+        size_t end = count - start < (1u << 30) ? count : start + (1u << 30);
+        uint32_t part = 0;
+        for (size_t i = start; i < end; i++) part += keys[i] >= threshold;
+        total += part;
+    }
     return total;
 }

@@ -130,16 +130,27 @@ struct ClusterIndex: Sendable {
             return bits >= 0 ? bits : bits ^ .max
         }
         return keys.withUnsafeBufferPointer { keys in
-            // The largest threshold that at least `count` keys reach (Int32.min when all).
-            var (low, high) = (Int64(Int32.min), Int64(Int32.max))
-            while low < high {
-                let middle = (low + high + 1) >> 1
-                if reaching(Int32(middle), in: keys) >= count { low = middle } else { high = middle - 1 }
+            // The largest threshold that at least `count` keys reach: bisection between the
+            // smallest and largest key, stopping early when exactly `count` reach the middle.
+            var threshold = Int32.min, ties = Int.max
+            if count < keys.count {
+                var (low, high) = (Int64(keys.min()!), Int64(keys.max()!))
+                var exact = false
+                while low < high {
+                    let middle = (low + high + 1) >> 1
+                    let reached = reaching(Int32(middle), in: keys)
+                    if reached >= count { low = middle } else { high = middle - 1 }
+                    if reached == count {
+                        exact = true
+                        break
+                    }
+                }
+                threshold = Int32(low)
+                // Keys at the threshold beyond `count` are left out, the higher indices first.
+                if !exact { ties = count - (threshold == .max ? 0 : reaching(threshold + 1, in: keys)) }
             }
-            let threshold = Int32(low)
             var chosen: [UInt64] = []
-            chosen.reserveCapacity(count)
-            var ties = count - reaching(threshold &+ 1, in: keys) * (threshold == .max ? 0 : 1)
+            chosen.reserveCapacity(min(count, keys.count))
             for (index, key) in keys.enumerated() where key > threshold || (key == threshold && ties > 0) {
                 if key == threshold { ties -= 1 }
                 // Sorts as (key, then lower index) descending.
