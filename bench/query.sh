@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 feeder=""
 trap 'kill $feeder 2>/dev/null || true; kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 # QUERY_INDEX="<clusters> <probe>": answer through the approximate cluster index.
+# QUERY_DATA=structured: ratings with planted tastes (8 dimensions) and Zipf(0.7) item
+# popularity (the top 1 % of items get ~23 % of ratings; ~94 000 of the 100 000 items get
+# rated) instead of uniform random ones (bench feed --tastes/--zipf).
 # QUERY_PIPELINE="<n> ...": requests in flight per connection, one run each (default 1);
 # QUERY_CONNECTIONS, QUERY_SECONDS: the runs.
 index_yaml=""
@@ -18,16 +21,18 @@ if [ -n "${QUERY_INDEX:-}" ]; then
   index_clusters: $1
   index_probe: $2"
 fi
+feed_data=""
+if [ "${QUERY_DATA:-}" = structured ]; then feed_data="--tastes 8 --zipf 0.7"; fi
 start_query_daemon query-bench 16 "$index_yaml"
 preload=600000
-"$bin/crossrec" bench feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1
+"$bin/crossrec" bench feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1 $feed_data
 wait_for_model_events $preload
 items=$("$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["items"])')
 echo "model: $applied events in the published serving model, $items items, teacher d=32, int8 student d=16"
 if [ -n "${QUERY_INDEX:-}" ]; then
     "$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; i=json.load(sys.stdin)["domains"][0]["model"]["index"]; print("index: %d clusters, %d probed, recall@10 %.3f against the exact scan" % (i["clusters"], i["probe"], i["recall_at_10"]))'
 fi
-"$bin/crossrec" bench feed --address-file "$addr" --rate 10000 --events 600000 --items 100000 --users 20000 --seed 2 > /dev/null &
+"$bin/crossrec" bench feed --address-file "$addr" --rate 10000 --events 600000 --items 100000 --users 20000 --seed 2 $feed_data > /dev/null &
 feeder=$!
 sleep 2
 echo "ingest running at 10 000 events/s during the runs"
