@@ -128,7 +128,7 @@ public final class CheckpointService: Service, Sendable {
         let store = schedule.withLock { $0.store }
         let wallMillis = Int64(Date().timeIntervalSince1970 * 1_000)
         // File I/O and the synchronous offset commit block: both run on a thread of their own.
-        let result: Result<CheckpointStore.Written, CheckpointError> = await IngestService.onDedicatedThread { [self] in
+        let result: Result<CheckpointStore.Written, CheckpointError> = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [self] in
             let result = Result { () throws(CheckpointError) in
                 try store.write(learner: cut.learner, offsets: offsets, metadata: metadata, createdMillis: wallMillis)
             }

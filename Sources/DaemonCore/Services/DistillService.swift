@@ -152,7 +152,7 @@ public final class DistillService: Service, Sendable {
         let version = nextVersion.add(1, ordering: .relaxed).oldValue
         let cut = await ingest.cut()
         let options = schedule.withLock { $0.options }
-        let model = await IngestService.onDedicatedThread { cut.learner.distill(version: version, options: options) }
+        let model = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { cut.learner.distill(version: version, options: options) }
         publish(model, stallNanos: cut.stallNanos)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         buildTimer.recordNanoseconds(Int64(elapsed))

@@ -73,7 +73,7 @@ public final class IngestService: Service, @unchecked Sendable {
         try? await gracefulShutdown()
         logger.info("stopping ingest")
         // Both waits block, so they run off the cooperative pool.
-        await Self.onDedicatedThread { [consumer, writerDone] in
+        await DedicatedThread.run { [consumer, writerDone] in
             consumer.stop()
             writerDone.wait()
         }
@@ -198,12 +198,5 @@ public final class IngestService: Service, @unchecked Sendable {
         Status(
             domains: learner.configuration.domains.indices.map { learner.statistics(domain: $0) }, counters: counters,
             users: learner.userCount, evictedUsers: learner.evictedUsers, appliedEvents: learner.appliedEvents)
-    }
-
-    /// Runs blocking work on a thread of its own and resumes when it is done.
-    static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
-            Thread { continuation.resume(returning: body()) }.start()
-        }
     }
 }
