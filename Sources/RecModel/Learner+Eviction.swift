@@ -44,6 +44,7 @@ extension Learner {
     /// biases and seen lists.
     mutating func evictUser(row: Int32) {
         users.remove(row: row)
+        if lastUser?.row == row { lastUser = nil }
         for d in domains.indices {
             let scalars = domains[d].userScalars.mutableRow(Int(row))
             if scalars[UserColumn.ratings] > 0 { domains[d].usersWithRatings -= 1 }

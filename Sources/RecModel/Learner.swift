@@ -27,6 +27,10 @@ public struct Learner: Sendable {
     var tombstones: Set<UInt64> = []
     /// Events skipped because their user was forgotten.
     public internal(set) var skippedForgotten = 0
+    /// The previous event's user key and row. Rating streams come in per-user bursts (3 of 4
+    /// consecutive MovieLens-1M events share the user), and a hit skips hashing the id and
+    /// probing the index. Cleared when a user row is removed; checked against the row anyway.
+    var lastUser: (key: String, row: Int32)?
 
     /// Columns of `DomainState.itemScalars`.
     enum ItemColumn {
@@ -83,7 +87,7 @@ public struct Learner: Sendable {
         }
         let value = min(max(rating.value, low), high)
         clockMillis = max(clockMillis, rating.timestampMillis)
-        let u = Int(userRow(Self.userKey(rating.user, domain: d, shared: configuration.shareUserVectors)))
+        let u = Int(cachedUserRow(Self.userKey(rating.user, domain: d, shared: configuration.shareUserVectors)))
         let (itemRowIndex, itemHash) = itemRow(rating.item, domain: d)
         let i = Int(itemRowIndex)
         userLastSeen[u, 0] = clockMillis
@@ -166,6 +170,15 @@ public struct Learner: Sendable {
     static func userKey(_ user: String, domain d: Int, shared: Bool) -> String { shared ? user : perDomainKey(user, d) }
 
     /// The user's row, created (seeded init, scalars reset) when new; makes room first at the cap.
+    /// `userRow`, through the one-entry cache of the previous event's user.
+    @inline(__always)
+    mutating func cachedUserRow(_ id: String) -> Int32 {
+        if let last = lastUser, last.key == id, users.isLive(last.row) { return last.row }
+        let row = userRow(id)
+        lastUser = (id, row)
+        return row
+    }
+
     mutating func userRow(_ id: String) -> Int32 {
         let hash = StableHash.hash(id)
         if let row = users.find(id, hash: hash) { return row }

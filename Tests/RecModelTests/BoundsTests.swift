@@ -1,4 +1,4 @@
-import RecModel
+@testable import RecModel
 import Testing
 
 @Suite("Memory bounds, expiry and popularity")
@@ -93,5 +93,37 @@ struct IDIndexTests {
         #expect(StableHash.hash("user-1") != StableHash.hash("user-2"))
         #expect(StableHash.hash("abc") == 0x3432_F03E_346D_8AD1)
         #expect(StableHash.hash("a somewhat longer identifier, over 16 bytes") == 0xA196_8D33_0694_3ED5)
+    }
+}
+
+/// The learner remembers the previous event's user row (streams come in per-user bursts);
+/// that memory must never outlive the row.
+@Suite("Previous-user row cache")
+struct PreviousUserCacheTests {
+    /// Users rate in bursts of 3 and come back after more users than the cap have passed, so
+    /// each returns evicted (sometimes as the very user the learner remembered): every burst
+    /// starts over on a live row holding that user's id, with exactly the burst's ratings.
+    @Test func anEvictedUserComingBackStartsOver() throws {
+        var configuration = SyntheticRatings.configuration()
+        configuration.maxUsers = 4
+        var learner = Learner(configuration: configuration)
+        for round in 0..<40 {
+            let user = "u\(round % 7)"
+            for index in 0..<3 {
+                learner.apply(Rating(domain: 0, user: user, item: "i\(index)", value: 4, timestampMillis: Int64(round * 3 + index)))
+            }
+            let row = try #require(learner.users.find(user, hash: StableHash.hash(user)))
+            #expect(learner.users.key(of: row) == user)
+            #expect(learner.domains[0].userScalars[Int(row), Learner.UserColumn.ratings] == 3)
+            #expect(learner.userCount <= 4)
+        }
+        // Forgetting the remembered user: their later events are skipped, and the next user
+        // gets a row of their own.
+        #expect(learner.forget(user: "u6"))
+        learner.apply(Rating(domain: 0, user: "u6", item: "i0", value: 4, timestampMillis: 1_000))
+        #expect(learner.users.find("u6", hash: StableHash.hash("u6")) == nil)
+        learner.apply(Rating(domain: 0, user: "u0", item: "i0", value: 4, timestampMillis: 1_001))
+        let row = try #require(learner.users.find("u0", hash: StableHash.hash("u0")))
+        #expect(learner.users.key(of: row) == "u0")
     }
 }
