@@ -119,7 +119,8 @@ struct PreviousUserCacheTests {
         }
         // Forgetting the remembered user: their later events are skipped, and the next user
         // gets a row of their own.
-        #expect(learner.forget(user: "u6"))
+        let forgotten = learner.forget(user: "u6")
+        #expect(forgotten)
         learner.apply(Rating(domain: 0, user: "u6", item: "i0", value: 4, timestampMillis: 1_000))
         #expect(learner.users.find("u6", hash: StableHash.hash("u6")) == nil)
         learner.apply(Rating(domain: 0, user: "u0", item: "i0", value: 4, timestampMillis: 1_001))
