@@ -117,12 +117,12 @@ struct PreviousUserCacheTests {
             #expect(learner.domains[0].userScalars[Int(row), Learner.UserColumn.ratings] == 3)
             #expect(learner.userCount <= 4)
         }
-        // Forgetting the remembered user: their later events are skipped, and the next user
-        // gets a row of their own.
-        let forgotten = learner.forget(user: "u6")
+        // Forgetting the remembered user (the last burst's, u4): their later events are
+        // skipped, and the next user gets a row of their own.
+        let forgotten = learner.forget(user: "u4")
         #expect(forgotten)
-        learner.apply(Rating(domain: 0, user: "u6", item: "i0", value: 4, timestampMillis: 1_000))
-        #expect(learner.users.find("u6", hash: StableHash.hash("u6")) == nil)
+        learner.apply(Rating(domain: 0, user: "u4", item: "i0", value: 4, timestampMillis: 1_000))
+        #expect(learner.users.find("u4", hash: StableHash.hash("u4")) == nil)
         learner.apply(Rating(domain: 0, user: "u0", item: "i0", value: 4, timestampMillis: 1_001))
         let row = try #require(learner.users.find("u0", hash: StableHash.hash("u0")))
         #expect(learner.users.key(of: row) == "u0")
