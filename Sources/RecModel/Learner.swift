@@ -169,7 +169,6 @@ public struct Learner: Sendable {
     @inline(__always)
     static func userKey(_ user: String, domain d: Int, shared: Bool) -> String { shared ? user : perDomainKey(user, d) }
 
-    /// The user's row, created (seeded init, scalars reset) when new; makes room first at the cap.
     /// `userRow`, through the one-entry cache of the previous event's user.
     @inline(__always)
     mutating func cachedUserRow(_ id: String) -> Int32 {
@@ -179,6 +178,7 @@ public struct Learner: Sendable {
         return row
     }
 
+    /// The user's row, created (seeded init, scalars reset) when new; makes room first at the cap.
     mutating func userRow(_ id: String) -> Int32 {
         let hash = StableHash.hash(id)
         if let row = users.find(id, hash: hash) { return row }
