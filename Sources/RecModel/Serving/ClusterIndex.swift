@@ -118,9 +118,9 @@ struct ClusterIndex: Sendable {
     /// The indices of the `count` highest of `scores`, best first, ties to the lower index.
     ///
     /// Why not a k-best buffer (`Learner.best`): its comparisons branch at random, and the
-    /// mispredictions made choosing 32 of 316 clusters a quarter of a query. Here the count-th largest key is found
-    /// by bisection over order-preserving integer keys, each step one branch-free (vectorized)
-    /// counting pass, and only the chosen few are sorted.
+    /// mispredictions made choosing 32 of 316 clusters a quarter of a query. Here the count-th
+    /// largest key is found by bisection over order-preserving integer keys, each step one
+    /// branch-free (vectorized) counting pass, and only the chosen few are sorted.
     static func best(_ count: Int, of scores: [Float]) -> [Int] {
         guard count > 0 else { return [] }
         // Float order as signed integer order (-0 as +0, NaN lowest).
