@@ -31,7 +31,7 @@ public final class QuerySocketClient {
         }
     }
 
-    private var readTimeoutSeconds: Double?
+    private let readTimeoutSeconds: Double?
 
     /// Connects to `path`; with `readTimeoutSeconds`, a read that waits longer fails with
     /// `Failure.timedOut` instead of waiting for ever.

@@ -42,7 +42,7 @@ extension Learner {
 
     /// The `count` rows of highest score, ties to the lower row: one pass with a small sorted
     /// buffer (sorting every item per sampled user was a third of a distillation at 100 k items).
-    static func best(_ count: Int, of rows: some Sequence<Int>, score: (Int) -> Double) -> [Int] {
+    static func best(_ count: Int, of rows: [Int], score: (Int) -> Double) -> [Int] {
         var kept: [(score: Double, row: Int)] = []
         kept.reserveCapacity(count + 1)
         for row in rows {

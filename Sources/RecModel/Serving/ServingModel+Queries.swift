@@ -32,25 +32,25 @@ extension ServingModel {
         // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
         // for every item, so it is added only to the candidates.
         var scan = TopKScan(k: k, base: Float(served.mean) + served.userBias[row], seen: seenHashes.count)
+        // Through the index, rows are positions in cluster order; without it, item rows.
+        let index = useIndex ? served.index : nil
+        let (itemAt, hashAt) = (index?.itemAt, index?.hashAt)
         served.userRows.withUnsafeBufferPointer { rows in
             let query = rows.baseAddress! + row * dimension
-            if useIndex, let index = served.index {
-                index.rows.visitCandidates(
-                    query, offsets: index.offsets, ranges: index.clustersToProbe(query), floor: { scan.floor(forRunWith: $0) }
-                ) { position, score in
+            (index?.rows ?? served.itemRows).visitCandidates(
+                query, offsets: index?.offsets ?? served.itemBias, ranges: index?.clustersToProbe(query),
+                floor: { scan.floor(forRunWith: $0) }
+            ) { position, score in
+                if let itemAt, let hashAt {
+                    scan.consider(score: score, item: Int(itemAt[position]), hash: hashAt[position], seen: seen, ids: served.items)
+                } else {
                     scan.consider(
-                        score: score, item: Int(index.itemAt[position]), hash: index.hashAt[position], seen: seen, ids: served.items)
-                }
-            } else {
-                served.itemRows.visitCandidates(query, offsets: served.itemBias, floor: { scan.floor(forRunWith: $0) }) {
-                    item, score in
-                    scan.consider(score: score, item: item, hash: served.items.hash(of: Int32(item)), seen: seen, ids: served.items)
+                        score: score, item: position, hash: served.items.hash(of: Int32(position)), seen: seen, ids: served.items)
                 }
             }
         }
         return scan.best.sorted(ids: served.items)
     }
-
 
     /// The predicted rating of (user, item) in domain `d`, clipped, and how it was made; nil
     /// when the item is unknown. An unknown user gets the domain mean plus the item bias.

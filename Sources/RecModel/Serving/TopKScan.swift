@@ -31,25 +31,13 @@ struct TopKScan {
         return floor
     }
 
-    /// The m-th largest of `values` (NaN left out), nil when fewer.
+    /// The m-th largest of `values` (NaN left out), nil when fewer (`ClusterIndex.best`'s
+    /// selection).
     static func largest(_ m: Int, of values: UnsafeBufferPointer<Float>) -> Float? {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { kept in
-            var count = 0
-            for value in values where !value.isNaN {
-                if count == m {
-                    if value <= kept[m - 1] { continue }
-                    count -= 1
-                }
-                var position = count
-                while position > 0, kept[position - 1] < value {
-                    kept[position] = kept[position - 1]
-                    position -= 1
-                }
-                kept[position] = value
-                count += 1
-            }
-            return count == m ? kept[m - 1] : nil
+        guard let last = ClusterIndex.best(m, of: Array(values)).last, !values[last].isNaN, m <= values.count else {
+            return nil
         }
+        return values[last]
     }
 
     /// Offers a candidate; `hash` (the item's id hash, read only when the seen set must be
