@@ -22,6 +22,9 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Repetitions; medians are reported.") var repeats = 3
     @Option(help: "Clusters of the approximate top-k index (0: exact scan).") var indexClusters = 0
     @Option(help: "Clusters a query scans through the index.") var indexProbe = 8
+    @Option(help: "Latent tastes of generated ratings, as in bench feed (0: the planted (user % 7, item % 7) pattern).")
+    var tastes = 0
+    @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
 
     func run() throws {
         var configuration = LearnerConfiguration(domains: [
@@ -30,11 +33,17 @@ struct DistillBench: ParsableCommand {
         configuration.dimension = dimension
         var learner = Learner(configuration: configuration)
         var generator = SplitMix64(seed: 11)
+        var structured = GeneratedRatings(users: users, items: items, tastes: tastes, zipf: zipf, seed: 11)
         // Planted taste: a user's rating depends on (user % 7, item % 7) in both domains,
-        // so the factors and the transfer map have something to learn.
+        // so the factors and the transfer map have something to learn; or with --tastes,
+        // bench feed's ratings (the user drawn here, the item and rating there).
         func event(domain: Int, user: UInt64) -> Rating {
-            let item = generator.next() % UInt64(items)
-            let value = Double((user % 7 + item % 7) % 5 + 1)
+            var item = generator.next() % UInt64(items)
+            var value = Double((user % 7 + item % 7) % 5 + 1)
+            if tastes > 0 {
+                let drawn = structured.next(user: Int(user))
+                (item, value) = (UInt64(drawn.item), drawn.value)
+            }
             return Rating(domain: domain, user: "user-\(user)", item: "\(domain == 0 ? "s" : "t")-\(item)", value: value,
                 timestampMillis: 1_700_000_000_000)
         }

@@ -82,7 +82,11 @@ struct GeneratedRatings {
     }
 
     mutating func next() -> (user: Int, item: Int, value: Double) {
-        let user = Int(generator.next() % UInt64(users))
+        next(user: Int(generator.next() % UInt64(users)))
+    }
+
+    /// A rating by `user`.
+    mutating func next(user: Int) -> (user: Int, item: Int, value: Double) {
         let item = nextItem()
         guard tastes > 0 else { return (user, item, Double(generator.next() % 5 + 1)) }
         // Elements uniform in [-1, 1) have variance 1/3, so the dot product has standard
