@@ -11,8 +11,9 @@ import RecModel
 /// header u64: a file that stops anywhere before its last byte is detected.
 public enum CheckpointFormat {
     public static let magic: [UInt8] = Array("CRXRCKPT".utf8)
-    /// The version this build writes, and the newest it reads.
-    public static let version: UInt32 = 1
+    /// The version this build writes, and the newest it reads. 2 added the recent-ratings
+    /// sections (0x26); version 1 files restore with those rings empty.
+    public static let version: UInt32 = 2
     static let headerBytes = 32
     static let sectionHeaderBytes = 24
 

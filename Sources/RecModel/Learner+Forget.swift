@@ -14,6 +14,9 @@ extension Learner {
                 known = true
             }
         }
+        // Their ratings kept for the refit go too (checkpoints hold that buffer).
+        let hashes = Set(keys.map { StableHash.hash($0) })
+        for d in domains.indices { domains[d].recent.remove(users: hashes) }
         return known
     }
 

@@ -37,6 +37,7 @@ extension Learner {
             complete = domains[d].itemLastSeen.precopy(operation) && complete
             complete = domains[d].userScalars.precopy(operation) && complete
             complete = domains[d].seen.precopy(operation) && complete
+            complete = domains[d].recent.precopy(operation) && complete
         }
         return complete
     }
@@ -53,7 +54,7 @@ extension Learner {
             (
                 domains[d].itemVectors.finishPrecopy(), domains[d].itemScalars.finishPrecopy(),
                 domains[d].itemLastSeen.finishPrecopy(), domains[d].userScalars.finishPrecopy(),
-                domains[d].seen.finishPrecopy()
+                domains[d].seen.finishPrecopy(), domains[d].recent.finishPrecopy()
             )
         }
         var snapshot = self
@@ -62,7 +63,7 @@ extension Learner {
         snapshot.userAccumulators = accumulators
         for (d, tables) in perDomain.enumerated() {
             (snapshot.domains[d].itemVectors, snapshot.domains[d].itemScalars, snapshot.domains[d].itemLastSeen,
-                snapshot.domains[d].userScalars, snapshot.domains[d].seen) = tables
+                snapshot.domains[d].userScalars, snapshot.domains[d].seen, snapshot.domains[d].recent) = tables
         }
         return snapshot
     }

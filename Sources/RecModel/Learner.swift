@@ -56,6 +56,9 @@ public struct Learner: Sendable {
         var metrics: PrequentialMetrics
         var evictedItems = 0
         var popularityClock: DecayClock
+        /// The latest ratings of a target domain, for the refit at distillation (empty ring
+        /// elsewhere).
+        var recent: RecentRatings
     }
 
     public init(configuration: LearnerConfiguration) {
@@ -71,7 +74,8 @@ public struct Learner: Sendable {
                 itemVectors: ChunkedMatrix(width: configuration.dimension, fill: 0),
                 mean: (spec.ratingRange.lowerBound + spec.ratingRange.upperBound) / 2,
                 metrics: PrequentialMetrics(window: configuration.metricsWindow),
-                popularityClock: DecayClock(halfLifeMillis: configuration.popularityHalfLifeMillis))
+                popularityClock: DecayClock(halfLifeMillis: configuration.popularityHalfLifeMillis),
+                recent: RecentRatings(capacity: spec.isTarget ? configuration.recentTargetRatings : 0))
         }
     }
 
@@ -92,6 +96,7 @@ public struct Learner: Sendable {
         let i = Int(itemRowIndex)
         userLastSeen[u, 0] = clockMillis
         domains[d].itemLastSeen[i, 0] = clockMillis
+        if domains[d].recent.capacity > 0 { domains[d].recent.append(user: users.hash(of: Int32(u)), item: itemHash, value: value) }
 
         let mean = domains[d].mean
         let userScalars = domains[d].userScalars.row(u)

@@ -57,6 +57,9 @@ public struct LearnerConfiguration: Sendable, Equatable {
     public var metricsWindow = 10_000
     /// Every vector element is kept within ±this (with the clamped error, keeps all finite).
     public var parameterLimit = 10.0
+    /// Latest ratings kept per target domain for the refit of its items at distillation
+    /// (24 bytes each; 0: no refit, the student distills the online parameters as they are).
+    public var recentTargetRatings = 1_000_000
     /// Events between two idle-expiry sweeps.
     public var sweepEveryEvents = 65_536
 

@@ -31,8 +31,20 @@ struct CheckpointFileTests {
         #expect(file.offsets == SampleCheckpoint.offsets)
         #expect(file.metadata["crossrec.version"] == "fixture")
         let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
-        #expect(try learner.archived().sections == SampleCheckpoint.learner().archived().sections)
+        // Version 1 had no recent-ratings sections: the rings come back empty.
+        let recent = { (sections: [ArchiveSection: [UInt8]]) in sections.filter { $0.key.kind != ArchiveSection.recentRatings } }
+        #expect(try recent(learner.archived().sections) == recent(SampleCheckpoint.learner().archived().sections))
+        #expect(learner.recentRatingCount(domain: 1) == 0)
         #expect(learner.isForgotten(user: "user-3"))
+    }
+
+    @Test func goldenVersion2FixtureRestoresTheRecentRatings() throws {
+        let file = try CheckpointFile(path: SampleCheckpoint.fixturePath(version: 2))
+        #expect(file.version == 2)
+        let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
+        #expect(try learner.archived().sections == SampleCheckpoint.learner().archived().sections)
+        #expect(learner.recentRatingCount(domain: 1) == 100)
+        #expect(learner.recentRatingCount(domain: 0) == 0)
     }
 
     /// The writer must still produce the fixture byte for byte: a format change needs a new
@@ -103,7 +115,8 @@ struct CheckpointFileTests {
         Self.resealHeader(&bytes)
         try Self.expectRefused(bytes, in: directory, .newerVersion, "newer version")
         let error = try #require(throws: CheckpointError.self) { try CheckpointFile(path: "\(directory)/damaged.ckpt") }
-        #expect(error.message.contains("format version 2 is newer than this build reads (1)"))
+        #expect(error.message.contains(
+            "format version \(CheckpointFormat.version + 1) is newer than this build reads (\(CheckpointFormat.version))"))
     }
 
     @Test func otherConfigurationIsRefusedAsIncompatible() throws {

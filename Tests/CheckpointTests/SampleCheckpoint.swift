@@ -14,11 +14,12 @@ enum SampleCheckpoint {
 
     static func configuration(dimension: Int = 4) -> LearnerConfiguration {
         var configuration = LearnerConfiguration(domains: [
-            DomainSpec(name: "movies", ratingRange: 1...5), DomainSpec(name: "books", ratingRange: 1...10),
+            DomainSpec(name: "movies", ratingRange: 1...5), DomainSpec(name: "books", ratingRange: 1...10, isTarget: true),
         ])
         configuration.dimension = dimension
         configuration.maxUsers = 30
         configuration.metricsWindow = 50
+        configuration.recentTargetRatings = 100  // fewer than the books events: the ring wraps
         return configuration
     }
 

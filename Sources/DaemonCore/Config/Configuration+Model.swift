@@ -22,6 +22,7 @@ extension Configuration {
         learner.popularityHalfLifeMillis = model.popularityHalfLifeSeconds * 1000
         learner.seenItemsPerUser = model.seenItemsPerUser
         learner.metricsWindow = model.metricsWindow
+        learner.recentTargetRatings = model.refitRatings
         return learner
     }
 

@@ -121,7 +121,7 @@ extension Configuration {
         let allowed: Set<String> = [
             "dimension", "seed", "optimizer", "learning_rate", "bias_learning_rate", "regularization", "bias_regularization",
             "init_scale", "max_users", "idle_expiry_seconds", "popularity_half_life_seconds", "seen_items_per_user",
-            "metrics_window",
+            "metrics_window", "refit_ratings",
         ]
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
             switch field {
@@ -137,6 +137,7 @@ extension Configuration {
             case "idle_expiry_seconds": model.idleExpirySeconds = try reader.double(value, path, 0...1e10)
             case "popularity_half_life_seconds": model.popularityHalfLifeSeconds = try reader.double(value, path, 1...1e10)
             case "seen_items_per_user": model.seenItemsPerUser = try reader.int(value, path, 0...100_000)
+            case "refit_ratings": model.refitRatings = try reader.int(value, path, 0...100_000_000)
             default: model.metricsWindow = try reader.int(value, path, 1...10_000_000)
             }
         }
@@ -196,7 +197,7 @@ extension Configuration {
         var distill = Distill()
         let allowed: Set<String> = [
             "interval_seconds", "every_events", "dimension", "max_score_rmse", "transfer_ridge", "validation_fraction",
-            "index_clusters", "index_probe",
+            "index_clusters", "index_probe", "refit_sweeps", "refit_regularizations",
         ]
         var probeNode: (Node, String)?
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
@@ -210,6 +211,12 @@ extension Configuration {
             case "dimension": distill.dimension = try reader.int(value, path, 1...1_024)
             case "max_score_rmse": distill.maxScoreRMSE = try reader.double(value, path, 0...100)
             case "transfer_ridge": distill.transferRidge = try reader.double(value, path, 0...1e9)
+            case "refit_sweeps": distill.refitSweeps = try reader.int(value, path, 0...100)
+            case "refit_regularizations":
+                distill.refitRegularizations = try reader.sequence(value, path).enumerated().map { (index, node) throws(ConfigError) in
+                    try reader.double(node, "\(path)[\(index)]", 0...1e9)
+                }
+                if distill.refitRegularizations.isEmpty { throw reader.error(path, value, "at least one penalty") }
             default: distill.validationFraction = try reader.double(value, path, 0.01...0.5)
             }
         }

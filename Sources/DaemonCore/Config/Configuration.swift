@@ -95,6 +95,10 @@ public struct Configuration: Sendable, Equatable {
         public var indexClusters: Int = 0
         /// Clusters a `recommend` scans through the index.
         public var indexProbe: Int = 8
+        /// Sweeps of the refit of target domains on their latest ratings (0: no refit).
+        public var refitSweeps: Int = 3
+        /// Candidate L2 penalties of refitted item vectors; held-out users choose.
+        public var refitRegularizations: [Double] = DistillOptions().refitRegularizations
 
         public var options: DistillOptions {
             var options = DistillOptions()
@@ -104,6 +108,8 @@ public struct Configuration: Sendable, Equatable {
             options.validationFraction = validationFraction
             options.indexClusters = indexClusters
             options.indexProbe = indexProbe
+            options.refitSweeps = refitSweeps
+            options.refitRegularizations = refitRegularizations
             return options
         }
     }
@@ -140,4 +146,6 @@ public struct ModelSettings: Sendable, Equatable {
     public var seenItemsPerUser: Int = 200
     /// Events in the sliding prequential window.
     public var metricsWindow: Int = 10_000
+    /// Latest ratings kept per target domain for the refit at distillation.
+    public var refitRatings: Int = 1_000_000
 }

@@ -161,7 +161,7 @@ struct ServingQueryHandler: QueryHandler {
         ])
     }
 
-    /// Fidelity and transfer of one domain's student.
+    /// Fidelity, transfer and refit of one domain's student.
     private func servedStats(_ domain: ServedDomain) -> JSONValue {
         let fidelity = domain.fidelity
         var fields: [String: JSONValue] = [
@@ -182,6 +182,14 @@ struct ServingQueryHandler: QueryHandler {
                 "validation_rmse": .object(transfer.validationRMSE.mapValues { .number($0) }),
                 "training_users": .integer(Int64(transfer.trainingUsers)),
                 "validation_users": .integer(Int64(transfer.validationUsers)),
+            ])
+        }
+        if let refit = domain.refit {
+            fields["refit"] = .object([
+                "regularization": .number(refit.regularization),
+                "validation_rmse": .object(Dictionary(uniqueKeysWithValues: refit.validationRMSE.map { ("\($0.key)", .number($0.value)) })),
+                "ratings": .integer(Int64(refit.ratings)), "items": .integer(Int64(refit.items)),
+                "users": .integer(Int64(refit.users)),
             ])
         }
         return .object(fields)

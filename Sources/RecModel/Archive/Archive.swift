@@ -31,19 +31,23 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
     public static let popularity: UInt16 = 0x23
     public static let seen: UInt16 = 0x24
     public static let metrics: UInt16 = 0x25
+    /// Optional: archives written before it restore with an empty ring.
+    public static let recentRatings: UInt16 = 0x26
 
     public static let learnerKinds: Set<UInt16> = [
         configuration, counters, tombstones, userIndex, userParameters, userOptimizer,
-        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics,
+        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings,
     ]
-    static let perDomainKinds: Set<UInt16> = [itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics]
+    static let perDomainKinds: Set<UInt16> = [
+        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings,
+    ]
 
     /// Names for inspection tools; other modules add their own kinds to the file.
     public static let names: [UInt16: String] = [
         configuration: "config-fingerprint", counters: "counters", tombstones: "tombstones",
         userIndex: "user-index", userParameters: "user-parameters", userOptimizer: "user-optimizer",
         itemIndex: "item-index", itemParameters: "item-parameters", userDomainParameters: "user-domain-parameters",
-        popularity: "popularity", seen: "seen", metrics: "metrics",
+        popularity: "popularity", seen: "seen", metrics: "metrics", recentRatings: "recent-ratings",
     ]
 }
 

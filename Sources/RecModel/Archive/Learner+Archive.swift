@@ -43,6 +43,8 @@ extension Learner {
             }
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.metrics, instance: instance))
             try state.metrics.archive(into: &sink)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.recentRatings, instance: instance))
+            try state.recent.archive(into: &sink)
         }
     }
 
@@ -119,6 +121,11 @@ extension Learner {
             var metrics = try reader(ArchiveSection.metrics, d)
             domains[d].metrics = try PrequentialMetrics.restore(window: configuration.metricsWindow, from: &metrics)
             try metrics.expectEnd()
+            if sections[ArchiveSection(kind: ArchiveSection.recentRatings, instance: UInt16(d))] != nil {
+                var recent = try reader(ArchiveSection.recentRatings, d)
+                domains[d].recent = try RecentRatings.restore(capacity: domains[d].recent.capacity, from: &recent)
+                try recent.expectEnd()
+            }
         }
     }
 

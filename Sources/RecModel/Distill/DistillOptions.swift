@@ -22,6 +22,19 @@ public struct DistillOptions: Sendable, Equatable {
     public var indexClusters = 0
     /// Clusters a `recommend` scans when there is an index (at most `indexClusters`).
     public var indexProbe = 8
+    /// Alternating least-squares sweeps of the refit of target domains on their latest ratings
+    /// (Learner+Refit.swift; 0: no refit).
+    public var refitSweeps = 3
+    /// Candidate L2 penalties of a refitted item vector (absolute, not per rating: an item rated
+    /// a few times stays near 0 and scores by its bias). A single value is used as is; among
+    /// several, each refit takes the one with the lowest error on held-out users' ratings
+    /// (`validationFraction`), a choice biased toward small values (Learner+Refit.swift).
+    /// 20: the best on the validation cells of the cross-domain benchmark (docs/BENCHMARKS.md).
+    public var refitRegularizations: [Double] = [20]
+    /// L2 penalties of the refitted item and user biases. Chosen on the validation cells of
+    /// the cross-domain benchmark (docs/BENCHMARKS.md).
+    public var refitItemBiasRegularization = 1.0
+    public var refitUserBiasRegularization = 5.0
     /// Users whose top 10 through the index is compared with the exact one at build time.
     public var indexRecallUsers = 200
 

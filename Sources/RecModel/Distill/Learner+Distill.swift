@@ -6,6 +6,12 @@ extension Learner {
     /// runs on any thread while the writer goes on with its own copy.
     public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
         let start = DispatchTime.now().uptimeNanoseconds
+        let (teacher, refits) = refitted(options: options)
+        return teacher.distillTeacher(version: version, options: options, refits: refits, start: start)
+    }
+
+    /// `distill` once the target domains are refitted: this learner is the teacher.
+    private func distillTeacher(version: Int, options: DistillOptions, refits: [Int: RefitChoice], start: UInt64) -> ServingModel {
         let k = max(1, min(options.dimension, dimension))
         func model(_ served: [ServedDomain]) -> ServingModel {
             ServingModel(
@@ -13,7 +19,7 @@ extension Learner {
                 teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
                 users: users, shareUserVectors: configuration.shareUserVectors)
         }
-        var served = domains.indices.map { distillDomain($0, dimension: k, options: options) }
+        var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0]) }
         guard served.contains(where: { $0.index != nil }) else { return model(served) }
         // The index's recall needs a built model (its user rows and exact scan).
         let unmeasured = model(served)
@@ -22,7 +28,7 @@ extension Learner {
         return model(served)
     }
 
-    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions) -> ServedDomain {
+    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions, refit: RefitChoice?) -> ServedDomain {
         let state = domains[d]
         let spec = configuration.domains[d]
         let itemCount = state.items.rowLimit
@@ -91,7 +97,8 @@ extension Learner {
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
             items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, index: index, itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
-            seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice)
+            seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice,
+            refit: refit)
     }
 
     /// `count` rows spread evenly over `rows` (all of them when there are fewer).

@@ -99,6 +99,8 @@ public struct ServedDomain: Sendable {
     let popular: [(row: Int32, count: Double)]
     public let fidelity: Fidelity
     public let transfer: TransferChoice?
+    /// What the refit of a target domain's items on its latest ratings chose (nil: no refit).
+    public let refit: RefitChoice?
 
     var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 + (index?.byteCount ?? 0) }
 
@@ -147,4 +149,16 @@ public struct TransferChoice: Sendable, Equatable {
     public var validationRMSE: [String: Double]
     public var trainingUsers: Int
     public var validationUsers: Int
+}
+
+/// The refit of a target domain at build time (Learner+Refit.swift).
+public struct RefitChoice: Sendable, Equatable {
+    /// The item vectors' L2 penalty used.
+    public var regularization: Double
+    /// RMSE on the held-out users' ratings by candidate penalty (empty with one candidate).
+    public var validationRMSE: [Double: Double]
+    /// Ratings of the ring that named a live user and item, and the items and users they cover.
+    public var ratings: Int
+    public var items: Int
+    public var users: Int
 }

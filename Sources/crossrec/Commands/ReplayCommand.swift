@@ -67,6 +67,12 @@ struct ReplayCommand: ParsableCommand {
                 "student_bytes": domain.fidelity.studentBytes, "teacher_bytes": domain.fidelity.teacherBytes,
             ]
             if let transfer = domain.transfer { fields["transfer"] = ["method": transfer.method, "validation_rmse": transfer.validationRMSE] }
+            if let refit = domain.refit {
+                fields["refit"] = [
+                    "regularization": refit.regularization, "ratings": refit.ratings, "items": refit.items, "users": refit.users,
+                    "validation_rmse": Dictionary(uniqueKeysWithValues: refit.validationRMSE.map { ("\($0.key)", $0.value) }),
+                ]
+            }
             return fields
         }
         print(json ? report.json(extra: ["cold_start": evaluation.json, "served": served]) : report.table() + "\n" + evaluation.text)
@@ -125,6 +131,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "L2 regularization of the vectors.") var regularization: Double?
     @Option(help: "L2 regularization of the biases.") var biasRegularization: Double?
     @Option(help: "Standard deviation of the initial vectors.") var initScale: Double?
+    @Option(help: "Latest ratings kept per target domain for the refit at distillation (0: none).")
+    var refitRatings: Int?
 
     func apply(to configuration: inout LearnerConfiguration) {
         configuration.dimension = dimension
@@ -135,6 +143,7 @@ struct ModelOptions: ParsableArguments {
         if let regularization { configuration.regularization = regularization }
         if let biasRegularization { configuration.biasRegularization = biasRegularization }
         if let initScale { configuration.initScale = initScale }
+        if let refitRatings { configuration.recentTargetRatings = max(0, refitRatings) }
     }
 }
 
@@ -142,11 +151,17 @@ struct ModelOptions: ParsableArguments {
 struct DistillArguments: ParsableArguments {
     @Option(help: "Student dimension k'.") var studentDimension = 16
     @Option(help: "Ridge penalty of the transfer map.") var transferRidge = 1.0
+    @Option(help: "Sweeps of the refit of target domains on their latest ratings (0: no refit).")
+    var refitSweeps = DistillOptions().refitSweeps
+    @Option(help: "Candidate L2 penalty of refitted item vectors (repeat: held-out users choose among them; default 20).")
+    var refitRegularization: [Double] = []
 
     var options: DistillOptions {
         var options = DistillOptions()
         options.dimension = studentDimension
         options.transferRidge = transferRidge
+        options.refitSweeps = max(0, refitSweeps)
+        if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0, $0) } }
         return options
     }
 }
