@@ -25,6 +25,7 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Latent tastes of generated ratings, as in bench feed (0: the planted (user % 7, item % 7) pattern).")
     var tastes = 0
     @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
+    @Option(help: "Sweeps of the target domain's refit at each build (0: none).") var refitSweeps = DistillOptions().refitSweeps
 
     func run() throws {
         var configuration = LearnerConfiguration(domains: [
@@ -62,6 +63,7 @@ struct DistillBench: ParsableCommand {
         options.dimension = studentDimension
         options.indexClusters = indexClusters
         options.indexProbe = indexProbe
+        options.refitSweeps = refitSweeps
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []
