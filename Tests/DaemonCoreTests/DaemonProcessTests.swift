@@ -19,6 +19,7 @@ extension WholeDaemonTests {
                     topic: ratings.books
                     format: csv
                     rating_range: [1, 10]
+                    target: true
                 kafka:
                   bootstrap: dev
                   session_timeout_ms: 3000
@@ -133,6 +134,9 @@ extension WholeDaemonTests {
             #expect(statsDomains.map { $0["events"] as? Int } == [40, 20])
             let booksModel = (statsDomains.last?["model"] as? [String: Any]) ?? [:]
             #expect((booksModel["top10_overlap"] as? Double).map { $0 > 0 } == true, "fidelity in stats: \(booksModel)")
+            // books is a target: every one of its ratings is in the refit's ring.
+            let refit = booksModel["refit"] as? [String: Any] ?? [:]
+            #expect(refit["ratings"] as? Int == 20 && refit["regularization"] as? Double == 20, "\(booksModel)")
             #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
             #expect(answers.allSatisfy { $0["ok"] != nil })
 
@@ -184,7 +188,7 @@ extension WholeDaemonTests {
             for arguments in [["--config", path], ["--check-config", path]] {
                 let daemon = try DaemonProcess(executable: crossrecd, arguments: arguments, logPath: "\(directory)/log")
                 #expect(daemon.waitForExit() == 78)
-                #expect(daemon.log.contains("crossrecd.yaml:21: model.dimensoin: unknown key"), "\(daemon.log)")
+                #expect(daemon.log.contains("crossrecd.yaml:22: model.dimensoin: unknown key"), "\(daemon.log)")
             }
         }
     }
