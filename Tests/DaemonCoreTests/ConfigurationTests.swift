@@ -38,6 +38,8 @@ struct ConfigurationTests {
         ("domains: []\n", "domains", 1, "at least one domain"),
         ("domains:\n  - topic: t\n", "domains[0].name", 2, "required"),
         (valid + "\ndistill:\n  index_clusters: 10\n  index_probe: 11\n", "distill.index_probe", 6, "at most distill.index_clusters"),
+        (valid + "\ndistill:\n  refit_regularizations: []\n", "distill.refit_regularizations", 5, "at least one penalty"),
+        (valid + "\ndistill:\n  refit_regularizations: [5, 0]\n", "distill.refit_regularizations[1]", 5, "must be in"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {
@@ -59,5 +61,9 @@ struct ConfigurationTests {
         #expect(settings.extra["fetch.wait.max.ms"] == "50")
         let indexed = try Configuration.parse(yaml: Self.valid + "\ndistill:\n  index_clusters: 300\n  index_probe: 30\n")
         #expect(indexed.distill.options.indexClusters == 300 && indexed.distill.options.indexProbe == 30)
+        let refit = try Configuration.parse(
+            yaml: Self.valid + "\nmodel:\n  refit_ratings: 5000\ndistill:\n  refit_sweeps: 2\n  refit_regularizations: [5, 50]\n")
+        #expect(refit.learnerConfiguration.recentTargetRatings == 5000)
+        #expect(refit.distill.options.refitSweeps == 2 && refit.distill.options.refitRegularizations == [5, 50])
     }
 }

@@ -214,7 +214,7 @@ extension Configuration {
             case "refit_sweeps": distill.refitSweeps = try reader.int(value, path, 0...100)
             case "refit_regularizations":
                 distill.refitRegularizations = try reader.sequence(value, path).enumerated().map { (index, node) throws(ConfigError) in
-                    try reader.double(node, "\(path)[\(index)]", 0...1e9)
+                    try reader.double(node, "\(path)[\(index)]", 0.001...1e9)
                 }
                 if distill.refitRegularizations.isEmpty { throw reader.error(path, value, "at least one penalty") }
             default: distill.validationFraction = try reader.double(value, path, 0.01...0.5)

@@ -161,7 +161,7 @@ struct DistillArguments: ParsableArguments {
         options.dimension = studentDimension
         options.transferRidge = transferRidge
         options.refitSweeps = max(0, refitSweeps)
-        if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0, $0) } }
+        if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0.001, $0) } }
         return options
     }
 }
