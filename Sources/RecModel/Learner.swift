@@ -11,7 +11,7 @@ public struct Learner: Sendable {
     let dimension: Int
     /// Per-domain constants of the hot path, copied out of `configuration` once (reading a
     /// `DomainSpec` there would retain and release its name on every event).
-    private let bounds: [(low: Double, high: Double, weight: Double)]
+    private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool)]
     var users = IDIndex()
     var userVectors: ChunkedMatrix<Float>
     var userLastSeen: ChunkedMatrix<Int64>
@@ -65,7 +65,9 @@ public struct Learner: Sendable {
         precondition(!configuration.domains.isEmpty, "the learner needs at least one domain")
         self.configuration = configuration
         dimension = configuration.dimension
-        bounds = configuration.domains.map { ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight) }
+        bounds = configuration.domains.map {
+            ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0)
+        }
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
         userAccumulators = ChunkedMatrix(width: 1, fill: 0)
@@ -84,7 +86,7 @@ public struct Learner: Sendable {
     @discardableResult
     public mutating func apply(_ rating: Rating) -> Double {
         let d = rating.domain
-        let (low, high, weight) = bounds[d]
+        let (low, high, weight, keepsRecent) = bounds[d]
         if !tombstones.isEmpty, tombstones.contains(StableHash.hash(rating.user)) {
             skippedForgotten += 1
             return .nan
@@ -96,7 +98,7 @@ public struct Learner: Sendable {
         let i = Int(itemRowIndex)
         userLastSeen[u, 0] = clockMillis
         domains[d].itemLastSeen[i, 0] = clockMillis
-        if domains[d].recent.capacity > 0 { domains[d].recent.append(user: users.hash(of: Int32(u)), item: itemHash, value: value) }
+        if keepsRecent { domains[d].recent.append(user: users.hash(of: Int32(u)), item: itemHash, value: value) }
 
         let mean = domains[d].mean
         let userScalars = domains[d].userScalars.row(u)
