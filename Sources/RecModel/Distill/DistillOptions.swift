@@ -34,7 +34,7 @@ public struct DistillOptions: Sendable, Equatable {
     /// L2 penalties of the refitted item and user biases. Chosen on the validation cells of
     /// the cross-domain benchmark (docs/BENCHMARKS.md).
     public var refitItemBiasRegularization = 1.0
-    public var refitUserBiasRegularization = 5.0
+    public var refitUserBiasRegularization = 2.0
     /// Users whose top 10 through the index is compared with the exact one at build time.
     public var indexRecallUsers = 200
 

@@ -155,12 +155,16 @@ struct DistillArguments: ParsableArguments {
     var refitSweeps = DistillOptions().refitSweeps
     @Option(help: "Candidate L2 penalty of refitted item vectors (repeat: held-out users choose among them; default 20).")
     var refitRegularization: [Double] = []
+    @Option(help: "L2 penalty of a refitted item bias.") var refitItemBiasRegularization = DistillOptions().refitItemBiasRegularization
+    @Option(help: "L2 penalty of a refitted user bias.") var refitUserBiasRegularization = DistillOptions().refitUserBiasRegularization
 
     var options: DistillOptions {
         var options = DistillOptions()
         options.dimension = studentDimension
         options.transferRidge = transferRidge
         options.refitSweeps = max(0, refitSweeps)
+        options.refitItemBiasRegularization = max(0.001, refitItemBiasRegularization)
+        options.refitUserBiasRegularization = max(0, refitUserBiasRegularization)
         if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0.001, $0) } }
         return options
     }
