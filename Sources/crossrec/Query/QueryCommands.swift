@@ -148,7 +148,7 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try socket.send(["op": "stats"]) { object in
-            var rows = [["domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "lag", "top-10 vs teacher", "transfer"]]
+            var rows = [["domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "lag", "top-10 vs teacher", "transfer", "refit"]]
             for domain in object["domains"] as? [[String: Any]] ?? [] {
                 let rejected = (domain["rejected"] as? [String: Any] ?? [:]).values.compactMap { $0 as? Int }.reduce(0, +)
                 let lag = (domain["lag"] as? [[String: Any]] ?? []).compactMap { $0["lag"] as? Int }.reduce(0, +)
@@ -156,9 +156,12 @@ struct StatsCommand: ParsableCommand {
                 let served = domain["model"] as? [String: Any]
                 let overlap = (served?["top10_overlap"] as? Double).map { String(format: "%.2f", $0) } ?? "-"
                 let transfer = (served?["transfer"] as? [String: Any])?["method"] as? String ?? "-"
+                let refit = (served?["refit"] as? [String: Any]).map { refit in
+                    "\(refit["ratings"] ?? 0) ratings, L2 \((refit["regularization"] as? Double).map { String(format: "%g", $0) } ?? "-")"
+                } ?? "-"
                 rows.append([
                     "\(domain["domain"] ?? "")", "\(domain["events"] ?? 0)", "\(rejected)", "\(domain["users"] ?? 0)",
-                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), "\(lag)", overlap, transfer,
+                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), "\(lag)", overlap, transfer, refit,
                 ])
             }
             let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
