@@ -33,11 +33,9 @@ extension Learner {
     private mutating func refit(domain d: Int, options: DistillOptions) -> RefitChoice? {
         var problem = RefitProblem(learner: self, domain: d)
         guard !problem.ratings.isEmpty else { return nil }
-        // The held-out slice is chosen by id hash, as for the transfer map.
-        let slices = UInt64(max(2, Int((1 / max(options.validationFraction, 0.01)).rounded())))
-        let heldOut = problem.userRows.map { (users.hash(of: $0) >> 8) % slices == 0 }
         var errors: [Double: Double] = [:]
         if options.refitRegularizations.count > 1 {
+            let heldOut = problem.userRows.map { isHeldOut(user: $0, fraction: options.validationFraction) }
             for lambda in options.refitRegularizations {
                 var trial = problem
                 trial.solve(sweeps: options.refitSweeps, lambda: lambda, options: options, skipping: heldOut)
@@ -69,17 +67,17 @@ private struct RefitProblem {
     let range: ClosedRange<Double>
     let span: Double
     let limit: Double
-    /// Ratings with dense user and item numbers, grouped by item, then by user (stable: the
-    /// result depends on the ring's content alone).
+    /// Ratings with dense user and item numbers (in order of first appearance in the ring).
     var ratings: [Rating] = []
-    var byItem: [ArraySlice<Int>] = []
-    var byUser: [ArraySlice<Int>] = []
+    /// Indices into `ratings` of each dense item's and each dense user's ratings, in ring order.
+    var byItem = Groups(), byUser = Groups()
+    /// Learner rows by dense number.
     var itemRows: [Int32] = []
     var userRows: [Int32] = []
-    /// Per dense user: the shared vector (dimension doubles), then the domain bias.
+    /// Shared vectors by dense user (`dimension` doubles each; fixed) and domain biases.
     var userVectors: [Double] = []
     var userBias: [Double] = []
-    /// Per dense item: vector, then bias.
+    /// Item vectors (`dimension` doubles each) and biases by dense item.
     var itemVectors: [Double] = []
     var itemBias: [Double] = []
 
@@ -118,9 +116,8 @@ private struct RefitProblem {
             for j in 0..<k { itemVectors.append(Double(vector[j])) }
             itemBias.append(learner.domains[d].itemScalars[Int(row), Learner.ItemColumn.bias])
         }
-        let all = ratings
-        byItem = Self.groups(all.indices.sorted { (all[$0].item, $0) < (all[$1].item, $1) }) { all[$0].item }
-        byUser = Self.groups(all.indices.sorted { (all[$0].user, $0) < (all[$1].user, $1) }) { all[$0].user }
+        byItem = Groups(keys: ratings.map { Int($0.item) }, count: itemRows.count)
+        byUser = Groups(keys: ratings.map { Int($0.user) }, count: userRows.count)
     }
 
     /// Alternating sweeps: each item's (vector, bias) by ridge regression of r − μ − b_u on
@@ -133,23 +130,22 @@ private struct RefitProblem {
         let scale = (lambda / max(options.refitItemBiasRegularization, 1e-9)).squareRoot()
         var rows: [Int] = [], targets: [Double] = []
         for _ in 0..<sweeps {
-            for group in byItem {
+            for i in 0..<itemRows.count {
                 rows.removeAll(keepingCapacity: true)
                 targets.removeAll(keepingCapacity: true)
-                for index in group {
+                for index in byItem[i] {
                     let u = Int(ratings[index].user)
                     if let skipping, skipping[u] { continue }
                     rows.append(u)
                     targets.append(ratings[index].value - mean - userBias[u])
                 }
                 guard !rows.isEmpty, let weights = ridge(users: rows, targets: targets, lambda: lambda, scale: scale) else { continue }
-                let i = Int(ratings[group.first!].item)
                 for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
                 itemBias[i] = min(max(scale * weights[k], -span), span)
             }
-            for group in byUser {
-                let u = Int(ratings[group.first!].user)
+            for u in 0..<userRows.count {
                 if let skipping, skipping[u] { continue }
+                let group = byUser[u]
                 var sum = 0.0
                 for index in group { sum += ratings[index].value - mean - itemScore(Int(ratings[index].item), user: u) }
                 userBias[u] = min(max(sum / (Double(group.count) + options.refitUserBiasRegularization), -span), span)
@@ -224,16 +220,28 @@ private struct RefitProblem {
         }
         for (u, row) in userRows.enumerated() { learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
     }
+}
 
+/// Indices 0..<n grouped by a dense key in 0..<count, each group in index order (a counting
+/// sort: the groups and their order depend on the keys alone).
+private struct Groups {
+    private var order: [Int] = []
+    private var starts: [Int] = [0]
 
-    /// Runs of equal keys in `order` (already sorted by key).
-    private static func groups(_ order: [Int], key: (Int) -> Int32) -> [ArraySlice<Int>] {
-        var result: [ArraySlice<Int>] = []
-        var start = 0
-        for position in order.indices where position == order.count - 1 || key(order[position]) != key(order[position + 1]) {
-            result.append(order[start...position])
-            start = position + 1
+    init() {}
+
+    init(keys: [Int], count: Int) {
+        var starts = [Int](repeating: 0, count: count + 1)
+        for key in keys { starts[key + 1] += 1 }
+        for key in 0..<count { starts[key + 1] += starts[key] }
+        var next = starts
+        order = [Int](repeating: 0, count: keys.count)
+        for (index, key) in keys.enumerated() {
+            order[next[key]] = index
+            next[key] += 1
         }
-        return result
+        self.starts = starts
     }
+
+    subscript(key: Int) -> ArraySlice<Int> { order[starts[key]..<starts[key + 1]] }
 }

@@ -32,6 +32,14 @@ extension Learner {
         return features
     }
 
+    /// Whether a user belongs to the slice held out to choose among fits (the transfer method,
+    /// the refit's penalty): about `fraction` of the users, chosen by id hash so that the slice
+    /// does not depend on row order.
+    func isHeldOut(user row: Int32, fraction: Double) -> Bool {
+        let slices = UInt64(max(2, Int((1 / max(fraction, 0.01)).rounded())))
+        return (users.hash(of: row) >> 8) % slices == 0
+    }
+
     func fitTransfer(target t: Int, options: DistillOptions) -> TransferMap {
         // Overlapping users: ratings in the target and in at least one other domain.
         var overlapping: [Int] = []
@@ -41,10 +49,8 @@ extension Learner {
             }
         }
         overlapping = Self.evenlySpaced(overlapping, options.transferUsers)
-        // The held-out slice is chosen by id hash, so it does not depend on row order.
-        let slices = max(2, Int((1 / max(options.validationFraction, 0.01)).rounded()))
-        let validation = overlapping.filter { Int((users.hash(of: Int32($0)) >> 8) % UInt64(slices)) == 0 }
-        let training = overlapping.filter { Int((users.hash(of: Int32($0)) >> 8) % UInt64(slices)) != 0 }
+        let validation = overlapping.filter { isHeldOut(user: Int32($0), fraction: options.validationFraction) }
+        let training = overlapping.filter { !isHeldOut(user: Int32($0), fraction: options.validationFraction) }
         let bias = { (row: Int) in self.domains[t].userScalars[row, UserColumn.bias] }
 
         func rmse(_ rows: [Int], _ predict: (Int) -> Double) -> Double {
