@@ -11,12 +11,16 @@ public struct Learner: Sendable {
     let dimension: Int
     /// Per-domain constants of the hot path, copied out of `configuration` once (reading a
     /// `DomainSpec` there would retain and release its name on every event).
-    private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool)]
+    private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool, isTarget: Bool)]
+    /// Whether some domain is a target and vectors are shared: the twins are kept then.
+    private let keepsShadows: Bool
     var users = IDIndex()
     var userVectors: ChunkedMatrix<Float>
     var userLastSeen: ChunkedMatrix<Int64>
     /// AdaGrad accumulator of each shared user vector.
     var userAccumulators: ChunkedMatrix<Float>
+    /// Source-only twins of the shared vectors of users with target ratings (ShadowVectors.swift).
+    var shadows: ShadowVectors
     var domains: [DomainState]
     /// Highest event time seen (ms): the learner's clock for decay and expiry.
     public internal(set) var clockMillis: Int64 = 0
@@ -66,8 +70,11 @@ public struct Learner: Sendable {
         self.configuration = configuration
         dimension = configuration.dimension
         bounds = configuration.domains.map {
-            ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0)
+            ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0,
+             $0.isTarget)
         }
+        keepsShadows = configuration.shareUserVectors && configuration.domains.contains(where: \.isTarget)
+        shadows = ShadowVectors(dimension: configuration.dimension)
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
         userAccumulators = ChunkedMatrix(width: 1, fill: 0)
@@ -86,7 +93,7 @@ public struct Learner: Sendable {
     @discardableResult
     public mutating func apply(_ rating: Rating) -> Double {
         let d = rating.domain
-        let (low, high, weight, keepsRecent) = bounds[d]
+        let (low, high, weight, keepsRecent, isTarget) = bounds[d]
         if !tombstones.isEmpty, tombstones.contains(StableHash.hash(rating.user)) {
             skippedForgotten += 1
             return .nan
@@ -131,6 +138,13 @@ public struct Learner: Sendable {
 
         let p = userVectors.mutableRow(u)
         let q = domains[d].itemVectors.mutableRow(i)
+        if keepsShadows {
+            if isTarget {
+                shadows.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: dimension)
+            } else if let twin = shadows.row(ofUser: u) {
+                stepShadow(twin, item: q, base: raw - dot, value: value, span: span, weight: weight)
+            }
+        }
         switch configuration.optimizer {
         case .sgd:
             VectorMath.sgdStep(
@@ -195,6 +209,7 @@ public struct Learner: Sendable {
         userLastSeen.reserve(rows: users.rowLimit)
         userAccumulators.reserve(rows: users.rowLimit)
         userAccumulators[Int(row), 0] = 0
+        shadows.slots.reserve(rows: users.rowLimit)
         for d in domains.indices { domains[d].userScalars.reserve(rows: users.rowLimit) }
         SeededInit.fill(
             userVectors.mutableRow(Int(row)), count: dimension, idHash: hash, seed: configuration.seed,

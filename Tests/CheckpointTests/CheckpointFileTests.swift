@@ -31,10 +31,14 @@ struct CheckpointFileTests {
         #expect(file.offsets == SampleCheckpoint.offsets)
         #expect(file.metadata["crossrec.version"] == "fixture")
         let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
-        // Version 1 had no recent-ratings sections: the rings come back empty.
-        let recent = { (sections: [ArchiveSection: [UInt8]]) in sections.filter { $0.key.kind != ArchiveSection.recentRatings } }
-        #expect(try recent(learner.archived().sections) == recent(SampleCheckpoint.learner().archived().sections))
+        // Version 1 had no recent-ratings or twin sections: the rings come back empty, and no
+        // user has a twin.
+        let older = { (sections: [ArchiveSection: [UInt8]]) in
+            sections.filter { ![ArchiveSection.recentRatings, ArchiveSection.userTwins].contains($0.key.kind) }
+        }
+        #expect(try older(learner.archived().sections) == older(SampleCheckpoint.learner().archived().sections))
         #expect(learner.recentRatingCount(domain: 1) == 0)
+        #expect(learner.twinCount == 0)
         #expect(learner.isForgotten(user: "user-3"))
     }
 
@@ -42,9 +46,20 @@ struct CheckpointFileTests {
         let file = try CheckpointFile(path: SampleCheckpoint.fixturePath(version: 2))
         #expect(file.version == 2)
         let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
-        #expect(try learner.archived().sections == SampleCheckpoint.learner().archived().sections)
+        let older = { (sections: [ArchiveSection: [UInt8]]) in sections.filter { $0.key.kind != ArchiveSection.userTwins } }
+        #expect(try older(learner.archived().sections) == older(SampleCheckpoint.learner().archived().sections))
         #expect(learner.recentRatingCount(domain: 1) == 100)
         #expect(learner.recentRatingCount(domain: 0) == 0)
+        #expect(learner.twinCount == 0)
+    }
+
+    @Test func goldenVersion3FixtureRestoresTheTwins() throws {
+        let file = try CheckpointFile(path: SampleCheckpoint.fixturePath(version: 3))
+        #expect(file.version == 3)
+        let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
+        #expect(try learner.archived().sections == SampleCheckpoint.learner().archived().sections)
+        #expect(learner.twinCount > 0)
+        #expect(learner.twinCount == SampleCheckpoint.learner().twinCount)
     }
 
     /// The writer must still produce the fixture byte for byte: a format change needs a new

@@ -40,6 +40,8 @@ struct ConfigurationTests {
         (valid + "\ndistill:\n  index_clusters: 10\n  index_probe: 11\n", "distill.index_probe", 6, "at most distill.index_clusters"),
         (valid + "\ndistill:\n  refit_regularizations: []\n", "distill.refit_regularizations", 5, "at least one penalty"),
         (valid + "\ndistill:\n  refit_regularizations: [5, 0]\n", "distill.refit_regularizations[1]", 5, "must be in"),
+        (valid + "\ndistill:\n  transfer_methods: [bridge, magic]\n", "distill.transfer_methods[1]", 5, "one of shared, shared+bias, bridge"),
+        (valid + "\ndistill:\n  transfer_methods: []\n", "distill.transfer_methods", 5, "at least one method"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {

@@ -7,7 +7,7 @@ struct ArchiveTests {
     static func configuration() -> LearnerConfiguration {
         var configuration = LearnerConfiguration(domains: [
             DomainSpec(name: "movies", ratingRange: 1...5, maxItems: 150),
-            DomainSpec(name: "books", ratingRange: 1...10),
+            DomainSpec(name: "books", ratingRange: 1...10, isTarget: true),  // twins and a ring too
         ])
         configuration.dimension = 8
         configuration.maxUsers = 250

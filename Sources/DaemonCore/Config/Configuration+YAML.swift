@@ -197,7 +197,8 @@ extension Configuration {
         var distill = Distill()
         let allowed: Set<String> = [
             "interval_seconds", "every_events", "dimension", "max_score_rmse", "transfer_ridge", "validation_fraction",
-            "index_clusters", "index_probe", "refit_sweeps", "refit_regularizations",
+            "index_clusters", "index_probe", "refit_sweeps", "refit_regularizations", "transfer_methods",
+            "bridge_regularization", "bridge_bias_regularization",
         ]
         var probeNode: (Node, String)?
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
@@ -217,6 +218,17 @@ extension Configuration {
                     try reader.double(node, "\(path)[\(index)]", 0.001...1e9)
                 }
                 if distill.refitRegularizations.isEmpty { throw reader.error(path, value, "at least one penalty") }
+            case "transfer_methods":
+                distill.transferMethods = try reader.sequence(value, path).enumerated().map { (index, node) throws(ConfigError) in
+                    let method = try reader.string(node, "\(path)[\(index)]")
+                    guard DistillOptions.allTransferMethods.contains(method) else {
+                        throw reader.error("\(path)[\(index)]", node, "one of \(DistillOptions.allTransferMethods.joined(separator: ", "))")
+                    }
+                    return method
+                }
+                if distill.transferMethods.isEmpty { throw reader.error(path, value, "at least one method") }
+            case "bridge_regularization": distill.bridgeRegularization = try reader.double(value, path, 0...1e9)
+            case "bridge_bias_regularization": distill.bridgeBiasRegularization = try reader.double(value, path, 0...1e9)
             default: distill.validationFraction = try reader.double(value, path, 0.01...0.5)
             }
         }

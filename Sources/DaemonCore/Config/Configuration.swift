@@ -99,6 +99,9 @@ public struct Configuration: Sendable, Equatable {
         public var refitSweeps: Int = 3
         /// Candidate L2 penalties of refitted item vectors; held-out users choose.
         public var refitRegularizations: [Double] = DistillOptions().refitRegularizations
+        public var transferMethods: [String] = DistillOptions().transferMethods
+        public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
+        public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
 
         public var options: DistillOptions {
             var options = DistillOptions()
@@ -110,6 +113,9 @@ public struct Configuration: Sendable, Equatable {
             options.indexProbe = indexProbe
             options.refitSweeps = refitSweeps
             options.refitRegularizations = refitRegularizations
+            options.transferMethods = transferMethods
+            options.bridgeRegularization = bridgeRegularization
+            options.bridgeBiasRegularization = bridgeBiasRegularization
             return options
         }
     }

@@ -25,6 +25,8 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
     public static let userIndex: UInt16 = 0x13
     public static let userParameters: UInt16 = 0x14
     public static let userOptimizer: UInt16 = 0x15
+    /// Optional: archives written before it restore without twins (ShadowVectors.swift).
+    public static let userTwins: UInt16 = 0x16
     public static let itemIndex: UInt16 = 0x20
     public static let itemParameters: UInt16 = 0x21
     public static let userDomainParameters: UInt16 = 0x22
@@ -35,7 +37,7 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
     public static let recentRatings: UInt16 = 0x26
 
     public static let learnerKinds: Set<UInt16> = [
-        configuration, counters, tombstones, userIndex, userParameters, userOptimizer,
+        configuration, counters, tombstones, userIndex, userParameters, userOptimizer, userTwins,
         itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings,
     ]
     static let perDomainKinds: Set<UInt16> = [
@@ -45,7 +47,7 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
     /// Names for inspection tools; other modules add their own kinds to the file.
     public static let names: [UInt16: String] = [
         configuration: "config-fingerprint", counters: "counters", tombstones: "tombstones",
-        userIndex: "user-index", userParameters: "user-parameters", userOptimizer: "user-optimizer",
+        userIndex: "user-index", userParameters: "user-parameters", userOptimizer: "user-optimizer", userTwins: "user-twins",
         itemIndex: "item-index", itemParameters: "item-parameters", userDomainParameters: "user-domain-parameters",
         popularity: "popularity", seen: "seen", metrics: "metrics", recentRatings: "recent-ratings",
     ]

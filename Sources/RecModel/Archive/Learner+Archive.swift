@@ -20,6 +20,10 @@ extension Learner {
         try userLastSeen.archive(rows: users.rowLimit, into: &sink)
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userOptimizer))
         try userAccumulators.archive(rows: users.rowLimit, into: &sink)
+        try sink.beginSection(ArchiveSection(kind: ArchiveSection.userTwins))
+        try shadows.slots.archive(rows: users.rowLimit, into: &sink)
+        try shadows.rows.archive(rows: shadows.rowLimit, into: &sink)
+        try sink.append(array: shadows.freeRows)
 
         for (d, state) in domains.enumerated() {
             let instance = UInt16(d)
@@ -93,6 +97,18 @@ extension Learner {
         var userOptimizer = try reader(ArchiveSection.userOptimizer)
         userAccumulators = try restoreMatrix(&userOptimizer, width: 1, fill: 0, rows: users.rowLimit)
         try userOptimizer.expectEnd()
+        if sections[ArchiveSection(kind: ArchiveSection.userTwins)] != nil {
+            var twins = try reader(ArchiveSection.userTwins)
+            shadows.slots = try restoreMatrix(&twins, width: 1, fill: 0, rows: users.rowLimit)
+            let (rows, stored) = try ChunkedMatrix<Float>.restore(width: dimension + 1, fill: 0, from: &twins)
+            shadows.rows = rows
+            shadows.rowLimit = stored
+            shadows.freeRows = try twins.readArray(of: Int32.self)
+            try twins.expectEnd()
+            if let problem = shadows.inconsistency(users: users.rowLimit) { throw twins.malformed(problem) }
+        } else {
+            shadows.slots.reserve(rows: users.rowLimit)
+        }
 
         for d in domains.indices {
             var itemIndex = try reader(ArchiveSection.itemIndex, d)

@@ -10,6 +10,14 @@ public struct DistillOptions: Sendable, Equatable {
     public var transferUsers = 50_000
     /// Ridge penalty of the transfer map.
     public var transferRidge = 1.0
+    /// Cold-start methods the held-out users choose among (TransferMap.swift).
+    public var transferMethods = allTransferMethods
+    public static let allTransferMethods = ["shared", "shared+bias", "bridge"]
+    /// Ridge penalties of the bridge's Δ and of its bias weights, absolute (summed over the
+    /// ratings; ColdBridge.swift). 100 each: flat optima (30–1,000 and 100–300) on the
+    /// validation cells of the cross-domain benchmark (docs/BENCHMARKS.md).
+    public var bridgeRegularization = 100.0
+    public var bridgeBiasRegularization = 100.0
     /// Share of the overlapping users held out to choose the transfer method.
     public var validationFraction = 0.2
     /// Items kept in each domain's popularity list (the largest `k` served by `popular`).

@@ -70,12 +70,18 @@ extension Learner {
         let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options) : nil
         var userRows = [Float](repeating: 0, count: userCount * k)
         var userBias = [Float](repeating: 0, count: userCount)
+        let bridged = UnsafeMutablePointer<Float>.allocate(capacity: dimension)
+        defer { bridged.deallocate() }
         for row in 0..<userCount where users.isLive(Int32(row)) {
-            project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
             if personal.contains(row) {
+                project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
                 userBias[row] = Float(state.userScalars[row, UserColumn.bias])
             } else if let transfer {
+                transfer.vector(self, user: row, into: bridged)
+                project(bridged, userTransform, k, into: &userRows, at: row * k)
                 userBias[row] = Float(transfer.bias(self, user: row))
+            } else {
+                project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
             }
         }
 

@@ -30,6 +30,20 @@ extension Learner {
         return (teacher, choices)
     }
 
+    /// This learner with target domain `d` refitted without the held-out users' ratings: the
+    /// items the cold-start candidates are judged with, so that the held-out users' target
+    /// ratings reach neither their vectors (the twins) nor the items (nil: no refit).
+    func refittedWithoutHeldOut(domain d: Int, options: DistillOptions) -> Learner? {
+        guard options.refitSweeps > 0, let lambda = options.refitRegularizations.first else { return nil }
+        var problem = RefitProblem(learner: self, domain: d)
+        guard !problem.ratings.isEmpty else { return nil }
+        let heldOut = problem.userRows.map { isHeldOut(user: $0, fraction: options.validationFraction) }
+        problem.solve(sweeps: options.refitSweeps, lambda: lambda, options: options, skipping: heldOut)
+        var copy = self
+        problem.write(into: &copy)
+        return copy
+    }
+
     private mutating func refit(domain d: Int, options: DistillOptions) -> RefitChoice? {
         var problem = RefitProblem(learner: self, domain: d)
         guard !problem.ratings.isEmpty else { return nil }

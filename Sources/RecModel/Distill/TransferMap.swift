@@ -10,7 +10,20 @@ struct TransferMap {
     let target: Int
     /// Ridge weights over `features`; nil for `shared`.
     let weights: [Double]?
+    /// Δ of the bridge (k × k, row-major): the served vector is (I + Δ)·p; nil: p itself.
+    let bridge: [Double]?
     let choice: TransferChoice
+
+    /// The user's target-domain vector, into `out` (k floats).
+    func vector(_ learner: Learner, user row: Int, into out: UnsafeMutablePointer<Float>) {
+        let k = learner.dimension
+        let p = learner.userVectors.row(row)
+        for a in 0..<k {
+            var sum = Double(p[a])
+            if let bridge { for b in 0..<k { sum += bridge[a * k + b] * Double(p[b]) } }
+            out[a] = Float(sum)
+        }
+    }
 
     func bias(_ learner: Learner, user row: Int) -> Double {
         guard let weights else { return 0 }
@@ -20,9 +33,10 @@ struct TransferMap {
 }
 
 extension Learner {
-    /// [shared vector, (bias, has ratings) of every other domain, 1].
-    func transferFeatures(user row: Int, target: Int) -> [Double] {
-        var features = (0..<dimension).map { Double(userVectors[row, $0]) }
+    /// [shared vector (or `vector`), (bias, has ratings) of every other domain, 1].
+    func transferFeatures(user row: Int, target: Int, vector: UnsafePointer<Float>? = nil) -> [Double] {
+        let vector = vector ?? userVectors.row(row)
+        var features = (0..<dimension).map { Double(vector[$0]) }
         for s in domains.indices where s != target {
             let hasRatings = domains[s].userScalars[row, UserColumn.ratings] > 0
             features.append(hasRatings ? domains[s].userScalars[row, UserColumn.bias] : 0)
@@ -30,6 +44,12 @@ extension Learner {
         }
         features.append(1)
         return features
+    }
+
+    func transferFeatureCount(target: Int) -> Int { dimension + 2 * (domains.count - 1) + 1 }
+
+    func hasOtherRatings(user row: Int, than target: Int) -> Bool {
+        domains.indices.contains { $0 != target && domains[$0].userScalars[row, UserColumn.ratings] > 0 }
     }
 
     /// Whether a user belongs to the slice held out to choose among fits (the transfer method,
@@ -62,19 +82,49 @@ extension Learner {
             return (squared / Double(rows.count)).squareRoot()
         }
         let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: bias)
-        let sharedError = rmse(validation) { _ in 0 }
-        let mappedError = weights.map { weights in
-            rmse(validation) { row in zip(weights, transferFeatures(user: row, target: t)).reduce(0) { $0 + $1.0 * $1.1 } }
+        let allowed = Set(options.transferMethods)
+        var errors: [String: Double] = [:]
+        var bridge: ColdBridge?
+        let data = shadows.count > 0 ? BridgeData(learner: self, target: t, fraction: options.validationFraction) : nil
+        if var data, data.heldOut.contains(true) {
+            if allowed.count > 1, let judge = refittedWithoutHeldOut(domain: t, options: options) {
+                data = BridgeData(learner: judge, target: t, fraction: options.validationFraction)
+            }
+            // Errors on held-out overlapping users' target ratings, through their twins.
+            errors["shared"] = data.heldOutRMSE { _, _ in 0 }
+            if let weights { errors["shared+bias"] = data.heldOutRMSE { _, u in data.biasTerm(weights, user: u) } }
+            if allowed.contains("bridge"),
+                let fitted = data.fit(
+                    use: { !data.heldOut[$0] }, biasRidge: options.bridgeBiasRegularization,
+                    bridgeRidge: options.bridgeRegularization)
+            {
+                errors["bridge"] = data.heldOutRMSE { index, u in
+                    data.biasTerm(fitted.weights, user: u) + data.bridgeTerm(fitted.delta, rating: index)
+                }
+                bridge = fitted
+            }
+        } else {
+            // No ratings to judge by: the error of the mapped target bias.
+            errors["shared"] = rmse(validation) { _ in 0 }
+            errors["shared+bias"] = weights.map { weights in
+                rmse(validation) { row in zip(weights, transferFeatures(user: row, target: t)).reduce(0) { $0 + $1.0 * $1.1 } }
+            }
         }
-        var errors = ["shared": sharedError]
-        errors["shared+bias"] = mappedError
-        let useMap = mappedError.map { $0 < sharedError || sharedError.isNaN } ?? false
+        let candidates = errors.filter { !$0.value.isNaN && allowed.contains($0.key) }
+        let method = candidates.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key ?? "shared"
         let choice = TransferChoice(
-            method: useMap ? "shared+bias" : "shared", validationRMSE: errors.filter { !$0.value.isNaN },
+            method: method, validationRMSE: errors.filter { !$0.value.isNaN },
             trainingUsers: training.count, validationUsers: validation.count)
         // The chosen map is refitted on every overlapping user.
-        let final = useMap ? ridge(rows: overlapping, target: t, ridge: options.transferRidge, value: bias) : nil
-        return TransferMap(target: t, weights: final, choice: choice)
+        switch method {
+        case "shared+bias":
+            return TransferMap(target: t, weights: ridge(rows: overlapping, target: t, ridge: options.transferRidge, value: bias), bridge: nil, choice: choice)
+        case "bridge":
+            let final = data?.fit(use: { _ in true }, biasRidge: options.bridgeBiasRegularization, bridgeRidge: options.bridgeRegularization)
+            return TransferMap(target: t, weights: final?.weights, bridge: final?.delta ?? bridge?.delta, choice: choice)
+        default:
+            return TransferMap(target: t, weights: nil, bridge: nil, choice: choice)
+        }
     }
 
     /// Ridge regression of `value(row)` on the transfer features; nil with too few rows.

@@ -157,6 +157,16 @@ struct DistillArguments: ParsableArguments {
     var refitRegularization: [Double] = []
     @Option(help: "L2 penalty of a refitted item bias.") var refitItemBiasRegularization = DistillOptions().refitItemBiasRegularization
     @Option(help: "L2 penalty of a refitted user bias.") var refitUserBiasRegularization = DistillOptions().refitUserBiasRegularization
+    @Option(help: "Cold-start method held-out users may choose (repeat: shared, shared+bias, bridge; default all).")
+    var transferMethod: [String] = []
+    @Option(help: "Ridge penalty of the cold-start bridge's correction matrix.") var bridgeRegularization = DistillOptions().bridgeRegularization
+    @Option(help: "Ridge penalty of the cold-start bridge's bias weights.") var bridgeBiasRegularization = DistillOptions().bridgeBiasRegularization
+
+    func validate() throws {
+        for method in transferMethod where !DistillOptions.allTransferMethods.contains(method) {
+            throw ValidationError("--transfer-method: \(method) is not one of \(DistillOptions.allTransferMethods.joined(separator: ", "))")
+        }
+    }
 
     var options: DistillOptions {
         var options = DistillOptions()
@@ -165,6 +175,9 @@ struct DistillArguments: ParsableArguments {
         options.refitSweeps = max(0, refitSweeps)
         options.refitItemBiasRegularization = max(0.001, refitItemBiasRegularization)
         options.refitUserBiasRegularization = max(0, refitUserBiasRegularization)
+        if !transferMethod.isEmpty { options.transferMethods = transferMethod }
+        options.bridgeRegularization = max(0, bridgeRegularization)
+        options.bridgeBiasRegularization = max(0, bridgeBiasRegularization)
         if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0.001, $0) } }
         return options
     }

@@ -1,0 +1,176 @@
+/// The bridge of cold-start transfer: a cold user's target-domain vector (I + Δ)·s and bias
+/// w·f(s), where s is their shared vector, fitted on the target ratings (the domain's ring) of
+/// overlapping users through their source-only twins (ShadowVectors.swift). Fitting on the
+/// target rating loss rather than on a map between embeddings follows PTUPCDR; with the twins,
+/// the overlapping users stand for cold users exactly, in training and in validation alike.
+/// Δ is penalized toward 0, so a strong penalty gives back the shared vector itself.
+struct ColdBridge {
+    /// Δ, k × k row-major.
+    var delta: [Double]
+    /// Bias weights over `Learner.transferFeatures`.
+    var weights: [Double]
+}
+
+/// The ring's ratings of overlapping users, with what the fit needs, by dense user.
+struct BridgeData {
+    let k: Int
+    let width: Int
+    let range: ClosedRange<Double>
+    var userOf: [Int32] = [], itemOf: [Int32] = [], values: [Double] = []
+    /// r − (μ + b_i + s_u·v_i) per rating.
+    var residual: [Double] = []
+    /// Per dense user: learner row, twin (source-only) vector, transfer features, held-out flag.
+    var rows: [Int32] = [], sources: [Double] = [], features: [Double] = [], heldOut: [Bool] = []
+    /// Rating indices per dense user.
+    var ratingsOf: [[Int]] = []
+    /// Item vectors by learner item row (k each), rows that occur only.
+    var items: [Int32: [Double]] = [:]
+    var baseOf: [Double] = []
+
+    init(learner: Learner, target t: Int, fraction: Double) {
+        k = learner.dimension
+        range = learner.configuration.domains[t].ratingRange
+        width = learner.transferFeatureCount(target: t)
+        var dense: [Int32: Int] = [:]
+        let state = learner.domains[t]
+        state.recent.forEach { userHash, itemHash, value in
+            guard let user = learner.users.row(ofHash: userHash), let item = state.items.row(ofHash: itemHash),
+                learner.hasOtherRatings(user: Int(user), than: t)
+            else { return }
+            let u = dense[user] ?? {
+                let u = rows.count
+                dense[user] = u
+                rows.append(user)
+                let source = learner.sourceVector(user: Int(user))
+                for j in 0..<k { sources.append(Double(source[j])) }
+                features += learner.transferFeatures(user: Int(user), target: t, vector: source)
+                heldOut.append(learner.isHeldOut(user: user, fraction: fraction))
+                ratingsOf.append([])
+                return u
+            }()
+            if items[item] == nil {
+                let vector = state.itemVectors.row(Int(item))
+                items[item] = (0..<k).map { Double(vector[$0]) }
+            }
+            ratingsOf[u].append(values.count)
+            userOf.append(Int32(u))
+            itemOf.append(item)
+            values.append(value)
+            var base = state.mean + state.itemScalars[Int(item), Learner.ItemColumn.bias]
+            let v = items[item]!
+            for j in 0..<k { base += sources[u * k + j] * v[j] }
+            baseOf.append(base)
+            residual.append(value - base)
+        }
+    }
+
+    /// Δ·s_u · v_i for one rating.
+    func bridgeTerm(_ delta: [Double], rating index: Int) -> Double {
+        let u = Int(userOf[index])
+        let v = items[itemOf[index]]!
+        var sum = 0.0
+        for a in 0..<k {
+            var row = 0.0
+            for b in 0..<k { row += delta[a * k + b] * sources[u * k + b] }
+            sum += v[a] * row
+        }
+        return sum
+    }
+
+    func biasTerm(_ weights: [Double], user u: Int) -> Double {
+        var sum = 0.0
+        for j in 0..<width { sum += weights[j] * features[u * width + j] }
+        return sum
+    }
+
+    /// RMSE over the held-out users' ratings of base + `extra(rating, user)`, clipped.
+    func heldOutRMSE(_ extra: (Int, Int) -> Double) -> Double {
+        var squared = 0.0, count = 0
+        for u in rows.indices where heldOut[u] {
+            for index in ratingsOf[u] {
+                let predicted = min(max(baseOf[index] + extra(index, u), range.lowerBound), range.upperBound)
+                squared += (predicted - values[index]) * (predicted - values[index])
+                count += 1
+            }
+        }
+        return count == 0 ? .nan : (squared / Double(count)).squareRoot()
+    }
+
+    /// Alternating fits of w (ridge over ratings) and Δ (conjugate gradients) on the users
+    /// `use` admits.
+    func fit(use: (Int) -> Bool, biasRidge: Double, bridgeRidge: Double, rounds: Int = 3) -> ColdBridge? {
+        let users = rows.indices.filter(use)
+        guard users.count >= 10 else { return nil }
+        var delta = [Double](repeating: 0, count: k * k)
+        var weights = [Double](repeating: 0, count: width)
+        for _ in 0..<rounds {
+            // w: Σ_u n_u f f ᵀ w = Σ_u f Σ_i (r − base − Δ-term).
+            var gram = SmallMatrix(rows: width, columns: width)
+            var right = SmallMatrix(rows: width, columns: 1)
+            for u in users {
+                var sum = 0.0
+                for index in ratingsOf[u] { sum += residual[index] - bridgeTerm(delta, rating: index) }
+                features.withUnsafeBufferPointer { gram.addOuter($0.baseAddress! + u * width, weight: Double(ratingsOf[u].count)) }
+                for j in 0..<width { right[j, 0] += features[u * width + j] * sum }
+            }
+            for j in 0..<width - 1 { gram[j, j] += biasRidge }
+            gram[width - 1, width - 1] += 1e-9
+            guard let solved = gram.solveSymmetric(right)?.values else { return nil }
+            weights = solved
+            // Δ: (H + λ) Δ = B by conjugate gradients, H(X) = Σ (vᵀ X s) v sᵀ.
+            var target = [Double](repeating: 0, count: values.count)
+            for u in users { for index in ratingsOf[u] { target[index] = residual[index] - biasTerm(weights, user: u) } }
+            delta = conjugateGradients(users: users, target: target, ridge: bridgeRidge, start: delta)
+        }
+        return ColdBridge(delta: delta, weights: weights)
+    }
+
+    /// Σ_u Σ_i c_ui v_i s_uᵀ, with c from `coefficient(index, t_u)` where t_u = X s_u.
+    private func apply(_ x: [Double], users: [Int], coefficient: (Int, Double) -> Double) -> [Double] {
+        var result = [Double](repeating: 0, count: k * k)
+        var t = [Double](repeating: 0, count: k), g = [Double](repeating: 0, count: k)
+        for u in users {
+            for a in 0..<k {
+                var sum = 0.0
+                for b in 0..<k { sum += x[a * k + b] * sources[u * k + b] }
+                t[a] = sum
+            }
+            for a in 0..<k { g[a] = 0 }
+            for index in ratingsOf[u] {
+                let v = items[itemOf[index]]!
+                var dot = 0.0
+                for a in 0..<k { dot += v[a] * t[a] }
+                let c = coefficient(index, dot)
+                for a in 0..<k { g[a] += c * v[a] }
+            }
+            for a in 0..<k where g[a] != 0 { for b in 0..<k { result[a * k + b] += g[a] * sources[u * k + b] } }
+        }
+        return result
+    }
+
+    private func conjugateGradients(users: [Int], target: [Double], ridge: Double, start: [Double]) -> [Double] {
+        func operator_(_ x: [Double]) -> [Double] {
+            var result = apply(x, users: users) { _, dot in dot }
+            for j in result.indices { result[j] += ridge * x[j] }
+            return result
+        }
+        let b = apply(start, users: users) { index, _ in target[index] }
+        var x = start
+        var r = zip(b, operator_(x)).map { $0 - $1 }
+        var p = r
+        var rr = r.reduce(0) { $0 + $1 * $1 }
+        let stop = 1e-10 * max(b.reduce(0) { $0 + $1 * $1 }, 1e-30)
+        for _ in 0..<50 where rr > stop {
+            let ap = operator_(p)
+            let alpha = rr / zip(p, ap).reduce(0) { $0 + $1.0 * $1.1 }
+            for j in x.indices {
+                x[j] += alpha * p[j]
+                r[j] -= alpha * ap[j]
+            }
+            let next = r.reduce(0) { $0 + $1 * $1 }
+            for j in p.indices { p[j] = r[j] + next / rr * p[j] }
+            rr = next
+        }
+        return x
+    }
+}

@@ -1,0 +1,32 @@
+extension Learner {
+    /// Users with a source-only twin (those who rated in a target domain).
+    public var twinCount: Int { shadows.count }
+
+    /// The twin's step on a source event: the one its shared vector takes (same optimizer,
+    /// rates and clamps), from the twin's own prediction error; the item is not moved here.
+    /// `base` is the prediction without the vector term.
+    mutating func stepShadow(_ twin: Int, item q: UnsafePointer<Float>, base: Double, value: Double, span: Double, weight: Double) {
+        let s = shadows.rows.mutableRow(twin)
+        let raw = base + Double(VectorMath.dot(s, q, dimension))
+        let gradient = Float(weight * min(max(value - raw, -span), span))
+        let reg = Float(configuration.regularization)
+        var rate = Float(configuration.learningRate)
+        if configuration.optimizer == .adagrad {
+            var norm: Float = 0
+            for j in 0..<dimension {
+                let g = gradient * q[j] - reg * s[j]
+                norm += g * g
+            }
+            s[dimension] += norm / Float(dimension)
+            rate /= (s[dimension] + 1e-6).squareRoot()
+        }
+        let limit = Float(configuration.parameterLimit)
+        for j in 0..<dimension { s[j] = min(max(s[j] + rate * (gradient * q[j] - reg * s[j]), -limit), limit) }
+    }
+
+    /// The source-only vector of user row `row`: the twin when the user has target ratings,
+    /// else the shared vector itself.
+    func sourceVector(user row: Int) -> UnsafePointer<Float> {
+        shadows.row(ofUser: row).map { UnsafePointer(shadows.rows.row($0)) } ?? userVectors.row(row)
+    }
+}
