@@ -121,7 +121,8 @@ extension Learner {
             return TransferMap(target: t, weights: ridge(rows: overlapping, target: t, ridge: options.transferRidge, value: bias), bridge: nil, choice: choice)
         case "bridge":
             let final = data?.fit(use: { _ in true }, biasRidge: options.bridgeBiasRegularization, bridgeRidge: options.bridgeRegularization)
-            return TransferMap(target: t, weights: final?.weights, bridge: final?.delta ?? bridge?.delta, choice: choice)
+                ?? bridge
+            return TransferMap(target: t, weights: final?.weights, bridge: final?.delta, choice: choice)
         default:
             return TransferMap(target: t, weights: nil, bridge: nil, choice: choice)
         }
