@@ -45,7 +45,7 @@ extension Learner {
     mutating func evictUser(row: Int32) {
         users.remove(row: row)
         if lastUser?.row == row { lastUser = nil }
-        shadows.remove(user: Int(row))
+        twins.remove(user: Int(row))
         for d in domains.indices {
             let scalars = domains[d].userScalars.mutableRow(Int(row))
             if scalars[UserColumn.ratings] > 0 { domains[d].usersWithRatings -= 1 }

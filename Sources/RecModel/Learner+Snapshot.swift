@@ -31,8 +31,8 @@ extension Learner {
         var complete = userVectors.precopy(operation)
         complete = userLastSeen.precopy(operation) && complete
         complete = userAccumulators.precopy(operation) && complete
-        complete = shadows.slots.precopy(operation) && complete
-        complete = shadows.rows.precopy(operation) && complete
+        complete = twins.slots.precopy(operation) && complete
+        complete = twins.rows.precopy(operation) && complete
         for d in domains.indices {
             complete = domains[d].itemVectors.precopy(operation) && complete
             complete = domains[d].itemScalars.precopy(operation) && complete
@@ -52,7 +52,7 @@ extension Learner {
         let vectors = userVectors.finishPrecopy()
         let lastSeen = userLastSeen.finishPrecopy()
         let accumulators = userAccumulators.finishPrecopy()
-        let shadowSlots = shadows.slots.finishPrecopy(), shadowRows = shadows.rows.finishPrecopy()
+        let twinSlots = twins.slots.finishPrecopy(), twinRows = twins.rows.finishPrecopy()
         let perDomain = domains.indices.map { d in
             (
                 domains[d].itemVectors.finishPrecopy(), domains[d].itemScalars.finishPrecopy(),
@@ -64,8 +64,8 @@ extension Learner {
         snapshot.userVectors = vectors
         snapshot.userLastSeen = lastSeen
         snapshot.userAccumulators = accumulators
-        snapshot.shadows.slots = shadowSlots
-        snapshot.shadows.rows = shadowRows
+        snapshot.twins.slots = twinSlots
+        snapshot.twins.rows = twinRows
         for (d, tables) in perDomain.enumerated() {
             (snapshot.domains[d].itemVectors, snapshot.domains[d].itemScalars, snapshot.domains[d].itemLastSeen,
                 snapshot.domains[d].userScalars, snapshot.domains[d].seen, snapshot.domains[d].recent) = tables

@@ -13,14 +13,14 @@ public struct Learner: Sendable {
     /// `DomainSpec` there would retain and release its name on every event).
     private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool, isTarget: Bool)]
     /// Whether some domain is a target and vectors are shared: the twins are kept then.
-    private let keepsShadows: Bool
+    private let keepsTwins: Bool
     var users = IDIndex()
     var userVectors: ChunkedMatrix<Float>
     var userLastSeen: ChunkedMatrix<Int64>
     /// AdaGrad accumulator of each shared user vector.
     var userAccumulators: ChunkedMatrix<Float>
-    /// Source-only twins of the shared vectors of users with target ratings (ShadowVectors.swift).
-    var shadows: ShadowVectors
+    /// Source-only twins of the shared vectors of users with target ratings (UserTwins.swift).
+    var twins: UserTwins
     var domains: [DomainState]
     /// Highest event time seen (ms): the learner's clock for decay and expiry.
     public internal(set) var clockMillis: Int64 = 0
@@ -73,8 +73,8 @@ public struct Learner: Sendable {
             ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0,
              $0.isTarget)
         }
-        keepsShadows = configuration.shareUserVectors && configuration.domains.contains(where: \.isTarget)
-        shadows = ShadowVectors(dimension: configuration.dimension)
+        keepsTwins = configuration.shareUserVectors && configuration.domains.contains(where: \.isTarget)
+        twins = UserTwins(dimension: configuration.dimension)
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
         userAccumulators = ChunkedMatrix(width: 1, fill: 0)
@@ -138,11 +138,11 @@ public struct Learner: Sendable {
 
         let p = userVectors.mutableRow(u)
         let q = domains[d].itemVectors.mutableRow(i)
-        if keepsShadows {
+        if keepsTwins {
             if isTarget {
-                shadows.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: dimension)
-            } else if let twin = shadows.row(ofUser: u) {
-                stepShadow(twin, item: q, base: raw - dot, value: value, span: span, weight: weight)
+                twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: dimension)
+            } else if let twin = twins.row(ofUser: u) {
+                stepTwin(twin, item: q, base: raw - dot, value: value, span: span, weight: weight)
             }
         }
         switch configuration.optimizer {
@@ -209,7 +209,7 @@ public struct Learner: Sendable {
         userLastSeen.reserve(rows: users.rowLimit)
         userAccumulators.reserve(rows: users.rowLimit)
         userAccumulators[Int(row), 0] = 0
-        shadows.slots.reserve(rows: users.rowLimit)
+        twins.slots.reserve(rows: users.rowLimit)
         for d in domains.indices { domains[d].userScalars.reserve(rows: users.rowLimit) }
         SeededInit.fill(
             userVectors.mutableRow(Int(row)), count: dimension, idHash: hash, seed: configuration.seed,

@@ -107,12 +107,20 @@ extension VectorMath {
             sumQ += gq * gq
             index += 1
         }
-        accumulatorP += sumP / Float(count)
-        accumulatorQ += sumQ / Float(count)
         // Pass 2: the coupled step with each row's own rate.
         coupledStep(
-            p, q, count, gradient: g, rateP: lr / (accumulatorP + 1e-6).squareRoot(),
-            rateQ: lr / (accumulatorQ + 1e-6).squareRoot(), regularization: reg, limit: limit)
+            p, q, count, gradient: g, rateP: adagradRate(lr, accumulator: &accumulatorP, squaredNorm: sumP, count: count),
+            rateQ: adagradRate(lr, accumulator: &accumulatorQ, squaredNorm: sumQ, count: count), regularization: reg,
+            limit: limit)
+    }
+
+    /// The AdaGrad rule of a row: its accumulator grows by the mean squared gradient, and its
+    /// rate is `lr` over the accumulator's square root. (The learner's user twins follow the
+    /// same rule, Learner+Twins.swift.)
+    @inline(__always)
+    static func adagradRate(_ lr: Float, accumulator: inout Float, squaredNorm: Float, count: Int) -> Float {
+        accumulator += squaredNorm / Float(count)
+        return lr / (accumulator + 1e-6).squareRoot()
     }
 }
 

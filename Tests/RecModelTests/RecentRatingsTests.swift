@@ -27,7 +27,7 @@ struct RecentRatingsTests {
         var ring = RecentRatings(capacity: 6)
         for user in UInt64(1)...9 { ring.append(user: user, item: user, value: Double(user)) }
         var buffer = ArchiveBuffer()
-        try buffer.beginSection(ArchiveSection(kind: ArchiveSection.recentRatings))
+        buffer.beginSection(ArchiveSection(kind: ArchiveSection.recentRatings))
         try ring.archive(into: &buffer)
         let bytes = try #require(buffer.sections.values.first)
         try bytes.withUnsafeBytes { raw in

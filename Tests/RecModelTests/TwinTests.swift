@@ -51,7 +51,7 @@ struct TwinTests {
         // The freed twin row is reused by the next user who rates in the target domain.
         learner.apply(Rating(domain: 1, user: "newcomer", item: "i1", value: 4, timestampMillis: 1_700_000_000_000))
         #expect(learner.twinCount == twins)
-        #expect(learner.shadows.rowLimit == twins)
+        #expect(learner.twins.rowLimit == twins)
         let archive = try learner.archived()
         let restored = try archive.withSections { try Learner(restoring: $0, configuration: learner.configuration) }
         #expect(restored.twinCount == twins)

@@ -25,7 +25,7 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
     public static let userIndex: UInt16 = 0x13
     public static let userParameters: UInt16 = 0x14
     public static let userOptimizer: UInt16 = 0x15
-    /// Optional: archives written before it restore without twins (ShadowVectors.swift).
+    /// Optional: archives written before it restore without twins (UserTwins.swift).
     public static let userTwins: UInt16 = 0x16
     public static let itemIndex: UInt16 = 0x20
     public static let itemParameters: UInt16 = 0x21

@@ -21,9 +21,9 @@ extension Learner {
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userOptimizer))
         try userAccumulators.archive(rows: users.rowLimit, into: &sink)
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userTwins))
-        try shadows.slots.archive(rows: users.rowLimit, into: &sink)
-        try shadows.rows.archive(rows: shadows.rowLimit, into: &sink)
-        try sink.append(array: shadows.freeRows)
+        try twins.slots.archive(rows: users.rowLimit, into: &sink)
+        try twins.rows.archive(rows: twins.rowLimit, into: &sink)
+        try sink.append(array: twins.freeRows)
 
         for (d, state) in domains.enumerated() {
             let instance = UInt16(d)
@@ -98,16 +98,16 @@ extension Learner {
         userAccumulators = try restoreMatrix(&userOptimizer, width: 1, fill: 0, rows: users.rowLimit)
         try userOptimizer.expectEnd()
         if sections[ArchiveSection(kind: ArchiveSection.userTwins)] != nil {
-            var twins = try reader(ArchiveSection.userTwins)
-            shadows.slots = try restoreMatrix(&twins, width: 1, fill: 0, rows: users.rowLimit)
-            let (rows, stored) = try ChunkedMatrix<Float>.restore(width: dimension + 1, fill: 0, from: &twins)
-            shadows.rows = rows
-            shadows.rowLimit = stored
-            shadows.freeRows = try twins.readArray(of: Int32.self)
-            try twins.expectEnd()
-            if let problem = shadows.inconsistency(users: users.rowLimit) { throw twins.malformed(problem) }
+            var twinReader = try reader(ArchiveSection.userTwins)
+            twins.slots = try restoreMatrix(&twinReader, width: 1, fill: 0, rows: users.rowLimit)
+            let (rows, stored) = try ChunkedMatrix<Float>.restore(width: dimension + 1, fill: 0, from: &twinReader)
+            twins.rows = rows
+            twins.rowLimit = stored
+            twins.freeRows = try twinReader.readArray(of: Int32.self)
+            try twinReader.expectEnd()
+            if let problem = twins.inconsistency(users: users.rowLimit) { throw twinReader.malformed(problem) }
         } else {
-            shadows.slots.reserve(rows: users.rowLimit)
+            twins.slots.reserve(rows: users.rowLimit)
         }
 
         for d in domains.indices {

@@ -1,6 +1,6 @@
 /// The bridge of cold-start transfer: a cold user's target-domain vector (I + Δ)·s and bias
 /// w·f(s), where s is their shared vector, fitted on the target ratings (the domain's ring) of
-/// overlapping users through their source-only twins (ShadowVectors.swift). Fitting on the
+/// overlapping users through their source-only twins (UserTwins.swift). Fitting on the
 /// target rating loss rather than on a map between embeddings follows PTUPCDR; with the twins,
 /// the overlapping users stand for cold users exactly, in training and in validation alike.
 /// Δ is penalized toward 0, so a strong penalty gives back the shared vector itself.
@@ -11,36 +11,34 @@ struct ColdBridge {
     var weights: [Double]
 }
 
-/// The ring's ratings of overlapping users, with what the fit needs, by dense user.
+/// The ring's ratings of overlapping users, with what the fit needs, by dense user and item.
 struct BridgeData {
     let k: Int
     let width: Int
     let range: ClosedRange<Double>
-    var userOf: [Int32] = [], itemOf: [Int32] = [], values: [Double] = []
-    /// r − (μ + b_i + s_u·v_i) per rating.
-    var residual: [Double] = []
-    /// Per dense user: learner row, twin (source-only) vector, transfer features, held-out flag.
-    var rows: [Int32] = [], sources: [Double] = [], features: [Double] = [], heldOut: [Bool] = []
-    /// Rating indices per dense user.
-    var ratingsOf: [[Int]] = []
-    /// Item vectors by learner item row (k each), rows that occur only.
-    var items: [Int32: [Double]] = [:]
-    var baseOf: [Double] = []
+    /// Per rating: dense user, dense item, value, and μ + b_i + s_u·v_i.
+    var userOf: [Int32] = [], itemOf: [Int32] = [], values: [Double] = [], baseOf: [Double] = []
+    /// Per dense user: twin (source-only) vector (k each), transfer features (`width` each),
+    /// held-out flag, rating indices.
+    var sources: [Double] = [], features: [Double] = [], heldOut: [Bool] = [], ratingsOf: [[Int]] = []
+    /// Item vectors by dense item (k each).
+    var itemVectors: [Double] = []
+
+    var userCount: Int { heldOut.count }
 
     init(learner: Learner, target t: Int, fraction: Double) {
         k = learner.dimension
         range = learner.configuration.domains[t].ratingRange
         width = learner.transferFeatureCount(target: t)
-        var dense: [Int32: Int] = [:]
+        var denseUser: [Int32: Int] = [:], denseItem: [Int32: Int] = [:]
         let state = learner.domains[t]
         state.recent.forEach { userHash, itemHash, value in
             guard let user = learner.users.row(ofHash: userHash), let item = state.items.row(ofHash: itemHash),
                 learner.hasOtherRatings(user: Int(user), than: t)
             else { return }
-            let u = dense[user] ?? {
-                let u = rows.count
-                dense[user] = u
-                rows.append(user)
+            let u = denseUser[user] ?? {
+                let u = userCount
+                denseUser[user] = u
                 let source = learner.sourceVector(user: Int(user))
                 for j in 0..<k { sources.append(Double(source[j])) }
                 features += learner.transferFeatures(user: Int(user), target: t, vector: source)
@@ -48,32 +46,44 @@ struct BridgeData {
                 ratingsOf.append([])
                 return u
             }()
-            if items[item] == nil {
+            let i = denseItem[item] ?? {
+                let i = itemVectors.count / k
+                denseItem[item] = i
                 let vector = state.itemVectors.row(Int(item))
-                items[item] = (0..<k).map { Double(vector[$0]) }
-            }
+                for j in 0..<k { itemVectors.append(Double(vector[j])) }
+                return i
+            }()
             ratingsOf[u].append(values.count)
             userOf.append(Int32(u))
-            itemOf.append(item)
+            itemOf.append(Int32(i))
             values.append(value)
             var base = state.mean + state.itemScalars[Int(item), Learner.ItemColumn.bias]
-            let v = items[item]!
-            for j in 0..<k { base += sources[u * k + j] * v[j] }
+            for j in 0..<k { base += sources[u * k + j] * itemVectors[i * k + j] }
             baseOf.append(base)
-            residual.append(value - base)
         }
     }
 
-    /// Δ·s_u · v_i for one rating.
-    func bridgeTerm(_ delta: [Double], rating index: Int) -> Double {
-        let u = Int(userOf[index])
-        let v = items[itemOf[index]]!
-        var sum = 0.0
+    /// x·s_u for every dense user (k each): the bridge's correction of each user's vector.
+    func transformed(_ x: [Double]) -> [Double] {
+        var result = [Double](repeating: 0, count: userCount * k)
+        for u in 0..<userCount { transform(x, user: u, into: &result, at: u * k) }
+        return result
+    }
+
+    /// out[at..<at+k] = x·s_u.
+    private func transform(_ x: [Double], user u: Int, into out: inout [Double], at offset: Int) {
         for a in 0..<k {
-            var row = 0.0
-            for b in 0..<k { row += delta[a * k + b] * sources[u * k + b] }
-            sum += v[a] * row
+            var sum = 0.0
+            for b in 0..<k { sum += x[a * k + b] * sources[u * k + b] }
+            out[offset + a] = sum
         }
+    }
+
+    /// v_i·t_u for one rating, with t from `transformed`.
+    func bridgeTerm(_ t: [Double], rating index: Int) -> Double {
+        let u = Int(userOf[index]), i = Int(itemOf[index])
+        var sum = 0.0
+        for a in 0..<k { sum += itemVectors[i * k + a] * t[u * k + a] }
         return sum
     }
 
@@ -86,7 +96,7 @@ struct BridgeData {
     /// RMSE over the held-out users' ratings of base + `extra(rating, user)`, clipped.
     func heldOutRMSE(_ extra: (Int, Int) -> Double) -> Double {
         var squared = 0.0, count = 0
-        for u in rows.indices where heldOut[u] {
+        for u in 0..<userCount where heldOut[u] {
             for index in ratingsOf[u] {
                 let predicted = min(max(baseOf[index] + extra(index, u), range.lowerBound), range.upperBound)
                 squared += (predicted - values[index]) * (predicted - values[index])
@@ -99,7 +109,7 @@ struct BridgeData {
     /// Alternating fits of w (ridge over ratings) and Δ (conjugate gradients) on the users
     /// `use` admits.
     func fit(use: (Int) -> Bool, biasRidge: Double, bridgeRidge: Double, rounds: Int = 3) -> ColdBridge? {
-        let users = rows.indices.filter(use)
+        let users = (0..<userCount).filter(use)
         guard users.count >= 10 else { return nil }
         var delta = [Double](repeating: 0, count: k * k)
         var weights = [Double](repeating: 0, count: width)
@@ -107,9 +117,10 @@ struct BridgeData {
             // w: Σ_u n_u f f ᵀ w = Σ_u f Σ_i (r − base − Δ-term).
             var gram = SmallMatrix(rows: width, columns: width)
             var right = SmallMatrix(rows: width, columns: 1)
+            let t = transformed(delta)
             for u in users {
                 var sum = 0.0
-                for index in ratingsOf[u] { sum += residual[index] - bridgeTerm(delta, rating: index) }
+                for index in ratingsOf[u] { sum += values[index] - baseOf[index] - bridgeTerm(t, rating: index) }
                 features.withUnsafeBufferPointer { gram.addOuter($0.baseAddress! + u * width, weight: Double(ratingsOf[u].count)) }
                 for j in 0..<width { right[j, 0] += features[u * width + j] * sum }
             }
@@ -119,7 +130,7 @@ struct BridgeData {
             weights = solved
             // Δ: (H + λ) Δ = B by conjugate gradients, H(X) = Σ (vᵀ X s) v sᵀ.
             var target = [Double](repeating: 0, count: values.count)
-            for u in users { for index in ratingsOf[u] { target[index] = residual[index] - biasTerm(weights, user: u) } }
+            for u in users { for index in ratingsOf[u] { target[index] = values[index] - baseOf[index] - biasTerm(weights, user: u) } }
             delta = conjugateGradients(users: users, target: target, ridge: bridgeRidge, start: delta)
         }
         return ColdBridge(delta: delta, weights: weights)
@@ -130,18 +141,14 @@ struct BridgeData {
         var result = [Double](repeating: 0, count: k * k)
         var t = [Double](repeating: 0, count: k), g = [Double](repeating: 0, count: k)
         for u in users {
-            for a in 0..<k {
-                var sum = 0.0
-                for b in 0..<k { sum += x[a * k + b] * sources[u * k + b] }
-                t[a] = sum
-            }
+            transform(x, user: u, into: &t, at: 0)
             for a in 0..<k { g[a] = 0 }
             for index in ratingsOf[u] {
-                let v = items[itemOf[index]]!
+                let v = Int(itemOf[index]) * k
                 var dot = 0.0
-                for a in 0..<k { dot += v[a] * t[a] }
+                for a in 0..<k { dot += itemVectors[v + a] * t[a] }
                 let c = coefficient(index, dot)
-                for a in 0..<k { g[a] += c * v[a] }
+                for a in 0..<k { g[a] += c * itemVectors[v + a] }
             }
             for a in 0..<k where g[a] != 0 { for b in 0..<k { result[a * k + b] += g[a] * sources[u * k + b] } }
         }

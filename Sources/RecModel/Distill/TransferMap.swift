@@ -63,10 +63,9 @@ extension Learner {
     func fitTransfer(target t: Int, options: DistillOptions) -> TransferMap {
         // Overlapping users: ratings in the target and in at least one other domain.
         var overlapping: [Int] = []
-        for row in 0..<users.rowLimit where users.isLive(Int32(row)) && domains[t].userScalars[row, UserColumn.ratings] > 0 {
-            if domains.indices.contains(where: { $0 != t && domains[$0].userScalars[row, UserColumn.ratings] > 0 }) {
-                overlapping.append(row)
-            }
+        for row in 0..<users.rowLimit
+        where users.isLive(Int32(row)) && domains[t].userScalars[row, UserColumn.ratings] > 0 && hasOtherRatings(user: row, than: t) {
+            overlapping.append(row)
         }
         overlapping = Self.evenlySpaced(overlapping, options.transferUsers)
         let validation = overlapping.filter { isHeldOut(user: Int32($0), fraction: options.validationFraction) }
@@ -85,7 +84,7 @@ extension Learner {
         let allowed = Set(options.transferMethods)
         var errors: [String: Double] = [:]
         var bridge: ColdBridge?
-        let data = shadows.count > 0 ? BridgeData(learner: self, target: t, fraction: options.validationFraction) : nil
+        let data = twins.count > 0 ? BridgeData(learner: self, target: t, fraction: options.validationFraction) : nil
         if var data, data.heldOut.contains(true) {
             if allowed.count > 1, let judge = refittedWithoutHeldOut(domain: t, options: options) {
                 data = BridgeData(learner: judge, target: t, fraction: options.validationFraction)
@@ -98,8 +97,9 @@ extension Learner {
                     use: { !data.heldOut[$0] }, biasRidge: options.bridgeBiasRegularization,
                     bridgeRidge: options.bridgeRegularization)
             {
+                let corrections = data.transformed(fitted.delta)
                 errors["bridge"] = data.heldOutRMSE { index, u in
-                    data.biasTerm(fitted.weights, user: u) + data.bridgeTerm(fitted.delta, rating: index)
+                    data.biasTerm(fitted.weights, user: u) + data.bridgeTerm(corrections, rating: index)
                 }
                 bridge = fitted
             }
@@ -130,8 +130,8 @@ extension Learner {
 
     /// Ridge regression of `value(row)` on the transfer features; nil with too few rows.
     private func ridge(rows: [Int], target: Int, ridge lambda: Double, value: (Int) -> Double) -> [Double]? {
-        guard let first = rows.first, rows.count >= 10 else { return nil }
-        let width = transferFeatures(user: first, target: target).count
+        guard rows.count >= 10 else { return nil }
+        let width = transferFeatureCount(target: target)
         var gram = SmallMatrix(rows: width, columns: width)
         var right = SmallMatrix(rows: width, columns: 1)
         for row in rows {

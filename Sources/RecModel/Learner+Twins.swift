@@ -1,12 +1,12 @@
 extension Learner {
     /// Users with a source-only twin (those who rated in a target domain).
-    public var twinCount: Int { shadows.count }
+    public var twinCount: Int { twins.count }
 
     /// The twin's step on a source event: the one its shared vector takes (same optimizer,
     /// rates and clamps), from the twin's own prediction error; the item is not moved here.
     /// `base` is the prediction without the vector term.
-    mutating func stepShadow(_ twin: Int, item q: UnsafePointer<Float>, base: Double, value: Double, span: Double, weight: Double) {
-        let s = shadows.rows.mutableRow(twin)
+    mutating func stepTwin(_ twin: Int, item q: UnsafePointer<Float>, base: Double, value: Double, span: Double, weight: Double) {
+        let s = twins.rows.mutableRow(twin)
         let raw = base + Double(VectorMath.dot(s, q, dimension))
         let gradient = Float(weight * min(max(value - raw, -span), span))
         let reg = Float(configuration.regularization)
@@ -17,8 +17,7 @@ extension Learner {
                 let g = gradient * q[j] - reg * s[j]
                 norm += g * g
             }
-            s[dimension] += norm / Float(dimension)
-            rate /= (s[dimension] + 1e-6).squareRoot()
+            rate = VectorMath.adagradRate(rate, accumulator: &s[dimension], squaredNorm: norm, count: dimension)
         }
         let limit = Float(configuration.parameterLimit)
         for j in 0..<dimension { s[j] = min(max(s[j] + rate * (gradient * q[j] - reg * s[j]), -limit), limit) }
@@ -27,6 +26,6 @@ extension Learner {
     /// The source-only vector of user row `row`: the twin when the user has target ratings,
     /// else the shared vector itself.
     func sourceVector(user row: Int) -> UnsafePointer<Float> {
-        shadows.row(ofUser: row).map { UnsafePointer(shadows.rows.row($0)) } ?? userVectors.row(row)
+        twins.row(ofUser: row).map { UnsafePointer(twins.rows.row($0)) } ?? userVectors.row(row)
     }
 }

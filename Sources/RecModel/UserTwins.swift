@@ -8,7 +8,7 @@
 /// takes the same steps on source events only: it is what the shared vector would be had the
 /// target ratings never arrived. A user without target ratings needs no twin (theirs is the
 /// shared vector itself), so the table holds overlapping users only.
-struct ShadowVectors: Sendable {
+struct UserTwins: Sendable {
     /// Per user row: 0 (no twin) or the twin's row + 1.
     var slots = ChunkedMatrix<Int32>(width: 1, fill: 0)
     /// Twin rows: the vector, then its AdaGrad accumulator.
