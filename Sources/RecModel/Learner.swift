@@ -11,9 +11,13 @@ public struct Learner: Sendable {
     let dimension: Int
     /// Per-domain constants of the hot path, copied out of `configuration` once (reading a
     /// `DomainSpec` there would retain and release its name on every event).
-    private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool, isTarget: Bool)]
-    /// Whether some domain is a target and vectors are shared: the twins are kept then.
-    private let keepsTwins: Bool
+    private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool, twins: TwinRole)]
+
+    /// What a domain's events do to the user twins (UserTwins.swift), which are kept when
+    /// some domain is a target and vectors are shared.
+    enum TwinRole {
+        case none, create, step
+    }
     var users = IDIndex()
     var userVectors: ChunkedMatrix<Float>
     var userLastSeen: ChunkedMatrix<Int64>
@@ -69,11 +73,11 @@ public struct Learner: Sendable {
         precondition(!configuration.domains.isEmpty, "the learner needs at least one domain")
         self.configuration = configuration
         dimension = configuration.dimension
+        let keepsTwins = configuration.shareUserVectors && configuration.domains.contains(where: \.isTarget)
         bounds = configuration.domains.map {
             ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0,
-             $0.isTarget)
+             !keepsTwins ? .none : $0.isTarget ? .create : .step)
         }
-        keepsTwins = configuration.shareUserVectors && configuration.domains.contains(where: \.isTarget)
         twins = UserTwins(dimension: configuration.dimension)
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
@@ -93,7 +97,7 @@ public struct Learner: Sendable {
     @discardableResult
     public mutating func apply(_ rating: Rating) -> Double {
         let d = rating.domain
-        let (low, high, weight, keepsRecent, isTarget) = bounds[d]
+        let (low, high, weight, keepsRecent, twinRole) = bounds[d]
         if !tombstones.isEmpty, tombstones.contains(StableHash.hash(rating.user)) {
             skippedForgotten += 1
             return .nan
@@ -138,12 +142,11 @@ public struct Learner: Sendable {
 
         let p = userVectors.mutableRow(u)
         let q = domains[d].itemVectors.mutableRow(i)
-        if keepsTwins {
-            if isTarget {
-                twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: dimension)
-            } else if let twin = twins.row(ofUser: u) {
-                stepTwin(twin, item: q, base: raw - dot, value: value, span: span, weight: weight)
-            }
+        switch twinRole {
+        case .none: break
+        case .create: twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: dimension)
+        case .step:
+            if let twin = twins.row(ofUser: u) { stepTwin(twin, item: q, base: raw - dot, value: value, span: span, weight: weight) }
         }
         switch configuration.optimizer {
         case .sgd:

@@ -26,15 +26,17 @@ struct BridgeData {
 
     var userCount: Int { heldOut.count }
 
-    init(learner: Learner, target t: Int, fraction: Double) {
+    /// The ring's ratings by the users of `rows` (learner rows of overlapping users).
+    init(learner: Learner, target t: Int, rows: [Int], fraction: Double) {
         k = learner.dimension
         range = learner.configuration.domains[t].ratingRange
         width = learner.transferFeatureCount(target: t)
+        let admitted = Set(rows.map { Int32($0) })
         var denseUser: [Int32: Int] = [:], denseItem: [Int32: Int] = [:]
         let state = learner.domains[t]
         state.recent.forEach { userHash, itemHash, value in
-            guard let user = learner.users.row(ofHash: userHash), let item = state.items.row(ofHash: itemHash),
-                learner.hasOtherRatings(user: Int(user), than: t)
+            guard let user = learner.users.row(ofHash: userHash), admitted.contains(user),
+                let item = state.items.row(ofHash: itemHash)
             else { return }
             let u = denseUser[user] ?? {
                 let u = userCount
@@ -166,8 +168,10 @@ struct BridgeData {
         var r = zip(b, operator_(x)).map { $0 - $1 }
         var p = r
         var rr = r.reduce(0) { $0 + $1 * $1 }
-        let stop = 1e-10 * max(b.reduce(0) { $0 + $1 * $1 }, 1e-30)
-        for _ in 0..<50 where rr > stop {
+        // A relative residual of 1e-4 is far below what the ratings' noise can tell apart;
+        // each iteration costs O(users·k² + ratings·k).
+        let stop = 1e-8 * max(b.reduce(0) { $0 + $1 * $1 }, 1e-30)
+        for _ in 0..<25 where rr > stop {
             let ap = operator_(p)
             let alpha = rr / zip(p, ap).reduce(0) { $0 + $1.0 * $1.1 }
             for j in x.indices {

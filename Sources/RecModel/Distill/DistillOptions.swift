@@ -18,6 +18,9 @@ public struct DistillOptions: Sendable, Equatable {
     /// validation cells of the cross-domain benchmark (docs/BENCHMARKS.md).
     public var bridgeRegularization = 100.0
     public var bridgeBiasRegularization = 100.0
+    /// Most overlapping users the bridge is fitted and judged on (evenly spaced rows): its
+    /// fit costs O(users·k²) per conjugate-gradient iteration.
+    public var bridgeUsers = 10_000
     /// Share of the overlapping users held out to choose the transfer method.
     public var validationFraction = 0.2
     /// Items kept in each domain's popularity list (the largest `k` served by `popular`).

@@ -70,15 +70,14 @@ extension Learner {
         let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options) : nil
         var userRows = [Float](repeating: 0, count: userCount * k)
         var userBias = [Float](repeating: 0, count: userCount)
-        let bridged = UnsafeMutablePointer<Float>.allocate(capacity: dimension)
-        defer { bridged.deallocate() }
+        // A cold user's row: (I + Δ)·p projected, one product with the folded transform.
+        let transferTransform = transfer?.projecting(userTransform: projection.userTransform).values.map(Float.init) ?? userTransform
         for row in 0..<userCount where users.isLive(Int32(row)) {
             if personal.contains(row) {
                 project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
                 userBias[row] = Float(state.userScalars[row, UserColumn.bias])
             } else if let transfer {
-                transfer.vector(self, user: row, into: bridged)
-                project(bridged, userTransform, k, into: &userRows, at: row * k)
+                project(userVectors.row(row), transferTransform, k, into: &userRows, at: row * k)
                 userBias[row] = Float(transfer.bias(self, user: row))
             } else {
                 project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)

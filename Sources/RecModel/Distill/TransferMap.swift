@@ -14,15 +14,15 @@ struct TransferMap {
     let bridge: [Double]?
     let choice: TransferChoice
 
-    /// The user's target-domain vector, into `out` (k floats).
-    func vector(_ learner: Learner, user row: Int, into out: UnsafeMutablePointer<Float>) {
-        let k = learner.dimension
-        let p = learner.userVectors.row(row)
-        for a in 0..<k {
-            var sum = Double(p[a])
-            if let bridge { for b in 0..<k { sum += bridge[a * k + b] * Double(p[b]) } }
-            out[a] = Float(sum)
-        }
+    /// (I + Δ)ᵀ·U: the student's user transform U (k × k') with the bridge folded in, so that
+    /// a cold user's row p·(I + Δ)ᵀU costs what any user's projection costs.
+    func projecting(userTransform: SmallMatrix) -> SmallMatrix {
+        guard let bridge else { return userTransform }
+        let k = userTransform.rows
+        let delta = SmallMatrix(rows: k, columns: k, values: bridge)
+        var folded = delta.transposed * userTransform
+        for j in folded.values.indices { folded.values[j] += userTransform.values[j] }
+        return folded
     }
 
     func bias(_ learner: Learner, user row: Int) -> Double {
@@ -84,10 +84,12 @@ extension Learner {
         let allowed = Set(options.transferMethods)
         var errors: [String: Double] = [:]
         var bridge: ColdBridge?
-        let data = twins.count > 0 ? BridgeData(learner: self, target: t, fraction: options.validationFraction) : nil
+        // The bridge's cost grows with users·k² per iteration: it sees at most `bridgeUsers`.
+        let bridgeRows = Self.evenlySpaced(overlapping, options.bridgeUsers)
+        let data = twins.count > 0 ? BridgeData(learner: self, target: t, rows: bridgeRows, fraction: options.validationFraction) : nil
         if var data, data.heldOut.contains(true) {
             if allowed.count > 1, let judge = refittedWithoutHeldOut(domain: t, options: options) {
-                data = BridgeData(learner: judge, target: t, fraction: options.validationFraction)
+                data = BridgeData(learner: judge, target: t, rows: bridgeRows, fraction: options.validationFraction)
             }
             // Errors on held-out overlapping users' target ratings, through their twins.
             errors["shared"] = data.heldOutRMSE { _, _ in 0 }

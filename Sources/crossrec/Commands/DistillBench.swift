@@ -26,6 +26,10 @@ struct DistillBench: ParsableCommand {
     var tastes = 0
     @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
     @Option(help: "Sweeps of the target domain's refit at each build (0: none).") var refitSweeps = DistillOptions().refitSweeps
+    @Option(help: "Cold-start methods to judge (repeat; one method: no held-out judging).")
+    var transferMethod: [String] = DistillOptions.allTransferMethods
+
+    func validate() throws { try validateTransferMethods(transferMethod) }
 
     func run() throws {
         var configuration = LearnerConfiguration(domains: [
@@ -64,6 +68,7 @@ struct DistillBench: ParsableCommand {
         options.indexClusters = indexClusters
         options.indexProbe = indexProbe
         options.refitSweeps = refitSweeps
+        options.transferMethods = transferMethod
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []
