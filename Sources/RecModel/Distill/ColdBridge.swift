@@ -16,24 +16,28 @@ struct BridgeData {
     let k: Int
     let width: Int
     let range: ClosedRange<Double>
+    let mean: Double
     /// Per rating: dense user, dense item, value, and μ + b_i + s_u·v_i.
     var userOf: [Int32] = [], itemOf: [Int32] = [], values: [Double] = [], baseOf: [Double] = []
-    /// Per dense user: twin (source-only) vector (k each), transfer features (`width` each),
-    /// held-out flag, rating indices.
+    /// Per dense user: learner row, twin (source-only) vector (k each), transfer features
+    /// (`width` each), held-out flag, rating indices.
+    var userRows: [Int32] = []
     var sources: [Double] = [], features: [Double] = [], heldOut: [Bool] = [], ratingsOf: [[Int]] = []
-    /// Item vectors by dense item (k each).
-    var itemVectors: [Double] = []
+    /// Learner rows, vectors (k each) and biases by dense item.
+    var itemRows: [Int32] = [], itemVectors: [Double] = [], itemBias: [Double] = []
 
     var userCount: Int { heldOut.count }
 
     /// The ring's ratings by the users of `rows` (learner rows of overlapping users).
-    init(learner: Learner, target t: Int, rows: [Int], fraction: Double) {
+    /// No user is held out until `holdingOut`.
+    init(learner: Learner, target t: Int, rows: [Int]) {
         k = learner.dimension
         range = learner.configuration.domains[t].ratingRange
+        let state = learner.domains[t]
+        mean = state.mean
         width = learner.transferFeatureCount(target: t)
         let admitted = Set(rows.map { Int32($0) })
         var denseUser: [Int32: Int] = [:], denseItem: [Int32: Int] = [:]
-        let state = learner.domains[t]
         state.recent.forEach { userHash, itemHash, value in
             guard let user = learner.users.row(ofHash: userHash), admitted.contains(user),
                 let item = state.items.row(ofHash: itemHash)
@@ -41,28 +45,48 @@ struct BridgeData {
             let u = denseUser[user] ?? {
                 let u = userCount
                 denseUser[user] = u
+                userRows.append(user)
                 let source = learner.sourceVector(user: Int(user))
                 for j in 0..<k { sources.append(Double(source[j])) }
                 features += learner.transferFeatures(user: Int(user), target: t, vector: source)
-                heldOut.append(learner.isHeldOut(user: user, fraction: fraction))
+                heldOut.append(false)
                 ratingsOf.append([])
                 return u
             }()
             let i = denseItem[item] ?? {
-                let i = itemVectors.count / k
+                let i = itemRows.count
                 denseItem[item] = i
+                itemRows.append(item)
                 let vector = state.itemVectors.row(Int(item))
                 for j in 0..<k { itemVectors.append(Double(vector[j])) }
+                itemBias.append(state.itemScalars[Int(item), Learner.ItemColumn.bias])
                 return i
             }()
             ratingsOf[u].append(values.count)
             userOf.append(Int32(u))
             itemOf.append(Int32(i))
             values.append(value)
-            var base = state.mean + state.itemScalars[Int(item), Learner.ItemColumn.bias]
-            for j in 0..<k { base += sources[u * k + j] * itemVectors[i * k + j] }
-            baseOf.append(base)
+            baseOf.append(base(user: u, item: i))
         }
+    }
+
+    /// μ + b_i + s_u·v_i.
+    private func base(user u: Int, item i: Int) -> Double {
+        var base = mean + itemBias[i]
+        for j in 0..<k { base += sources[u * k + j] * itemVectors[i * k + j] }
+        return base
+    }
+
+    /// This data with the items in `items` (by learner row) replaced.
+    func replacingItems(_ items: [Int32: JudgedItem]) -> BridgeData {
+        var copy = self
+        for (i, row) in itemRows.enumerated() {
+            guard let item = items[row] else { continue }
+            copy.itemVectors.replaceSubrange(i * k..<(i + 1) * k, with: item.vector)
+            copy.itemBias[i] = item.bias
+        }
+        for index in values.indices { copy.baseOf[index] = copy.base(user: Int(userOf[index]), item: Int(itemOf[index])) }
+        return copy
     }
 
     /// x·s_u for every dense user (k each): the bridge's correction of each user's vector.
@@ -95,8 +119,23 @@ struct BridgeData {
         return sum
     }
 
-    /// RMSE over the held-out users' ratings of base + `extra(rating, user)`, clipped.
-    func heldOutRMSE(_ extra: (Int, Int) -> Double) -> Double {
+    /// This data with the users whose learner row `isHeldOut` held out.
+    func holdingOut(_ isHeldOut: (Int32) -> Bool) -> BridgeData {
+        var copy = self
+        copy.heldOut = userRows.map(isHeldOut)
+        return copy
+    }
+
+    /// This data with `heldOut` (by dense user, as the data it came from).
+    func holdingOut(_ heldOut: [Bool]) -> BridgeData {
+        var copy = self
+        copy.heldOut = heldOut
+        return copy
+    }
+
+    /// Squared error and count over the held-out users' ratings of base + `extra(rating,
+    /// user)`, clipped.
+    func heldOutErrors(_ extra: (Int, Int) -> Double) -> (squared: Double, count: Int) {
         var squared = 0.0, count = 0
         for u in 0..<userCount where heldOut[u] {
             for index in ratingsOf[u] {
@@ -105,7 +144,7 @@ struct BridgeData {
                 count += 1
             }
         }
-        return count == 0 ? .nan : (squared / Double(count)).squareRoot()
+        return (squared, count)
     }
 
     /// Alternating fits of w (ridge over ratings) and Δ (conjugate gradients) on the users

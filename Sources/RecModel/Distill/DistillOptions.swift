@@ -21,8 +21,11 @@ public struct DistillOptions: Sendable, Equatable {
     /// Most overlapping users the bridge is fitted and judged on (evenly spaced rows): its
     /// fit costs O(users·k²) per conjugate-gradient iteration.
     public var bridgeUsers = 10_000
-    /// Share of the overlapping users held out to choose the transfer method.
+    /// Share of the overlapping users held out to choose the transfer method (one slice).
     public var validationFraction = 0.2
+    /// Held-out users the transfer method is judged on: slice after slice of
+    /// `validationFraction` is held out until this many have been, or every slice has.
+    public var judgedUsers = 2_000
     /// Items kept in each domain's popularity list (the largest `k` served by `popular`).
     public var popularItems = 1_000
     /// Fidelity bound: RMSE of student against teacher predictions above it is reported

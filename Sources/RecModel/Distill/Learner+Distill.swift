@@ -11,7 +11,7 @@ extension Learner {
     }
 
     /// `distill` once the target domains are refitted: this learner is the teacher.
-    private func distillTeacher(version: Int, options: DistillOptions, refits: [Int: RefitChoice], start: UInt64) -> ServingModel {
+    private func distillTeacher(version: Int, options: DistillOptions, refits: [Int: DomainRefit], start: UInt64) -> ServingModel {
         let k = max(1, min(options.dimension, dimension))
         func model(_ served: [ServedDomain]) -> ServingModel {
             ServingModel(
@@ -28,7 +28,7 @@ extension Learner {
         return model(served)
     }
 
-    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions, refit: RefitChoice?) -> ServedDomain {
+    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?) -> ServedDomain {
         let state = domains[d]
         let spec = configuration.domains[d]
         let itemCount = state.items.rowLimit
@@ -67,7 +67,7 @@ extension Learner {
                 clusters: options.indexClusters, probe: options.indexProbe)
             : nil
 
-        let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options) : nil
+        let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options, refit: refit) : nil
         var userRows = [Float](repeating: 0, count: userCount * k)
         var userBias = [Float](repeating: 0, count: userCount)
         // A cold user's row: (I + Δ)·p projected, one product with the folded transform.
@@ -103,7 +103,7 @@ extension Learner {
             items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, index: index, itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
             seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice,
-            refit: refit)
+            refit: refit?.choice)
     }
 
     /// `count` rows spread evenly over `rows` (all of them when there are fewer).

@@ -19,32 +19,35 @@
 /// cold users), so the default is the single value measured there.
 extension Learner {
     /// Teacher parameters of every target domain refitted on its latest ratings (a copy: the
-    /// writer's learner is not changed), and what each refit chose, by domain.
-    func refitted(options: DistillOptions) -> (teacher: Learner, choices: [Int: RefitChoice]) {
+    /// writer's learner is not changed), and each refit by domain.
+    func refitted(options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit]) {
         guard options.refitSweeps > 0, !options.refitRegularizations.isEmpty else { return (self, [:]) }
         var teacher = self
-        var choices: [Int: RefitChoice] = [:]
+        var refits: [Int: DomainRefit] = [:]
         for d in domains.indices where configuration.domains[d].isTarget && domains[d].recent.count > 0 {
-            choices[d] = teacher.refit(domain: d, options: options)
+            refits[d] = teacher.refit(domain: d, options: options)
         }
-        return (teacher, choices)
+        return (teacher, refits)
     }
 
-    /// This learner with target domain `d` refitted without the held-out users' ratings: the
-    /// items the cold-start candidates are judged with, so that the held-out users' target
-    /// ratings reach neither their vectors (the twins) nor the items (nil: no refit).
-    func refittedWithoutHeldOut(domain d: Int, options: DistillOptions) -> Learner? {
-        guard options.refitSweeps > 0, let lambda = options.refitRegularizations.first else { return nil }
-        var problem = RefitProblem(learner: self, domain: d)
-        guard !problem.ratings.isEmpty else { return nil }
-        let heldOut = problem.userRows.map { isHeldOut(user: $0, fraction: options.validationFraction) }
-        problem.solve(sweeps: options.refitSweeps, lambda: lambda, options: options, skipping: heldOut)
-        var copy = self
-        problem.write(into: &copy)
-        return copy
+    /// The target items that `users` rated in the ring, solved once more without any of the
+    /// slice's held-out users' ratings, by learner row: the items the cold-start candidates
+    /// are judged with, so that the held-out users' target ratings reach neither their
+    /// vectors (the twins) nor the items they are judged on.
+    ///
+    /// One ridge pass over those items only, against the user biases of the full refit (this
+    /// learner is the refitted teacher). A second refit of the whole domain without the
+    /// held-out users cost as much as the first; an item's ridge solution depends on the other
+    /// users' biases alone, and those move little when the held-out users join.
+    func judgedItems(refit: DomainRefit, users: [Int32], slice: Int, options: DistillOptions) -> [Int32: JudgedItem] {
+        var problem = refit.problem
+        let heldOut = problem.userRows.map { validationSlice(user: $0, fraction: options.validationFraction) == slice }
+        let items = problem.items(ratedBy: users)
+        problem.solveItems(items, lambda: refit.choice.regularization, options: options, skipping: heldOut)
+        return problem.solved(items: items)
     }
 
-    private mutating func refit(domain d: Int, options: DistillOptions) -> RefitChoice? {
+    private mutating func refit(domain d: Int, options: DistillOptions) -> DomainRefit? {
         var problem = RefitProblem(learner: self, domain: d)
         guard !problem.ratings.isEmpty else { return nil }
         var errors: [Double: Double] = [:]
@@ -59,16 +62,31 @@ extension Learner {
         let chosen = errors.filter { !$0.value.isNaN }.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key
             ?? options.refitRegularizations[0]
         problem.solve(sweeps: options.refitSweeps, lambda: chosen, options: options, skipping: nil)
-        problem.write(into: &self)
-        return RefitChoice(
+        problem.write(items: 0..<problem.itemRows.count, into: &self)
+        problem.writeUserBiases(into: &self)
+        let choice = RefitChoice(
             regularization: chosen, validationRMSE: errors, ratings: problem.ratings.count, items: problem.itemRows.count,
             users: problem.userRows.count)
+        return DomainRefit(choice: choice, problem: problem)
     }
+}
+
+/// An item's vector (rounded as the learner stores it) and bias.
+struct JudgedItem {
+    var vector: [Double]
+    var bias: Double
+}
+
+/// A target domain's refit: what it chose, and the solved problem, which the judging of
+/// cold-start candidates starts from (alive for one build only).
+struct DomainRefit {
+    let choice: RefitChoice
+    fileprivate let problem: RefitProblem
 }
 
 /// One refit: the ring's ratings resolved to dense item and user numbers, the parameters
 /// being solved (starting from the online ones), and the fixed shared vectors.
-private struct RefitProblem {
+fileprivate struct RefitProblem {
     struct Rating {
         var user: Int32
         var item: Int32
@@ -138,25 +156,8 @@ private struct RefitProblem {
     /// [p_u, 1], then each user's bias as the mean residual shrunk toward 0. Users with
     /// `skipping[u]` are left out of the fit (the held-out slice).
     mutating func solve(sweeps: Int, lambda: Double, options: DistillOptions, skipping: [Bool]?) {
-        let k = dimension
-        // The bias enters as one more feature, scaled so that the uniform penalty λ on its
-        // weight w equals the bias penalty λ_b on b = scale · w.
-        let scale = (lambda / max(options.refitItemBiasRegularization, 1e-9)).squareRoot()
-        var rows: [Int] = [], targets: [Double] = []
         for _ in 0..<sweeps {
-            for i in 0..<itemRows.count {
-                rows.removeAll(keepingCapacity: true)
-                targets.removeAll(keepingCapacity: true)
-                for index in byItem[i] {
-                    let u = Int(ratings[index].user)
-                    if let skipping, skipping[u] { continue }
-                    rows.append(u)
-                    targets.append(ratings[index].value - mean - userBias[u])
-                }
-                guard !rows.isEmpty, let weights = ridge(users: rows, targets: targets, lambda: lambda, scale: scale) else { continue }
-                for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
-                itemBias[i] = min(max(scale * weights[k], -span), span)
-            }
+            solveItems(0..<itemRows.count, lambda: lambda, options: options, skipping: skipping)
             for u in 0..<userRows.count {
                 if let skipping, skipping[u] { continue }
                 let group = byUser[u]
@@ -165,6 +166,38 @@ private struct RefitProblem {
                 userBias[u] = min(max(sum / (Double(group.count) + options.refitUserBiasRegularization), -span), span)
             }
         }
+    }
+
+    /// One ridge solve of each of `items` (dense) against the current user biases.
+    mutating func solveItems<Items: Sequence<Int>>(_ items: Items, lambda: Double, options: DistillOptions, skipping: [Bool]?) {
+        let k = dimension
+        // The bias enters as one more feature, scaled so that the uniform penalty λ on its
+        // weight w equals the bias penalty λ_b on b = scale · w.
+        let scale = (lambda / max(options.refitItemBiasRegularization, 1e-9)).squareRoot()
+        var rows: [Int] = [], targets: [Double] = []
+        for i in items {
+            rows.removeAll(keepingCapacity: true)
+            targets.removeAll(keepingCapacity: true)
+            for index in byItem[i] {
+                let u = Int(ratings[index].user)
+                if let skipping, skipping[u] { continue }
+                rows.append(u)
+                targets.append(ratings[index].value - mean - userBias[u])
+            }
+            guard !rows.isEmpty, let weights = ridge(users: rows, targets: targets, lambda: lambda, scale: scale) else { continue }
+            for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
+            itemBias[i] = min(max(scale * weights[k], -span), span)
+        }
+    }
+
+    /// Dense items rated in the ring by the users of learner rows `users`, ascending.
+    func items(ratedBy users: [Int32]) -> [Int] {
+        let wanted = Set(users)
+        var items = Set<Int>()
+        for (u, row) in userRows.enumerated() where wanted.contains(row) {
+            for index in byUser[u] { items.insert(Int(ratings[index].item)) }
+        }
+        return items.sorted()
     }
 
     /// argmin_w ‖X w − y‖² + λ‖w‖² for the rows x_r = [p_u, scale] of `users`. An item rated
@@ -224,15 +257,31 @@ private struct RefitProblem {
         return count == 0 ? .nan : (squared / Double(count)).squareRoot()
     }
 
-    func write(into learner: inout Learner) {
+    /// Writes the vectors and biases of `items` (dense) into the learner.
+    func write<Items: Sequence<Int>>(items: Items, into learner: inout Learner) {
         let k = dimension
         let d = domain
-        for (i, row) in itemRows.enumerated() {
-            let vector = learner.domains[d].itemVectors.mutableRow(Int(row))
+        for i in items {
+            let row = Int(itemRows[i])
+            let vector = learner.domains[d].itemVectors.mutableRow(row)
             for j in 0..<k { vector[j] = Float(itemVectors[i * k + j]) }
-            learner.domains[d].itemScalars[Int(row), Learner.ItemColumn.bias] = itemBias[i]
+            learner.domains[d].itemScalars[row, Learner.ItemColumn.bias] = itemBias[i]
         }
-        for (u, row) in userRows.enumerated() { learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
+    }
+
+    /// The vectors and biases of `items` (dense) by learner row, as `write` would store them.
+    func solved(items: [Int]) -> [Int32: JudgedItem] {
+        let k = dimension
+        var result: [Int32: JudgedItem] = [:]
+        for i in items {
+            let vector = (0..<k).map { Double(Float(itemVectors[i * k + $0])) }
+            result[itemRows[i]] = JudgedItem(vector: vector, bias: itemBias[i])
+        }
+        return result
+    }
+
+    func writeUserBiases(into learner: inout Learner) {
+        for (u, row) in userRows.enumerated() { learner.domains[domain].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
     }
 }
 

@@ -1,18 +1,20 @@
 /// Cold-start transfer into a target domain: what a user with ratings elsewhere but none here
 /// gets besides their shared vector. Candidates are fitted on the overlapping users (ratings
-/// in both) and chosen on a held-out slice of them at every distillation.
+/// in both) and chosen on held-out slices of them at every distillation.
 ///
 /// - `shared`: the shared vector alone, target bias 0 (collective MF as is).
 /// - `shared+bias`: plus a target bias from a ridge map of the user's features (shared
 ///   vector, other-domain biases and presence, 1) fitted to the learned target biases of the
 ///   overlapping users, in the spirit of EMCDR's mapping from source to target.
+/// - `bridge`: a corrected vector and a bias fitted on the overlapping users' target ratings
+///   (ColdBridge.swift).
 struct TransferMap {
     let target: Int
     /// Ridge weights over `features`; nil for `shared`.
-    let weights: [Double]?
+    var weights: [Double]?
     /// Δ of the bridge (k × k, row-major): the served vector is (I + Δ)·p; nil: p itself.
-    let bridge: [Double]?
-    let choice: TransferChoice
+    var bridge: [Double]?
+    var choice: TransferChoice
 
     /// (I + Δ)ᵀ·U: the student's user transform U (k × k') with the bridge folded in, so that
     /// a cold user's row p·(I + Δ)ᵀU costs what any user's projection costs.
@@ -52,15 +54,19 @@ extension Learner {
         domains.indices.contains { $0 != target && domains[$0].userScalars[row, UserColumn.ratings] > 0 }
     }
 
-    /// Whether a user belongs to the slice held out to choose among fits (the transfer method,
-    /// the refit's penalty): about `fraction` of the users, chosen by id hash so that the slice
-    /// does not depend on row order.
-    func isHeldOut(user row: Int32, fraction: Double) -> Bool {
-        let slices = UInt64(max(2, Int((1 / max(fraction, 0.01)).rounded())))
-        return (users.hash(of: row) >> 8) % slices == 0
+    /// Which of the validation slices a user belongs to: 1/`fraction` slices of about
+    /// `fraction` of the users each, by id hash so that a slice does not depend on row order.
+    /// Slice 0 is held out to choose among fits (the refit's penalty); the cold-start judging
+    /// holds out one slice after the other (`fitTransfer`).
+    func validationSlice(user row: Int32, fraction: Double) -> Int {
+        Int((users.hash(of: row) >> 8) % UInt64(Self.validationSlices(fraction)))
     }
 
-    func fitTransfer(target t: Int, options: DistillOptions) -> TransferMap {
+    static func validationSlices(_ fraction: Double) -> Int { max(2, Int((1 / max(fraction, 0.01)).rounded())) }
+
+    func isHeldOut(user row: Int32, fraction: Double) -> Bool { validationSlice(user: row, fraction: fraction) == 0 }
+
+    func fitTransfer(target t: Int, options: DistillOptions, refit: DomainRefit? = nil) -> TransferMap {
         // Overlapping users: ratings in the target and in at least one other domain.
         var overlapping: [Int] = []
         for row in 0..<users.rowLimit
@@ -68,66 +74,98 @@ extension Learner {
             overlapping.append(row)
         }
         overlapping = Self.evenlySpaced(overlapping, options.transferUsers)
+        let allowed = Set(options.transferMethods)
+        // The bridge's cost grows with users·k² per iteration: it sees at most `bridgeUsers`.
+        let data = twins.count > 0 ? BridgeData(learner: self, target: t, rows: Self.evenlySpaced(overlapping, options.bridgeUsers)) : nil
+        var judged = data.map { judgeOnRatings(data: $0, overlapping: overlapping, target: t, options: options, refit: refit) }
+        if judged?.users == 0 { judged = nil }
+        let judgement = judged ?? judgeOnBiases(overlapping: overlapping, target: t, options: options)
+        let candidates = judgement.errors.filter { !$0.value.isNaN && allowed.contains($0.key) }
+        let method = candidates.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key ?? "shared"
+        var map = TransferMap(
+            target: t, weights: nil, bridge: nil,
+            choice: TransferChoice(
+                method: method, validationRMSE: judgement.errors.filter { !$0.value.isNaN }, trainingUsers: overlapping.count,
+                validationUsers: judgement.users))
+        // The chosen map is refitted on every overlapping user (the bridge: those of its data).
+        switch method {
+        case "shared+bias":
+            map.weights = ridge(rows: overlapping, target: t, ridge: options.transferRidge, value: targetBias(t))
+        case "bridge":
+            let final = data?.fit(use: { _ in true }, biasRidge: options.bridgeBiasRegularization, bridgeRidge: options.bridgeRegularization)
+            map.weights = final?.weights
+            map.bridge = final?.delta
+            map.choice.trainingUsers = data?.userCount ?? 0
+        default:
+            break
+        }
+        return map
+    }
+
+    private func targetBias(_ t: Int) -> (Int) -> Double { { row in self.domains[t].userScalars[row, UserColumn.bias] } }
+
+    /// The candidates' errors on held-out overlapping users' target ratings, predicted through
+    /// their twins (source-only vectors) against items refitted without them, each candidate
+    /// fitted on the other users. Slice after slice is held out until `judgedUsers` users have
+    /// been, or every slice has: with few overlapping users, one slice's errors are too noisy
+    /// to choose by (docs/BENCHMARKS.md, session 12).
+    private func judgeOnRatings(
+        data: BridgeData, overlapping: [Int], target t: Int, options: DistillOptions, refit: DomainRefit?
+    ) -> (errors: [String: Double], users: Int) {
+        let allowed = Set(options.transferMethods)
+        var squared: [String: Double] = [:], counts: [String: Int] = [:]
+        func add(_ method: String, _ error: (squared: Double, count: Int)) {
+            squared[method, default: 0] += error.squared
+            counts[method, default: 0] += error.count
+        }
+        var users = 0
+        for slice in 0..<Self.validationSlices(options.validationFraction) where users == 0 || users < options.judgedUsers {
+            var fold = data.holdingOut { validationSlice(user: $0, fraction: options.validationFraction) == slice }
+            guard fold.heldOut.contains(true) else { continue }
+            users += fold.heldOut.filter { $0 }.count
+            if let refit {
+                let heldOut = fold.userRows.indices.filter { fold.heldOut[$0] }.map { fold.userRows[$0] }
+                fold = fold.replacingItems(judgedItems(refit: refit, users: heldOut, slice: slice, options: options))
+            }
+            add("shared", fold.heldOutErrors { _, _ in 0 })
+            let training = overlapping.filter { validationSlice(user: Int32($0), fraction: options.validationFraction) != slice }
+            if let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: targetBias(t)) {
+                add("shared+bias", fold.heldOutErrors { _, u in fold.biasTerm(weights, user: u) })
+            }
+            if allowed.contains("bridge"),
+                let fitted = fold.fit(
+                    use: { !fold.heldOut[$0] }, biasRidge: options.bridgeBiasRegularization, bridgeRidge: options.bridgeRegularization)
+            {
+                let corrections = fold.transformed(fitted.delta)
+                add("bridge", fold.heldOutErrors { index, u in fold.biasTerm(fitted.weights, user: u) + fold.bridgeTerm(corrections, rating: index) })
+            }
+        }
+        let errors = Dictionary(uniqueKeysWithValues: squared.map { method, sum in
+            let count = counts[method] ?? 0
+            return (method, count == 0 ? Double.nan : (sum / Double(count)).squareRoot())
+        })
+        return (errors, users)
+    }
+
+    /// Without ratings to judge by (no twins yet): the error of the mapped target bias on the
+    /// held-out slice.
+    private func judgeOnBiases(overlapping: [Int], target t: Int, options: DistillOptions) -> (errors: [String: Double], users: Int) {
         let validation = overlapping.filter { isHeldOut(user: Int32($0), fraction: options.validationFraction) }
         let training = overlapping.filter { !isHeldOut(user: Int32($0), fraction: options.validationFraction) }
-        let bias = { (row: Int) in self.domains[t].userScalars[row, UserColumn.bias] }
-
-        func rmse(_ rows: [Int], _ predict: (Int) -> Double) -> Double {
-            guard !rows.isEmpty else { return .nan }
-            let squared = rows.reduce(0.0) { sum, row in
+        let bias = targetBias(t)
+        func rmse(_ predict: (Int) -> Double) -> Double {
+            guard !validation.isEmpty else { return .nan }
+            let squared = validation.reduce(0.0) { sum, row in
                 let error = predict(row) - bias(row)
                 return sum + error * error
             }
-            return (squared / Double(rows.count)).squareRoot()
+            return (squared / Double(validation.count)).squareRoot()
         }
-        let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: bias)
-        let allowed = Set(options.transferMethods)
-        var errors: [String: Double] = [:]
-        var bridge: ColdBridge?
-        // The bridge's cost grows with users·k² per iteration: it sees at most `bridgeUsers`.
-        let bridgeRows = Self.evenlySpaced(overlapping, options.bridgeUsers)
-        let data = twins.count > 0 ? BridgeData(learner: self, target: t, rows: bridgeRows, fraction: options.validationFraction) : nil
-        if var data, data.heldOut.contains(true) {
-            if allowed.count > 1, let judge = refittedWithoutHeldOut(domain: t, options: options) {
-                data = BridgeData(learner: judge, target: t, rows: bridgeRows, fraction: options.validationFraction)
-            }
-            // Errors on held-out overlapping users' target ratings, through their twins.
-            errors["shared"] = data.heldOutRMSE { _, _ in 0 }
-            if let weights { errors["shared+bias"] = data.heldOutRMSE { _, u in data.biasTerm(weights, user: u) } }
-            if allowed.contains("bridge"),
-                let fitted = data.fit(
-                    use: { !data.heldOut[$0] }, biasRidge: options.bridgeBiasRegularization,
-                    bridgeRidge: options.bridgeRegularization)
-            {
-                let corrections = data.transformed(fitted.delta)
-                errors["bridge"] = data.heldOutRMSE { index, u in
-                    data.biasTerm(fitted.weights, user: u) + data.bridgeTerm(corrections, rating: index)
-                }
-                bridge = fitted
-            }
-        } else {
-            // No ratings to judge by: the error of the mapped target bias.
-            errors["shared"] = rmse(validation) { _ in 0 }
-            errors["shared+bias"] = weights.map { weights in
-                rmse(validation) { row in zip(weights, transferFeatures(user: row, target: t)).reduce(0) { $0 + $1.0 * $1.1 } }
-            }
+        var errors = ["shared": rmse { _ in 0 }]
+        if let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: bias) {
+            errors["shared+bias"] = rmse { row in zip(weights, transferFeatures(user: row, target: t)).reduce(0) { $0 + $1.0 * $1.1 } }
         }
-        let candidates = errors.filter { !$0.value.isNaN && allowed.contains($0.key) }
-        let method = candidates.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key ?? "shared"
-        let choice = TransferChoice(
-            method: method, validationRMSE: errors.filter { !$0.value.isNaN },
-            trainingUsers: training.count, validationUsers: validation.count)
-        // The chosen map is refitted on every overlapping user.
-        switch method {
-        case "shared+bias":
-            return TransferMap(target: t, weights: ridge(rows: overlapping, target: t, ridge: options.transferRidge, value: bias), bridge: nil, choice: choice)
-        case "bridge":
-            let final = data?.fit(use: { _ in true }, biasRidge: options.bridgeBiasRegularization, bridgeRidge: options.bridgeRegularization)
-                ?? bridge
-            return TransferMap(target: t, weights: final?.weights, bridge: final?.delta, choice: choice)
-        default:
-            return TransferMap(target: t, weights: nil, bridge: nil, choice: choice)
-        }
+        return (errors, validation.count)
     }
 
     /// Ridge regression of `value(row)` on the transfer features; nil with too few rows.

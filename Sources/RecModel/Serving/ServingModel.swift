@@ -142,12 +142,15 @@ public struct Fidelity: Sendable, Equatable {
 /// The cold-start transfer chosen for a target domain at build time.
 public struct TransferChoice: Sendable, Equatable {
     /// `shared`: the user's shared vector alone; `shared+bias`: plus a target-domain bias
-    /// mapped by ridge regression from their vector and other-domain biases.
+    /// mapped by ridge regression from their vector and other-domain biases; `bridge`: a
+    /// corrected vector and a bias fitted on target ratings (TransferMap.swift).
     public var method: String
-    /// Validation RMSE of each candidate (predicting the target-domain user bias of held-out
-    /// overlapping users), by method.
+    /// RMSE of each candidate on the held-out overlapping users' target ratings, through
+    /// their source-only twins (before any twin exists: on their target biases), by method.
     public var validationRMSE: [String: Double]
+    /// Overlapping users the served map was fitted on.
     public var trainingUsers: Int
+    /// Overlapping users whose ratings judged the candidates (each while held out).
     public var validationUsers: Int
 }
 

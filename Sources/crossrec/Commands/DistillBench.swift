@@ -103,7 +103,7 @@ struct DistillBench: ParsableCommand {
             print(String(format: "%@: student %.1f MB vs teacher %.1f MB (ratio %.2f); score RMSE %.4f, top-10 overlap %.3f, energy %.3f; transfer %@",
                 domain.name, Double(fidelity.studentBytes) / 1e6, Double(fidelity.teacherBytes) / 1e6,
                 Double(fidelity.studentBytes) / Double(fidelity.teacherBytes), fidelity.scoreRMSE, fidelity.top10Overlap,
-                fidelity.retainedEnergy, domain.transfer?.method ?? "-"))
+                fidelity.retainedEnergy, domain.transfer.map { "\($0.method), judged on \($0.validationUsers) held-out users" } ?? "-"))
         }
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
     }

@@ -66,7 +66,12 @@ struct ReplayCommand: ParsableCommand {
                 "domain": domain.name, "score_rmse": domain.fidelity.scoreRMSE, "top10_overlap": domain.fidelity.top10Overlap,
                 "student_bytes": domain.fidelity.studentBytes, "teacher_bytes": domain.fidelity.teacherBytes,
             ]
-            if let transfer = domain.transfer { fields["transfer"] = ["method": transfer.method, "validation_rmse": transfer.validationRMSE] }
+            if let transfer = domain.transfer {
+                fields["transfer"] = [
+                    "method": transfer.method, "validation_rmse": transfer.validationRMSE, "training_users": transfer.trainingUsers,
+                    "validation_users": transfer.validationUsers,
+                ]
+            }
             if let refit = domain.refit {
                 fields["refit"] = [
                     "regularization": refit.regularization, "ratings": refit.ratings, "items": refit.items, "users": refit.users,
