@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(pathlib.Path(__file__).parents[1] / "data" / "ml-1m"))
     parser.add_argument("--crossrec", help="crossrec binary (release build); omit to run the baselines only")
     parser.add_argument("--crossrec-option", action="append", default=[], help="extra option for crossrec replay")
-    parser.add_argument("--tasks", nargs="+", default=list(splits.TASKS))
+    parser.add_argument("--tasks", nargs="+", default=splits.PROTOCOL_TASKS, choices=list(splits.TASKS))
     parser.add_argument("--betas", nargs="+", type=float, default=[0.2, 0.5, 0.8])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--baselines", nargs="*", default=list(baselines.BASELINES))
