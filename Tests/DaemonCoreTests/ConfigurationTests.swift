@@ -42,6 +42,7 @@ struct ConfigurationTests {
         (valid + "\ndistill:\n  refit_regularizations: [5, 0]\n", "distill.refit_regularizations[1]", 5, "must be in"),
         (valid + "\ndistill:\n  transfer_methods: [bridge, magic]\n", "distill.transfer_methods[1]", 5, "one of shared, shared+bias, bridge"),
         (valid + "\ndistill:\n  transfer_methods: []\n", "distill.transfer_methods", 5, "at least one method"),
+        (valid + "\ndistill:\n  judged_users: 0\n", "distill.judged_users", 5, "must be in 1...1000000"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {
@@ -63,6 +64,8 @@ struct ConfigurationTests {
         #expect(settings.extra["fetch.wait.max.ms"] == "50")
         let indexed = try Configuration.parse(yaml: Self.valid + "\ndistill:\n  index_clusters: 300\n  index_probe: 30\n")
         #expect(indexed.distill.options.indexClusters == 300 && indexed.distill.options.indexProbe == 30)
+        let judged = try Configuration.parse(yaml: Self.valid + "\ndistill:\n  judged_users: 500\n")
+        #expect(judged.distill.options.judgedUsers == 500)
         let refit = try Configuration.parse(
             yaml: Self.valid + "\nmodel:\n  refit_ratings: 5000\ndistill:\n  refit_sweeps: 2\n  refit_regularizations: [5, 50]\n")
         #expect(refit.learnerConfiguration.recentTargetRatings == 5000)

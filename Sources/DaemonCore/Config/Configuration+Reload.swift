@@ -6,7 +6,7 @@ extension Configuration {
         "distill.interval_seconds", "distill.every_events", "distill.dimension", "distill.max_score_rmse",
         "distill.transfer_ridge", "distill.validation_fraction", "distill.index_clusters", "distill.index_probe",
         "distill.refit_sweeps", "distill.refit_regularizations", "distill.transfer_methods",
-        "distill.bridge_regularization", "distill.bridge_bias_regularization",
+        "distill.bridge_regularization", "distill.bridge_bias_regularization", "distill.judged_users",
         "socket.max_line_bytes", "socket.max_k", "socket.max_connections", "socket.idle_timeout_seconds",
         "socket.admin_uids", "kafka.dead_letter_topic",
     ]
@@ -34,6 +34,7 @@ extension Configuration {
         check("distill.transfer_methods", \.distill.transferMethods)
         check("distill.bridge_regularization", \.distill.bridgeRegularization)
         check("distill.bridge_bias_regularization", \.distill.bridgeBiasRegularization)
+        check("distill.judged_users", \.distill.judgedUsers)
         check("socket.max_line_bytes", \.socket.maxLineBytes)
         check("socket.max_k", \.socket.maxK)
         check("socket.max_connections", \.socket.maxConnections)

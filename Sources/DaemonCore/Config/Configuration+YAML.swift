@@ -198,7 +198,7 @@ extension Configuration {
         let allowed: Set<String> = [
             "interval_seconds", "every_events", "dimension", "max_score_rmse", "transfer_ridge", "validation_fraction",
             "index_clusters", "index_probe", "refit_sweeps", "refit_regularizations", "transfer_methods",
-            "bridge_regularization", "bridge_bias_regularization",
+            "bridge_regularization", "bridge_bias_regularization", "judged_users",
         ]
         var probeNode: (Node, String)?
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
@@ -229,6 +229,7 @@ extension Configuration {
                 if distill.transferMethods.isEmpty { throw reader.error(path, value, "at least one method") }
             case "bridge_regularization": distill.bridgeRegularization = try reader.double(value, path, 0...1e9)
             case "bridge_bias_regularization": distill.bridgeBiasRegularization = try reader.double(value, path, 0...1e9)
+            case "judged_users": distill.judgedUsers = try reader.int(value, path, 1...1_000_000)
             default: distill.validationFraction = try reader.double(value, path, 0.01...0.5)
             }
         }

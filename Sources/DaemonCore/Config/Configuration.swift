@@ -91,6 +91,8 @@ public struct Configuration: Sendable, Equatable {
         public var maxScoreRMSE: Double = 0.25
         public var transferRidge: Double = 1
         public var validationFraction: Double = 0.2
+        /// Held-out users the cold-start candidates are judged on (slices held out in turn).
+        public var judgedUsers: Int = DistillOptions().judgedUsers
         /// Clusters of the approximate top-k index per domain (0: exact scan of every item).
         public var indexClusters: Int = 0
         /// Clusters a `recommend` scans through the index.
@@ -109,6 +111,7 @@ public struct Configuration: Sendable, Equatable {
             options.maxScoreRMSE = maxScoreRMSE
             options.transferRidge = transferRidge
             options.validationFraction = validationFraction
+            options.judgedUsers = judgedUsers
             options.indexClusters = indexClusters
             options.indexProbe = indexProbe
             options.refitSweeps = refitSweeps
