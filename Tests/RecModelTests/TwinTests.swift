@@ -78,4 +78,21 @@ struct TwinTests {
         #expect(choice.method == choice.validationRMSE.min { $0.value < $1.value }!.key)
         #expect(choice.method == "bridge" && chosen == bridged)
     }
+
+    @Test func heldOutRatingsOfItemsNoOtherUserRatedAreNotJudged() throws {
+        let learner = DistillTests.learner()
+        let rows = (0..<learner.users.rowLimit).filter { learner.hasOtherRatings(user: $0, than: 1) }
+        let data = BridgeData(learner: learner, target: 1, rows: rows).holdingOut { _ in true }
+        let all = data.heldOutErrors { _, _ in 0 }
+        let item = data.itemRows[0]
+        let ratingsOfItem = data.itemOf.filter { $0 == 0 }.count
+        let vector = [Double](repeating: 0, count: learner.dimension)
+        let judged = data.replacingItems([item: JudgedItem(vector: vector, bias: 0, unrated: true)])
+        let rest = judged.heldOutErrors { _, _ in 0 }
+        #expect(ratingsOfItem > 0 && rest.count == all.count - ratingsOfItem)
+        // A replaced item that others rated is judged with its new values.
+        let moved = data.replacingItems([item: JudgedItem(vector: vector, bias: 1)])
+        #expect(moved.heldOutErrors { _, _ in 0 }.count == all.count)
+        #expect(moved.baseOf != data.baseOf)
+    }
 }

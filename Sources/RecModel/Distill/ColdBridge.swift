@@ -23,8 +23,10 @@ struct BridgeData {
     /// (`width` each), held-out flag, rating indices.
     var userRows: [Int32] = []
     var sources: [Double] = [], features: [Double] = [], heldOut: [Bool] = [], ratingsOf: [[Int]] = []
-    /// Learner rows, vectors (k each) and biases by dense item.
+    /// Learner rows, vectors (k each) and biases by dense item, and the items whose ratings
+    /// are not judged (`replacingItems`).
     var itemRows: [Int32] = [], itemVectors: [Double] = [], itemBias: [Double] = []
+    var unjudgedItems: [Bool] = []
 
     var userCount: Int { heldOut.count }
 
@@ -60,6 +62,7 @@ struct BridgeData {
                 let vector = state.itemVectors.row(Int(item))
                 for j in 0..<k { itemVectors.append(Double(vector[j])) }
                 itemBias.append(state.itemScalars[Int(item), Learner.ItemColumn.bias])
+                unjudgedItems.append(false)
                 return i
             }()
             ratingsOf[u].append(values.count)
@@ -77,13 +80,15 @@ struct BridgeData {
         return base
     }
 
-    /// This data with the items in `items` (by learner row) replaced.
+    /// This data with the items in `items` (by learner row) replaced; the ratings of unrated
+    /// ones are left out of `heldOutErrors`.
     func replacingItems(_ items: [Int32: JudgedItem]) -> BridgeData {
         var copy = self
         for (i, row) in itemRows.enumerated() {
             guard let item = items[row] else { continue }
             copy.itemVectors.replaceSubrange(i * k..<(i + 1) * k, with: item.vector)
             copy.itemBias[i] = item.bias
+            copy.unjudgedItems[i] = item.unrated
         }
         for index in values.indices { copy.baseOf[index] = copy.base(user: Int(userOf[index]), item: Int(itemOf[index])) }
         return copy
@@ -138,7 +143,7 @@ struct BridgeData {
     func heldOutErrors(_ extra: (Int, Int) -> Double) -> (squared: Double, count: Int) {
         var squared = 0.0, count = 0
         for u in 0..<userCount where heldOut[u] {
-            for index in ratingsOf[u] {
+            for index in ratingsOf[u] where !unjudgedItems[Int(itemOf[index])] {
                 let predicted = min(max(baseOf[index] + extra(index, u), range.lowerBound), range.upperBound)
                 squared += (predicted - values[index]) * (predicted - values[index])
                 count += 1

@@ -33,7 +33,8 @@ extension Learner {
     /// The target items that `users` rated in the ring, solved once more without any of the
     /// slice's held-out users' ratings, by learner row: the items the cold-start candidates
     /// are judged with, so that the held-out users' target ratings reach neither their
-    /// vectors (the twins) nor the items they are judged on.
+    /// vectors (the twins) nor the items they are judged on. An item that only held-out
+    /// users rated is marked `unrated`: a cold user could not be asked about it.
     ///
     /// One ridge pass over those items only, against the user biases of the full refit (this
     /// learner is the refitted teacher). A second refit of the whole domain without the
@@ -43,8 +44,8 @@ extension Learner {
         var problem = refit.problem
         let heldOut = problem.userRows.map { validationSlice(user: $0, fraction: options.validationFraction) == slice }
         let items = problem.items(ratedBy: users)
-        problem.solveItems(items, lambda: refit.choice.regularization, options: options, skipping: heldOut)
-        return problem.solved(items: items)
+        let unrated = Set(problem.solveItems(items, lambda: refit.choice.regularization, options: options, skipping: heldOut))
+        return problem.solved(items: items, unrated: unrated)
     }
 
     private mutating func refit(domain d: Int, options: DistillOptions) -> DomainRefit? {
@@ -71,10 +72,12 @@ extension Learner {
     }
 }
 
-/// An item's vector (rounded as the learner stores it) and bias.
+/// An item's vector (rounded as the learner stores it) and bias, or that no user outside the
+/// held-out slice rated it.
 struct JudgedItem {
     var vector: [Double]
     var bias: Double
+    var unrated = false
 }
 
 /// A target domain's refit: what it chose, and the solved problem, which the judging of
@@ -168,13 +171,16 @@ fileprivate struct RefitProblem {
         }
     }
 
-    /// One ridge solve of each of `items` (dense) against the current user biases.
-    mutating func solveItems<Items: Sequence<Int>>(_ items: Items, lambda: Double, options: DistillOptions, skipping: [Bool]?) {
+    /// One ridge solve of each of `items` (dense) against the current user biases; returns the
+    /// items left as they were, with no rating outside `skipping`.
+    @discardableResult
+    mutating func solveItems<Items: Sequence<Int>>(_ items: Items, lambda: Double, options: DistillOptions, skipping: [Bool]?) -> [Int] {
         let k = dimension
         // The bias enters as one more feature, scaled so that the uniform penalty λ on its
         // weight w equals the bias penalty λ_b on b = scale · w.
         let scale = (lambda / max(options.refitItemBiasRegularization, 1e-9)).squareRoot()
         var rows: [Int] = [], targets: [Double] = []
+        var unrated: [Int] = []
         for i in items {
             rows.removeAll(keepingCapacity: true)
             targets.removeAll(keepingCapacity: true)
@@ -184,10 +190,15 @@ fileprivate struct RefitProblem {
                 rows.append(u)
                 targets.append(ratings[index].value - mean - userBias[u])
             }
-            guard !rows.isEmpty, let weights = ridge(users: rows, targets: targets, lambda: lambda, scale: scale) else { continue }
+            guard !rows.isEmpty else {
+                unrated.append(i)
+                continue
+            }
+            guard let weights = ridge(users: rows, targets: targets, lambda: lambda, scale: scale) else { continue }
             for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
             itemBias[i] = min(max(scale * weights[k], -span), span)
         }
+        return unrated
     }
 
     /// Dense items rated in the ring by the users of learner rows `users`, ascending.
@@ -269,13 +280,14 @@ fileprivate struct RefitProblem {
         }
     }
 
-    /// The vectors and biases of `items` (dense) by learner row, as `write` would store them.
-    func solved(items: [Int]) -> [Int32: JudgedItem] {
+    /// The vectors and biases of `items` (dense) by learner row, as `write` would store them,
+    /// with the `unrated` ones marked.
+    func solved(items: [Int], unrated: Set<Int>) -> [Int32: JudgedItem] {
         let k = dimension
         var result: [Int32: JudgedItem] = [:]
         for i in items {
             let vector = (0..<k).map { Double(Float(itemVectors[i * k + $0])) }
-            result[itemRows[i]] = JudgedItem(vector: vector, bias: itemBias[i])
+            result[itemRows[i]] = JudgedItem(vector: vector, bias: itemBias[i], unrated: unrated.contains(i))
         }
         return result
     }
