@@ -113,16 +113,18 @@ extension Learner {
         data: BridgeData, overlapping: [Int], target t: Int, options: DistillOptions, refit: DomainRefit?
     ) -> (errors: [String: Double], users: Int) {
         let allowed = Set(options.transferMethods)
-        var squared: [String: Double] = [:], counts: [String: Int] = [:]
+        var squared: [String: Double] = [:], counts: [String: Int] = [:], slices: [String: Int] = [:]
         func add(_ method: String, _ error: (squared: Double, count: Int)) {
             squared[method, default: 0] += error.squared
             counts[method, default: 0] += error.count
+            slices[method, default: 0] += 1
         }
-        var users = 0
+        var users = 0, judgedSlices = 0
         for slice in 0..<Self.validationSlices(options.validationFraction) where users == 0 || users < options.judgedUsers {
             var fold = data.holdingOut { validationSlice(user: $0, fraction: options.validationFraction) == slice }
             guard fold.heldOut.contains(true) else { continue }
             users += fold.heldOut.filter { $0 }.count
+            judgedSlices += 1
             if let refit {
                 let heldOut = fold.userRows.indices.filter { fold.heldOut[$0] }.map { fold.userRows[$0] }
                 fold = fold.replacingItems(judgedItems(refit: refit, users: heldOut, slice: slice, options: options))
@@ -140,9 +142,11 @@ extension Learner {
                 add("bridge", fold.heldOutErrors { index, u in fold.biasTerm(fitted.weights, user: u) + fold.bridgeTerm(corrections, rating: index) })
             }
         }
+        // A candidate that could not be fitted on some slice (too few users) is not compared
+        // on the others' ratings alone.
         let errors = Dictionary(uniqueKeysWithValues: squared.map { method, sum in
             let count = counts[method] ?? 0
-            return (method, count == 0 ? Double.nan : (sum / Double(count)).squareRoot())
+            return (method, count == 0 || slices[method] != judgedSlices ? Double.nan : (sum / Double(count)).squareRoot())
         })
         return (errors, users)
     }
