@@ -131,13 +131,6 @@ struct BridgeData {
         return copy
     }
 
-    /// This data with `heldOut` (by dense user, as the data it came from).
-    func holdingOut(_ heldOut: [Bool]) -> BridgeData {
-        var copy = self
-        copy.heldOut = heldOut
-        return copy
-    }
-
     /// Squared error and count over the held-out users' ratings of base + `extra(rating,
     /// user)`, clipped.
     func heldOutErrors(_ extra: (Int, Int) -> Double) -> (squared: Double, count: Int) {

@@ -63,8 +63,7 @@ extension Learner {
         let chosen = errors.filter { !$0.value.isNaN }.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key
             ?? options.refitRegularizations[0]
         problem.solve(sweeps: options.refitSweeps, lambda: chosen, options: options, skipping: nil)
-        problem.write(items: 0..<problem.itemRows.count, into: &self)
-        problem.writeUserBiases(into: &self)
+        problem.write(into: &self)
         let choice = RefitChoice(
             regularization: chosen, validationRMSE: errors, ratings: problem.ratings.count, items: problem.itemRows.count,
             users: problem.userRows.count)
@@ -268,16 +267,17 @@ fileprivate struct RefitProblem {
         return count == 0 ? .nan : (squared / Double(count)).squareRoot()
     }
 
-    /// Writes the vectors and biases of `items` (dense) into the learner.
-    func write<Items: Sequence<Int>>(items: Items, into learner: inout Learner) {
+    /// Writes the solved item vectors and biases, and the user biases, into the learner.
+    func write(into learner: inout Learner) {
         let k = dimension
         let d = domain
-        for i in items {
+        for i in itemRows.indices {
             let row = Int(itemRows[i])
             let vector = learner.domains[d].itemVectors.mutableRow(row)
             for j in 0..<k { vector[j] = Float(itemVectors[i * k + j]) }
             learner.domains[d].itemScalars[row, Learner.ItemColumn.bias] = itemBias[i]
         }
+        for (u, row) in userRows.enumerated() { learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
     }
 
     /// The vectors and biases of `items` (dense) by learner row, as `write` would store them,
@@ -290,10 +290,6 @@ fileprivate struct RefitProblem {
             result[itemRows[i]] = JudgedItem(vector: vector, bias: itemBias[i], unrated: unrated.contains(i))
         }
         return result
-    }
-
-    func writeUserBiases(into learner: inout Learner) {
-        for (u, row) in userRows.enumerated() { learner.domains[domain].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
     }
 }
 
