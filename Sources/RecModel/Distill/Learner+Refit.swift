@@ -41,11 +41,9 @@ extension Learner {
     /// held-out users cost as much as the first; an item's ridge solution depends on the other
     /// users' biases alone, and those move little when the held-out users join.
     func judgedItems(refit: DomainRefit, users: [Int32], slice: Int, options: DistillOptions) -> [Int32: JudgedItem] {
-        var problem = refit.problem
+        let problem = refit.problem
         let heldOut = problem.userRows.map { validationSlice(user: $0, fraction: options.validationFraction) == slice }
-        let items = problem.items(ratedBy: users)
-        let unrated = Set(problem.solveItems(items, lambda: refit.choice.regularization, options: options, skipping: heldOut))
-        return problem.solved(items: items, unrated: unrated)
+        return problem.judged(items: problem.items(ratedBy: users), lambda: refit.choice.regularization, options: options, skipping: heldOut)
     }
 
     private mutating func refit(domain d: Int, options: DistillOptions) -> DomainRefit? {
@@ -170,34 +168,59 @@ fileprivate struct RefitProblem {
         }
     }
 
-    /// One ridge solve of each of `items` (dense) against the current user biases; returns the
-    /// items left as they were, with no rating outside `skipping`.
-    @discardableResult
-    mutating func solveItems<Items: Sequence<Int>>(_ items: Items, lambda: Double, options: DistillOptions, skipping: [Bool]?) -> [Int] {
+    /// One ridge solve of each of `items` (dense) against the current user biases.
+    mutating func solveItems(_ items: Range<Int>, lambda: Double, options: DistillOptions, skipping: [Bool]?) {
+        let k = dimension
+        var scratch = ItemScratch()
+        for i in items {
+            guard let solved = solution(item: i, lambda: lambda, options: options, skipping: skipping, scratch: &scratch) else { continue }
+            itemVectors.replaceSubrange(i * k..<(i + 1) * k, with: solved.vector)
+            itemBias[i] = solved.bias
+        }
+    }
+
+    /// What `solveItems` would write for `items` (dense), by learner row and rounded as the
+    /// learner stores vectors, without changing this problem; an item no user outside
+    /// `skipping` rated is marked `unrated` and keeps its values.
+    func judged(items: [Int], lambda: Double, options: DistillOptions, skipping: [Bool]) -> [Int32: JudgedItem] {
+        let k = dimension
+        var scratch = ItemScratch()
+        var result: [Int32: JudgedItem] = [:]
+        for i in items {
+            let solved = solution(item: i, lambda: lambda, options: options, skipping: skipping, scratch: &scratch)
+            let vector = solved?.vector ?? Array(itemVectors[i * k..<(i + 1) * k])
+            result[itemRows[i]] = JudgedItem(
+                vector: vector.map { Double(Float($0)) }, bias: solved?.bias ?? itemBias[i], unrated: scratch.rows.isEmpty)
+        }
+        return result
+    }
+
+    /// Reused buffers of `solution`: the rating users of the item and their targets.
+    struct ItemScratch {
+        var rows: [Int] = [], targets: [Double] = []
+    }
+
+    /// Item `i`'s vector and bias by ridge regression of r − μ − b_u on [p_u, 1] over the
+    /// ratings of users outside `skipping`, clamped; nil when none is left (`scratch.rows` is
+    /// then empty) or the system is singular.
+    private func solution(
+        item i: Int, lambda: Double, options: DistillOptions, skipping: [Bool]?, scratch: inout ItemScratch
+    ) -> (vector: [Double], bias: Double)? {
         let k = dimension
         // The bias enters as one more feature, scaled so that the uniform penalty λ on its
         // weight w equals the bias penalty λ_b on b = scale · w.
         let scale = (lambda / max(options.refitItemBiasRegularization, 1e-9)).squareRoot()
-        var rows: [Int] = [], targets: [Double] = []
-        var unrated: [Int] = []
-        for i in items {
-            rows.removeAll(keepingCapacity: true)
-            targets.removeAll(keepingCapacity: true)
-            for index in byItem[i] {
-                let u = Int(ratings[index].user)
-                if let skipping, skipping[u] { continue }
-                rows.append(u)
-                targets.append(ratings[index].value - mean - userBias[u])
-            }
-            guard !rows.isEmpty else {
-                unrated.append(i)
-                continue
-            }
-            guard let weights = ridge(users: rows, targets: targets, lambda: lambda, scale: scale) else { continue }
-            for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
-            itemBias[i] = min(max(scale * weights[k], -span), span)
+        scratch.rows.removeAll(keepingCapacity: true)
+        scratch.targets.removeAll(keepingCapacity: true)
+        for index in byItem[i] {
+            let u = Int(ratings[index].user)
+            if let skipping, skipping[u] { continue }
+            scratch.rows.append(u)
+            scratch.targets.append(ratings[index].value - mean - userBias[u])
         }
-        return unrated
+        guard !scratch.rows.isEmpty, let weights = ridge(users: scratch.rows, targets: scratch.targets, lambda: lambda, scale: scale)
+        else { return nil }
+        return ((0..<k).map { min(max(weights[$0], -limit), limit) }, min(max(scale * weights[k], -span), span))
     }
 
     /// Dense items rated in the ring by the users of learner rows `users`, ascending.
@@ -278,18 +301,6 @@ fileprivate struct RefitProblem {
             learner.domains[d].itemScalars[row, Learner.ItemColumn.bias] = itemBias[i]
         }
         for (u, row) in userRows.enumerated() { learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
-    }
-
-    /// The vectors and biases of `items` (dense) by learner row, as `write` would store them,
-    /// with the `unrated` ones marked.
-    func solved(items: [Int], unrated: Set<Int>) -> [Int32: JudgedItem] {
-        let k = dimension
-        var result: [Int32: JudgedItem] = [:]
-        for i in items {
-            let vector = (0..<k).map { Double(Float(itemVectors[i * k + $0])) }
-            result[itemRows[i]] = JudgedItem(vector: vector, bias: itemBias[i], unrated: unrated.contains(i))
-        }
-        return result
     }
 }
 

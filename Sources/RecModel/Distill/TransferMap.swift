@@ -120,6 +120,7 @@ extension Learner {
             slices[method, default: 0] += 1
         }
         var users = 0, judgedSlices = 0
+        let sliceOf = overlapping.map { validationSlice(user: Int32($0), fraction: options.validationFraction) }
         for slice in 0..<Self.validationSlices(options.validationFraction) where users == 0 || users < options.judgedUsers {
             var fold = data.holdingOut { validationSlice(user: $0, fraction: options.validationFraction) == slice }
             guard fold.heldOut.contains(true) else { continue }
@@ -130,7 +131,7 @@ extension Learner {
                 fold = fold.replacingItems(judgedItems(refit: refit, users: heldOut, slice: slice, options: options))
             }
             add("shared", fold.heldOutErrors { _, _ in 0 })
-            let training = overlapping.filter { validationSlice(user: Int32($0), fraction: options.validationFraction) != slice }
+            let training = overlapping.indices.filter { sliceOf[$0] != slice }.map { overlapping[$0] }
             if let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: targetBias(t)) {
                 add("shared+bias", fold.heldOutErrors { _, u in fold.biasTerm(weights, user: u) })
             }
