@@ -30,7 +30,11 @@ echo "== scoring kernel: float d=32 vs int8 d=16 over 100 000 items (one core)"
 echo "== cross-domain cold start: MovieLens-1M genre tasks, TGT/CMF/EMCDR vs crossrec (mean of seeds 1-3)"
 # Defaults first, then the options chosen on the validation slice (bench/cdr/run.py --validation).
 bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin"
-bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --baselines --crossrec-option=--loss-weights --crossrec-option=target=0.2
+tuned=(--crossrec-option=--transfer-method --crossrec-option=bridge --crossrec-option=--loss-weights --crossrec-option=target=0.2)
+bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --baselines "${tuned[@]}"
+echo "== the same on genre splits nothing was tuned on (crime, horror), defaults then tuned"
+bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --tasks crime horror
+bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --tasks crime horror --baselines "${tuned[@]}"
 echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
 bench/query.sh
 echo "== the same through the cluster index (316 clusters, 32 probed; recall@10 printed)"
