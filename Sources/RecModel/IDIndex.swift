@@ -48,9 +48,7 @@ public struct IDIndex: Sendable {
 
     @inline(__always)
     public func find(_ key: String, hash: UInt64) -> Int32? {
-        probe(hash) { row in
-            keyChunks[Int(row) / Self.keysPerChunk].withUnsafeBufferPointer { $0[Int(row) % Self.keysPerChunk] == key }
-        }
+        probe(hash) { row in keyChunks[Int(row) / Self.keysPerChunk][Int(row) % Self.keysPerChunk] == key }
     }
 
     /// The row of the live id with this stable hash, when exactly that hash is stored (seen

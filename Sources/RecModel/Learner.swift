@@ -11,7 +11,10 @@ public struct Learner: Sendable {
     let dimension: Int
     /// Per-domain constants of the hot path, copied out of `configuration` once (reading a
     /// `DomainSpec` there would retain and release its name on every event).
-    private let bounds: [(low: Double, high: Double, weight: Double, keepsRecent: Bool, twins: TwinRole)]
+    let bounds: [Bounds]
+    typealias Bounds = (low: Double, high: Double, weight: Double, keepsRecent: Bool, twins: TwinRole)
+    /// The hyper-parameters of a step, copied out of `configuration` once, like `bounds`.
+    let rates: StepRates
 
     /// What a domain's events do to the user twins (UserTwins.swift), which are kept when
     /// some domain is a target and vectors are shared.
@@ -78,6 +81,7 @@ public struct Learner: Sendable {
             ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0,
              !keepsTwins ? .none : $0.isTarget ? .create : .step)
         }
+        rates = StepRates(configuration)
         twins = UserTwins(dimension: configuration.dimension)
         userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
         userLastSeen = ChunkedMatrix(width: 1, fill: 0)
@@ -95,9 +99,9 @@ public struct Learner: Sendable {
     /// Test-then-train on one event; returns the prediction made before learning from it (NaN
     /// when the event is skipped because its user was forgotten).
     @discardableResult
-    public mutating func apply(_ rating: Rating) -> Double {
+    public mutating func apply(_ rating: consuming Rating) -> Double {
         let d = rating.domain
-        let (low, high, weight, keepsRecent, twinRole) = bounds[d]
+        let (low, high, _, keepsRecent, _) = bounds[d]
         if !tombstones.isEmpty, tombstones.contains(StableHash.hash(rating.user)) {
             skippedForgotten += 1
             return .nan
@@ -108,83 +112,16 @@ public struct Learner: Sendable {
         let (itemRowIndex, itemHash) = itemRow(rating.item, domain: d)
         let i = Int(itemRowIndex)
         userLastSeen[u, 0] = clockMillis
-        domains[d].itemLastSeen[i, 0] = clockMillis
         if keepsRecent { domains[d].recent.append(user: users.hash(of: Int32(u)), item: itemHash, value: value) }
 
-        let mean = domains[d].mean
-        let userScalars = domains[d].userScalars.row(u)
-        let itemScalars = domains[d].itemScalars.row(i)
-        let dot = Double(VectorMath.dot(userVectors.row(u), domains[d].itemVectors.row(i), dimension))
-        let raw = mean + userScalars[UserColumn.bias] + itemScalars[ItemColumn.bias] + dot
-        let baselineRaw = mean + userScalars[UserColumn.baselineBias] + itemScalars[ItemColumn.baselineBias]
-        let prediction = min(max(raw, low), high)
-        domains[d].metrics.record(error: prediction - value, baselineError: min(max(baselineRaw, low), high) - value)
-
-        // Errors are clamped to the rating span, which with the parameter limit keeps every
-        // parameter finite whatever in-range input arrives.
-        let span = high - low
-        let gradient = weight * min(max(value - raw, -span), span)
-        let baselineGradient = weight * min(max(value - baselineRaw, -span), span)
-        let biasRate = configuration.biasLearningRate
-        let biasReg = configuration.biasRegularization
-        let user = domains[d].userScalars.mutableRow(u)
-        user[UserColumn.bias] = clamp(user[UserColumn.bias] + biasRate * (gradient - biasReg * user[UserColumn.bias]), span)
-        user[UserColumn.baselineBias] = clamp(
-            user[UserColumn.baselineBias] + biasRate * (baselineGradient - biasReg * user[UserColumn.baselineBias]), span)
-        if user[UserColumn.ratings] == 0 { domains[d].usersWithRatings += 1 }
-        user[UserColumn.ratings] += 1
-        let item = domains[d].itemScalars.mutableRow(i)
-        item[ItemColumn.bias] = clamp(item[ItemColumn.bias] + biasRate * (gradient - biasReg * item[ItemColumn.bias]), span)
-        item[ItemColumn.baselineBias] = clamp(
-            item[ItemColumn.baselineBias] + biasRate * (baselineGradient - biasReg * item[ItemColumn.baselineBias]), span)
-        item[ItemColumn.ratings] += 1
-        item[ItemColumn.popularity] += popularityTerm(domain: d, atMillis: rating.timestampMillis)
-
-        let p = userVectors.mutableRow(u)
-        let q = domains[d].itemVectors.mutableRow(i)
-        switch twinRole {
-        case .none: break
-        case .create: twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: dimension)
-        case .step:
-            if let twin = twins.row(ofUser: u) { stepTwin(twin, item: q, base: raw - dot, value: value, span: span, weight: weight) }
-        }
-        switch configuration.optimizer {
-        case .sgd:
-            VectorMath.sgdStep(
-                p, q, dimension, gradient: Float(gradient), learningRate: Float(configuration.learningRate),
-                regularization: Float(configuration.regularization), limit: Float(configuration.parameterLimit))
-        case .adagrad:
-            var accumulatorP = userAccumulators[u, 0]
-            var accumulatorQ = Float(item[ItemColumn.accumulator])
-            VectorMath.adagradStep(
-                p, q, dimension, gradient: Float(gradient), learningRate: Float(configuration.learningRate),
-                regularization: Float(configuration.regularization), limit: Float(configuration.parameterLimit),
-                accumulatorP: &accumulatorP, accumulatorQ: &accumulatorQ)
-            userAccumulators[u, 0] = accumulatorP
-            item[ItemColumn.accumulator] = Double(accumulatorQ)
-        }
-
-        domains[d].events += 1
-        domains[d].mean += (value - mean) / Double(domains[d].events)
-        remember(itemHash: itemHash, user: Int32(u), domain: d)
+        let prediction = domains[d].learn(
+            Step(user: u, item: i, itemHash: itemHash, value: value, timeMillis: rating.timestampMillis, clockMillis: clockMillis),
+            bounds: bounds[d], rates: rates, userVectors: &userVectors, userAccumulators: &userAccumulators, twins: &twins)
         appliedEvents += 1
         eventsSinceSweep += 1
         if configuration.idleExpiryMillis > 0, eventsSinceSweep >= configuration.sweepEveryEvents { expireIdle() }
         return prediction
     }
-
-    /// What a rating at `time` adds to its item's popularity score (rescales the domain's
-    /// scores first when the decay clock needs it).
-    @inline(__always)
-    private mutating func popularityTerm(domain d: Int, atMillis time: Int64) -> Double {
-        if let term = domains[d].popularityClock.term(atMillis: time) { return term }
-        let factor = domains[d].popularityClock.rebase(to: time)
-        for row in 0..<domains[d].items.rowLimit { domains[d].itemScalars[row, ItemColumn.popularity] *= factor }
-        return domains[d].popularityClock.term(atMillis: time) ?? 1
-    }
-
-    @inline(__always)
-    private func clamp(_ value: Double, _ limit: Double) -> Double { min(max(value, -limit), limit) }
 
     /// Key of a user's row when vectors are not shared: the domain index, a unit separator, the id.
     static func perDomainKey(_ user: String, _ domain: Int) -> String { "\(domain)\u{1F}\(user)" }
@@ -237,18 +174,5 @@ public struct Learner: Sendable {
         let scalars = domains[d].itemScalars.mutableRow(Int(row))
         scalars.update(repeating: 0, count: ItemColumn.count)
         return (row, hash)
-    }
-
-    /// Appends to the user's seen list. Re-ratings are not searched for (that scan would cost
-    /// more than the SGD step): a repeated item only takes an extra slot. The list holds up to
-    /// twice the bound and is cut back to the newest `seenItemsPerUser` when it passes it, so
-    /// trimming is amortized O(1).
-    private mutating func remember(itemHash: UInt64, user: Int32, domain d: Int) {
-        let limit = configuration.seenItemsPerUser
-        guard limit > 0 else { return }
-        domains[d].seen.update(row: user) { list in
-            list.append(itemHash)
-            if list.count >= 2 * limit { list.removeFirst(list.count - limit) }
-        }
     }
 }

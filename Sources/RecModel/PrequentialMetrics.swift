@@ -32,7 +32,7 @@ public struct PrequentialMetrics: Sendable, Equatable {
             windowSums -= SIMD4(old.x * old.x, abs(old.x), old.y * old.y, abs(old.y))
             ring[ringNext] = entry
         }
-        ringNext = (ringNext + 1) % window
+        ringNext = ringNext + 1 == window ? 0 : ringNext + 1  // no division per event
         let new = SIMD2<Double>(Double(entry.x), Double(entry.y))
         windowSums += SIMD4(new.x * new.x, abs(new.x), new.y * new.y, abs(new.y))
         // Re-sum exactly once per window so that add/subtract rounding never accumulates.

@@ -27,6 +27,11 @@ public enum StableHash {
 
     @inline(__always)
     public static func hash(_ string: String, seed: UInt64 = 0) -> UInt64 {
+        // Native strings lend their bytes in place; `withUTF8` on a copy would retain the
+        // string's storage for every hashed id.
+        if let hash = string.utf8.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0), seed: seed) }) {
+            return hash
+        }
         var string = string
         return string.withUTF8 { hash(UnsafeRawBufferPointer($0), seed: seed) }
     }

@@ -9,30 +9,37 @@ struct ReplayRunner {
     func run(_ replay: ReplayEvents) -> (report: ReplayReport, learner: Learner) {
         var learner = Learner(configuration: configuration)
         let domainCount = replay.domainNames.count
+        // Each rating is moved into `apply`, as the ingest path hands over a rating it built:
+        // a copy at the call would retain and release both id strings.
+        let ratings = UnsafeMutableBufferPointer<Rating>.allocate(capacity: replay.count)
+        defer { ratings.deallocate() }
+        _ = ratings.initialize(from: replay.events.lazy.map {
+            Rating(domain: $0.domain, user: $0.user, item: $0.item, value: $0.rating, timestampMillis: $0.timeMillis)
+        })
+        // Only the learner is timed: predictions are kept, and scored on the tail afterwards.
+        var predictions = [Double](repeating: 0, count: replay.count)
+        let progress = ProgressBar(total: replay.count, enabled: showProgress)
+        let start = DispatchTime.now().uptimeNanoseconds
+        predictions.withUnsafeMutableBufferPointer { predictions in
+            for index in ratings.indices {
+                predictions[index] = learner.apply(ratings.moveElement(from: index))
+                if index & 0xFFFF == 0 { progress.update(index) }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        progress.finish()
         // "Last 10 %" is per domain: the tail starts at 90 % of that domain's events.
         var perDomain = [Int](repeating: 0, count: domainCount)
         for event in replay.events { perDomain[event.domain] += 1 }
         let tailStart = perDomain.map { Int((Double($0) * 0.9).rounded(.down)) }
         var tails = perDomain.map { _ in PrequentialMetrics(window: 1) }
         var seenPerDomain = [Int](repeating: 0, count: domainCount)
-        let ratings = replay.events.map {
-            Rating(domain: $0.domain, user: $0.user, item: $0.item, value: $0.rating, timestampMillis: $0.timeMillis)
-        }
-        let progress = ProgressBar(total: replay.count, enabled: showProgress)
-        let start = DispatchTime.now().uptimeNanoseconds
-        ratings.withUnsafeBufferPointer { ratings in
-            for index in ratings.indices {
-                let prediction = learner.apply(ratings[index])
-                let d = ratings[index].domain
-                if seenPerDomain[d] >= tailStart[d] {
-                    tails[d].record(error: prediction - ratings[index].value, baselineError: 0)
-                }
-                seenPerDomain[d] += 1
-                if index & 0xFFFF == 0 { progress.update(index) }
+        for (event, prediction) in zip(replay.events, predictions) {
+            if seenPerDomain[event.domain] >= tailStart[event.domain] {
+                tails[event.domain].record(error: prediction - event.rating, baselineError: 0)
             }
+            seenPerDomain[event.domain] += 1
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        progress.finish()
         let report = ReplayReport(
             domains: (0..<domainCount).map { d in
                 ReplayReport.Domain(statistics: learner.statistics(domain: d), tailRMSE: tails[d].rmse, tailMAE: tails[d].mae)

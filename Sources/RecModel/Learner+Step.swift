@@ -1,0 +1,138 @@
+/// One event's step inside its domain: predict, record the error, then move the biases and
+/// both vectors. `Learner.apply` finds the rows and hands them over.
+///
+/// Why a method of `DomainState` taking the shared tables `inout`: the step writes a dozen
+/// rows of its domain, and reaching each through `domains[d]` checked the uniqueness of the
+/// domain array every time. Here the domain is borrowed once.
+extension Learner {
+    /// The hyper-parameters of a step, copied out of the configuration once.
+    struct StepRates {
+        let dimension: Int
+        let optimizer: LearnerConfiguration.Optimizer
+        let learningRate: Float
+        let regularization: Float
+        let limit: Float
+        let biasRate: Double
+        let biasRegularization: Double
+        let seenItemsPerUser: Int
+
+        init(_ configuration: LearnerConfiguration) {
+            dimension = configuration.dimension
+            optimizer = configuration.optimizer
+            learningRate = Float(configuration.learningRate)
+            regularization = Float(configuration.regularization)
+            limit = Float(configuration.parameterLimit)
+            biasRate = configuration.biasLearningRate
+            biasRegularization = configuration.biasRegularization
+            seenItemsPerUser = configuration.seenItemsPerUser
+        }
+    }
+
+    /// The rows and values of one event.
+    struct Step {
+        let user: Int
+        let item: Int
+        let itemHash: UInt64
+        let value: Double
+        let timeMillis: Int64
+        let clockMillis: Int64
+    }
+}
+
+extension Learner.DomainState {
+    typealias UserColumn = Learner.UserColumn
+    typealias ItemColumn = Learner.ItemColumn
+
+    /// Test-then-train on one event of this domain; returns the clipped prediction.
+    @inline(__always)
+    mutating func learn(
+        _ step: Learner.Step, bounds: Learner.Bounds, rates: Learner.StepRates, userVectors: inout ChunkedMatrix<Float>,
+        userAccumulators: inout ChunkedMatrix<Float>, twins: inout UserTwins
+    ) -> Double {
+        let (u, i, value) = (step.user, step.item, step.value)
+        let (low, high, weight) = (bounds.low, bounds.high, bounds.weight)
+        itemLastSeen[i, 0] = step.clockMillis
+        let userRow = userScalars.row(u)
+        let itemRow = itemScalars.row(i)
+        let dot = Double(VectorMath.dot(userVectors.row(u), itemVectors.row(i), rates.dimension))
+        let raw = mean + userRow[UserColumn.bias] + itemRow[ItemColumn.bias] + dot
+        let baselineRaw = mean + userRow[UserColumn.baselineBias] + itemRow[ItemColumn.baselineBias]
+        let prediction = min(max(raw, low), high)
+        metrics.record(error: prediction - value, baselineError: min(max(baselineRaw, low), high) - value)
+
+        // Errors are clamped to the rating span, which with the parameter limit keeps every
+        // parameter finite whatever in-range input arrives.
+        let span = high - low
+        let gradient = weight * min(max(value - raw, -span), span)
+        let baselineGradient = weight * min(max(value - baselineRaw, -span), span)
+        let (biasRate, biasReg) = (rates.biasRate, rates.biasRegularization)
+        let user = userScalars.mutableRow(u)
+        user[UserColumn.bias] = clamp(user[UserColumn.bias] + biasRate * (gradient - biasReg * user[UserColumn.bias]), span)
+        user[UserColumn.baselineBias] = clamp(
+            user[UserColumn.baselineBias] + biasRate * (baselineGradient - biasReg * user[UserColumn.baselineBias]), span)
+        if user[UserColumn.ratings] == 0 { usersWithRatings += 1 }
+        user[UserColumn.ratings] += 1
+        let item = itemScalars.mutableRow(i)
+        item[ItemColumn.bias] = clamp(item[ItemColumn.bias] + biasRate * (gradient - biasReg * item[ItemColumn.bias]), span)
+        item[ItemColumn.baselineBias] = clamp(
+            item[ItemColumn.baselineBias] + biasRate * (baselineGradient - biasReg * item[ItemColumn.baselineBias]), span)
+        item[ItemColumn.ratings] += 1
+        item[ItemColumn.popularity] += popularityTerm(atMillis: step.timeMillis)
+
+        let p = userVectors.mutableRow(u)
+        let q = itemVectors.mutableRow(i)
+        switch bounds.twins {
+        case .none: break
+        case .create: twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: rates.dimension)
+        case .step:
+            if let twin = twins.row(ofUser: u) {
+                twins.step(twin, item: q, base: raw - dot, value: value, span: span, weight: weight, rates: rates)
+            }
+        }
+        switch rates.optimizer {
+        case .sgd:
+            VectorMath.sgdStep(
+                p, q, rates.dimension, gradient: Float(gradient), learningRate: rates.learningRate,
+                regularization: rates.regularization, limit: rates.limit)
+        case .adagrad:
+            let accumulatorRow = userAccumulators.mutableRow(u)
+            var accumulatorQ = Float(item[ItemColumn.accumulator])
+            VectorMath.adagradStep(
+                p, q, rates.dimension, gradient: Float(gradient), learningRate: rates.learningRate,
+                regularization: rates.regularization, limit: rates.limit, accumulatorP: &accumulatorRow[0],
+                accumulatorQ: &accumulatorQ)
+            item[ItemColumn.accumulator] = Double(accumulatorQ)
+        }
+
+        events += 1
+        mean += (value - mean) / Double(events)
+        remember(itemHash: step.itemHash, user: Int32(u), limit: rates.seenItemsPerUser)
+        return prediction
+    }
+
+    /// What a rating at `time` adds to its item's popularity score (rescales the domain's
+    /// scores first when the decay clock needs it).
+    @inline(__always)
+    private mutating func popularityTerm(atMillis time: Int64) -> Double {
+        if let term = popularityClock.term(atMillis: time) { return term }
+        let factor = popularityClock.rebase(to: time)
+        for row in 0..<items.rowLimit { itemScalars[row, ItemColumn.popularity] *= factor }
+        return popularityClock.term(atMillis: time) ?? 1
+    }
+
+    @inline(__always)
+    private func clamp(_ value: Double, _ limit: Double) -> Double { min(max(value, -limit), limit) }
+
+    /// Appends to the user's seen list. Re-ratings are not searched for (that scan would cost
+    /// more than the SGD step): a repeated item only takes an extra slot. The list holds up to
+    /// twice the bound and is cut back to the newest `limit` when it passes it, so trimming is
+    /// amortized O(1).
+    @inline(__always)
+    private mutating func remember(itemHash: UInt64, user: Int32, limit: Int) {
+        guard limit > 0 else { return }
+        seen.update(row: user) { list in
+            list.append(itemHash)
+            if list.count >= 2 * limit { list.removeFirst(list.count - limit) }
+        }
+    }
+}
