@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// Dense kernels over Float rows; 8 lanes at a time, then a scalar tail.
 public enum VectorMath {
     @inline(__always)
@@ -37,38 +39,14 @@ public enum VectorMath {
         coupledStep(p, q, count, gradient: g, rateP: lr, rateQ: lr, regularization: reg, limit: limit)
     }
 
-    /// p ← p + rateP·(g·q − reg·p), q ← q + rateQ·(g·p_old − reg·q), clamped to ±`limit`.
+    /// p ← p + rateP·(g·q − reg·p), q ← q + rateQ·(g·p_old − reg·q), clamped to ±`limit`
+    /// (in C: CKernels/sgd_steps.c says why).
     @inline(__always)
     static func coupledStep(
         _ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ count: Int,
-        gradient g: Float, rateP: Float, rateQ: Float, regularization reg: Float, limit: Float
+        gradient g: Float, rateP: Float, rateQ: Float, regularization reg: Float, limit: Float, portable: Bool = false
     ) {
-        var index = 0
-        let rawP = UnsafeMutableRawPointer(p)
-        let rawQ = UnsafeMutableRawPointer(q)
-        let vg = SIMD8<Float>(repeating: g)
-        let vreg = SIMD8<Float>(repeating: reg)
-        let vrateP = SIMD8<Float>(repeating: rateP)
-        let vrateQ = SIMD8<Float>(repeating: rateQ)
-        let high = SIMD8<Float>(repeating: limit)
-        let low = -high
-        while index + 8 <= count {
-            let offset = index * 4
-            let pv = rawP.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let qv = rawQ.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let newP = (pv + vrateP * (vg * qv - vreg * pv)).clampedFast(low, high)
-            let newQ = (qv + vrateQ * (vg * pv - vreg * qv)).clampedFast(low, high)
-            rawP.storeBytes(of: newP, toByteOffset: offset, as: SIMD8<Float>.self)
-            rawQ.storeBytes(of: newQ, toByteOffset: offset, as: SIMD8<Float>.self)
-            index += 8
-        }
-        while index < count {
-            let pv = p[index]
-            let qv = q[index]
-            p[index] = min(max(pv + rateP * (g * qv - reg * pv), -limit), limit)
-            q[index] = min(max(qv + rateQ * (g * pv - reg * qv), -limit), limit)
-            index += 1
-        }
+        crossrec_coupled_step(p, q, count, g, rateP, rateQ, reg, limit, portable ? 0 : 1)
     }
 }
 
@@ -79,39 +57,10 @@ extension VectorMath {
     static func adagradStep(
         _ p: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ count: Int,
         gradient g: Float, learningRate lr: Float, regularization reg: Float, limit: Float,
-        accumulatorP: inout Float, accumulatorQ: inout Float
+        accumulatorP: inout Float, accumulatorQ: inout Float, portable: Bool = false
     ) {
-        // Pass 1: squared norms of both gradients (8 lanes, scalar tail).
-        var index = 0
-        var normP = SIMD8<Float>()
-        var normQ = SIMD8<Float>()
-        let rawP = UnsafeMutableRawPointer(p)
-        let rawQ = UnsafeMutableRawPointer(q)
-        let vg = SIMD8<Float>(repeating: g)
-        let vreg = SIMD8<Float>(repeating: reg)
-        while index + 8 <= count {
-            let pv = rawP.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
-            let qv = rawQ.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
-            let gp = vg * qv - vreg * pv
-            let gq = vg * pv - vreg * qv
-            normP += gp * gp
-            normQ += gq * gq
-            index += 8
-        }
-        var sumP = normP.sum()
-        var sumQ = normQ.sum()
-        while index < count {
-            let gp = g * q[index] - reg * p[index]
-            let gq = g * p[index] - reg * q[index]
-            sumP += gp * gp
-            sumQ += gq * gq
-            index += 1
-        }
-        // Pass 2: the coupled step with each row's own rate.
-        coupledStep(
-            p, q, count, gradient: g, rateP: adagradRate(lr, accumulator: &accumulatorP, squaredNorm: sumP, count: count),
-            rateQ: adagradRate(lr, accumulator: &accumulatorQ, squaredNorm: sumQ, count: count), regularization: reg,
-            limit: limit)
+        // `portable`: the baseline code even where AVX2 is there (tests compare the two).
+        crossrec_adagrad_step(p, q, count, g, lr, reg, limit, &accumulatorP, &accumulatorQ, portable ? 0 : 1)
     }
 
     /// The AdaGrad rule of a row: its accumulator grows by the mean squared gradient, and its
@@ -119,18 +68,6 @@ extension VectorMath {
     /// same rule, Learner+Twins.swift.)
     @inline(__always)
     static func adagradRate(_ lr: Float, accumulator: inout Float, squaredNorm: Float, count: Int) -> Float {
-        accumulator += squaredNorm / Float(count)
-        return lr / (accumulator + 1e-6).squareRoot()
-    }
-}
-
-extension SIMD8 where Scalar == Float {
-    /// Lane-wise clamp through masks; the stdlib's `clamped` calls unspecialized helpers here.
-    @inline(__always)
-    func clampedFast(_ low: SIMD8<Float>, _ high: SIMD8<Float>) -> SIMD8<Float> {
-        var value = self
-        value.replace(with: high, where: value .> high)
-        value.replace(with: low, where: value .< low)
-        return value
+        crossrec_adagrad_rate(lr, &accumulator, squaredNorm, count)
     }
 }
