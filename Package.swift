@@ -40,8 +40,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Two kernels Swift cannot express fast: the CPU's CRC-32C instruction (checkpoint
-        // checksums) and the int8 scoring loop (vectorized int8 → float conversion).
+        // Kernels Swift cannot express fast: the CPU's CRC-32C instruction (checkpoint
+        // checksums), the int8 scoring loop (vectorized int8 → float conversion) and the
+        // learner's vector steps (lane-wise clamps as MINPS/MAXPS).
         .target(name: "CKernels"),
         .target(name: "RecModel", dependencies: ["CKernels"], swiftSettings: swiftSettings),
         .target(name: "Checkpoint", dependencies: ["RecModel", "CKernels"], swiftSettings: swiftSettings),
