@@ -15,10 +15,7 @@
 
 #include <stdlib.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define CROSSREC_X86 1
-#endif
+#include "cpu_features.h"
 
 #pragma clang fp contract(off)
 
@@ -140,21 +137,12 @@ static size_t collect_avx2(const float *scores, size_t length, float floor, size
 }
 #endif
 
-static int use_avx2(int allowAVX2) {
-#if CROSSREC_X86
-    return allowAVX2 && __builtin_cpu_supports("avx2");
-#else
-    (void)allowAVX2;
-    return 0;
-#endif
-}
-
 // Scores of the rows of `run` whole blocks starting at block `first`.
 static size_t score_run(const int8_t *values, const float *scales, const float *offsets, size_t count, size_t pairs,
                         size_t first, size_t run, const int16_t *q, float queryScale, int allowAVX2, float *scores,
                         float *blockMax) {
 #if CROSSREC_X86
-    if (use_avx2(allowAVX2))
+    if (crossrec_use_avx2(allowAVX2))
         return run_scores_avx2(values, scales, offsets, count, pairs, first, run, q, queryScale, scores, blockMax);
 #endif
     return run_scores_generic(values, scales, offsets, count, pairs, first, run, q, queryScale, scores, blockMax);
@@ -214,7 +202,7 @@ size_t crossrec_int8_run_scores(const int8_t *values, const float *scales, const
 size_t crossrec_collect_at_least(const float *scores, size_t length, float floor, size_t firstRow, int32_t *rows,
                                  float *found) {
 #if CROSSREC_X86
-    if (use_avx2(1)) return collect_avx2(scores, length, floor, firstRow, rows, found);
+    if (crossrec_use_avx2(1)) return collect_avx2(scores, length, floor, firstRow, rows, found);
 #endif
     size_t count = 0;
     for (size_t i = 0; i < length; i++) {

@@ -7,10 +7,7 @@
 // code they replace: a replay reproduces its RMSE to the last digit.
 #include "sgd_steps.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define CROSSREC_X86 1
-#endif
+#include "cpu_features.h"
 
 #pragma clang fp contract(off)
 
@@ -110,19 +107,10 @@ static void norms_avx2(const float *p, const float *q, size_t count, float g, fl
 }
 #endif
 
-static int use_avx2(int allowAVX2) {
-#if CROSSREC_X86
-    return allowAVX2 && __builtin_cpu_supports("avx2");
-#else
-    (void)allowAVX2;
-    return 0;
-#endif
-}
-
 void crossrec_coupled_step(float *p, float *q, size_t count, float g, float rateP, float rateQ, float reg,
                            float limit, int allowAVX2) {
 #if CROSSREC_X86
-    if (use_avx2(allowAVX2)) {
+    if (crossrec_use_avx2(allowAVX2)) {
         coupled_avx2(p, q, count, g, rateP, rateQ, reg, limit);
         return;
     }
@@ -133,7 +121,7 @@ void crossrec_coupled_step(float *p, float *q, size_t count, float g, float rate
 void crossrec_adagrad_step(float *p, float *q, size_t count, float g, float lr, float reg, float limit,
                            float *accumulatorP, float *accumulatorQ, int allowAVX2) {
     float sumP, sumQ;
-    int avx2 = use_avx2(allowAVX2);
+    int avx2 = crossrec_use_avx2(allowAVX2);
 #if CROSSREC_X86
     if (avx2)
         norms_avx2(p, q, count, g, reg, &sumP, &sumQ);
