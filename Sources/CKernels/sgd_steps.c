@@ -26,17 +26,10 @@ static void coupled_generic(float *p, float *q, size_t count, float g, float rat
     }
 }
 
-static void norms_generic(const float *p, const float *q, size_t count, float g, float reg, float *sumP, float *sumQ) {
-    float laneP[8] = {0}, laneQ[8] = {0};
-    size_t blocked = count - count % 8;
-    for (size_t i = 0; i < blocked; i += 8) {
-        for (size_t l = 0; l < 8; l++) {
-            float gp = g * q[i + l] - reg * p[i + l];
-            float gq = g * p[i + l] - reg * q[i + l];
-            laneP[l] += gp * gp;
-            laneQ[l] += gq * gq;
-        }
-    }
+// The end of both norm passes: the 8 lanes added in order to −0, then the elements from
+// `blocked` on, one by one (the order `crossrec_adagrad_step` documents).
+static void finish_norms(const float *laneP, const float *laneQ, const float *p, const float *q, size_t blocked,
+                         size_t count, float g, float reg, float *sumP, float *sumQ) {
     float sp = -0.0f, sq = -0.0f;
     for (size_t l = 0; l < 8; l++) {
         sp += laneP[l];
@@ -50,6 +43,20 @@ static void norms_generic(const float *p, const float *q, size_t count, float g,
     }
     *sumP = sp;
     *sumQ = sq;
+}
+
+static void norms_generic(const float *p, const float *q, size_t count, float g, float reg, float *sumP, float *sumQ) {
+    float laneP[8] = {0}, laneQ[8] = {0};
+    size_t blocked = count - count % 8;
+    for (size_t i = 0; i < blocked; i += 8) {
+        for (size_t l = 0; l < 8; l++) {
+            float gp = g * q[i + l] - reg * p[i + l];
+            float gq = g * p[i + l] - reg * q[i + l];
+            laneP[l] += gp * gp;
+            laneQ[l] += gq * gq;
+        }
+    }
+    finish_norms(laneP, laneQ, p, q, blocked, count, g, reg, sumP, sumQ);
 }
 
 #if CROSSREC_X86
@@ -88,22 +95,10 @@ static void norms_avx2(const float *p, const float *q, size_t count, float g, fl
         laneP = _mm256_add_ps(laneP, _mm256_mul_ps(gp, gp));
         laneQ = _mm256_add_ps(laneQ, _mm256_mul_ps(gq, gq));
     }
-    float lp[8], lq[8];
-    _mm256_storeu_ps(lp, laneP);
-    _mm256_storeu_ps(lq, laneQ);
-    float sp = -0.0f, sq = -0.0f;
-    for (size_t l = 0; l < 8; l++) {
-        sp += lp[l];
-        sq += lq[l];
-    }
-    for (size_t i = blocked; i < count; i++) {
-        float gp = g * q[i] - reg * p[i];
-        float gq = g * p[i] - reg * q[i];
-        sp += gp * gp;
-        sq += gq * gq;
-    }
-    *sumP = sp;
-    *sumQ = sq;
+    float lanesP[8], lanesQ[8];
+    _mm256_storeu_ps(lanesP, laneP);
+    _mm256_storeu_ps(lanesQ, laneQ);
+    finish_norms(lanesP, lanesQ, p, q, blocked, count, g, reg, sumP, sumQ);
 }
 #endif
 
