@@ -14,16 +14,21 @@ trap 'kill $feeder 2>/dev/null || true; kill -TERM $daemon 2>/dev/null || true; 
 # rated) instead of uniform random ones (bench feed --tastes/--zipf).
 # QUERY_PIPELINE="<n> ...": requests in flight per connection, one run each (default 1);
 # QUERY_CONNECTIONS, QUERY_SECONDS: the runs.
-index_yaml=""
+# QUERY_CACHE_MIB: socket.answer_cache_mib (default 64; 0 computes every answer, which is what
+# the scan costs). The bench's users are uniform over 20 000, so with the cache most answers
+# after the first of each user and model version are lookups: the hit count is printed.
+extra_yaml="socket:
+  answer_cache_mib: ${QUERY_CACHE_MIB:-64}"
 if [ -n "${QUERY_INDEX:-}" ]; then
     set -- $QUERY_INDEX
-    index_yaml="distill:
+    extra_yaml="$extra_yaml
+distill:
   index_clusters: $1
   index_probe: $2"
 fi
 feed_data=""
 if [ "${QUERY_DATA:-}" = structured ]; then feed_data="--tastes 8 --zipf 0.7"; fi
-start_query_daemon query-bench 16 "$index_yaml"
+start_query_daemon query-bench 16 "$extra_yaml"
 preload=600000
 "$bin/crossrec" bench feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1 $feed_data
 wait_for_model_events $preload
@@ -40,3 +45,10 @@ for depth in ${QUERY_PIPELINE:-1}; do
     "$bin/crossrec" bench query --socket "$socket" --connections ${QUERY_CONNECTIONS:-1,10,100} \
         --seconds ${QUERY_SECONDS:-10} --users 20000 --pipeline $depth
 done
+"$bin/crossrec" stats --socket "$socket" --json | python3 -c '
+import json, sys
+c = json.load(sys.stdin).get("answer_cache") or {}
+if c:
+    looked = c["hits"] + c["misses"]
+    print("answer cache: %d MiB budget, %d hits of %d lookups (%.1f %%), %d answers in %.1f MiB at the end" % (
+        c["budget_bytes"] >> 20, c["hits"], looked, 100.0 * c["hits"] / max(1, looked), c["entries"], c["bytes"] / 2**20))'

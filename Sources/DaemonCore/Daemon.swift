@@ -52,11 +52,13 @@ public struct Daemon: Sendable {
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)
         var serverSettings = configuration.serverSettings
         serverSettings.inheritedSocket = inheritedSocket
+        let answers = ServingAnswerCache(budgetMiB: configuration.socket.answerCacheMiB)
         let server = QueryServer(
             settings: serverSettings,
             handler: ServingQueryHandler(
                 ingest: ingest, distill: distill, checkpoints: checkpoints,
-                metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) }),
+                metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) },
+                answers: answers),
             logger: logger)
         let systemd = SystemdService(notifier: notifier, ingest: ingest, distill: distill, checkpoints: checkpoints, server: server, logger: logger)
         let reload = ReloadService(path: configurationPath, configuration: configuration, notifier: notifier, logger: logger) {
@@ -66,6 +68,7 @@ public struct Daemon: Sendable {
             distill.update(new.distillSchedule)
             checkpoints.update(intervalSeconds: new.checkpoint.intervalSeconds, retain: new.checkpoint.retain)
             server.updateLimits(new.serverSettings)
+            answers.update(budgetMiB: new.socket.answerCacheMiB)
             do { try consumer.setDeadLetterTopic(new.kafka.deadLetterTopic) } catch {
                 logger.error("dead-letter topic not changed", metadata: [LoggingKeys.error: "\(error)"])
             }

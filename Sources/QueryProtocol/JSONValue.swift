@@ -7,6 +7,9 @@ public indirect enum JSONValue: Sendable, Equatable {
     case null
     case array([JSONValue])
     case object([String: JSONValue])
+    /// A value encoded earlier by `encode(into:)`, copied as is: for answers kept across
+    /// requests, so that a repeated answer is not encoded again.
+    case preencoded([UInt8])
 
     /// The single-line encoding (no newline inside: strings escape control characters).
     public var encoded: String {
@@ -33,6 +36,7 @@ public indirect enum JSONValue: Sendable, Equatable {
             }
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .null: out.append(contentsOf: "null".utf8)
+        case .preencoded(let bytes): out.append(contentsOf: bytes)
         case .array(let values):
             out.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {

@@ -140,15 +140,23 @@ extension WholeDaemonTests {
             #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
             #expect(answers.allSatisfy { $0["ok"] != nil })
 
-            // forget (admin: root here) erases u1 from the model that queries read, at once.
+            // forget (admin: root here) erases u1 from the model that queries read, at once: the
+            // answer kept by the answer cache before it is not served after it.
+            let recommendU1 = #"{"op":"recommend","user":"u1","domain":"movies"}"#
             let forget = try ExternalTool.run(
                 ["socat", "-t", "30", "-", "UNIX-CONNECT:\(socketPath)"],
-                input: #"{"op":"forget","user":"u1"}"# + "\n" + #"{"op":"recommend","user":"u1","domain":"movies"}"# + "\n")
+                input: [recommendU1, recommendU1, #"{"op":"forget","user":"u1"}"#, recommendU1, #"{"op":"stats"}"#]
+                    .joined(separator: "\n") + "\n")
             let forgetAnswers = forget.stdout.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
-            #expect(forgetAnswers.first?["forgotten"] as? Bool == true, "\(forget.stdout)")
-            #expect(forgetAnswers.last?["strategy"] as? String == "popular")
+            try #require(forgetAnswers.count == 5, "\(forget.stdout)")
+            func items(_ answer: [String: Any]) -> [String] { (answer["items"] as? [[String: Any]] ?? []).compactMap { $0["item"] as? String } }
+            #expect(forgetAnswers[0]["strategy"] as? String == "personal" && items(forgetAnswers[0]) == items(forgetAnswers[1]))
+            #expect(forgetAnswers[2]["forgotten"] as? Bool == true, "\(forget.stdout)")
+            #expect(forgetAnswers[3]["strategy"] as? String == "popular")
+            let cache = forgetAnswers[4]["answer_cache"] as? [String: Any] ?? [:]
+            #expect((cache["hits"] as? Int ?? 0) >= 1 && (cache["budget_bytes"] as? Int ?? 0) > 0, "\(cache)")
 
             // checkpoint (admin) writes one now and says where, with the offsets it holds.
             let checkpoint = try ExternalTool.run(

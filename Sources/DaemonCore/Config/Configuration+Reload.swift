@@ -8,7 +8,7 @@ extension Configuration {
         "distill.refit_sweeps", "distill.refit_regularizations", "distill.transfer_methods",
         "distill.bridge_regularization", "distill.bridge_bias_regularization", "distill.judged_users",
         "socket.max_line_bytes", "socket.max_k", "socket.max_connections", "socket.idle_timeout_seconds",
-        "socket.admin_uids", "kafka.dead_letter_topic",
+        "socket.admin_uids", "socket.answer_cache_mib", "kafka.dead_letter_topic",
     ]
 
     /// The keys that differ in `new`: those applied live, and those that need a restart.
@@ -40,6 +40,7 @@ extension Configuration {
         check("socket.max_connections", \.socket.maxConnections)
         check("socket.idle_timeout_seconds", \.socket.idleTimeoutSeconds)
         check("socket.admin_uids", \.socket.adminUIDs)
+        check("socket.answer_cache_mib", \.socket.answerCacheMiB)
         check("kafka.dead_letter_topic", \.kafka.deadLetterTopic)
 
         // Everything else: compare with the live keys taken from `self`.
@@ -66,6 +67,7 @@ extension Configuration {
         result.socket.maxConnections = other.socket.maxConnections
         result.socket.idleTimeoutSeconds = other.socket.idleTimeoutSeconds
         result.socket.adminUIDs = other.socket.adminUIDs
+        result.socket.answerCacheMiB = other.socket.answerCacheMiB
         result.kafka.deadLetterTopic = other.kafka.deadLetterTopic
         return result
     }

@@ -158,6 +158,7 @@ extension Configuration {
         var socket = Socket()
         let allowed: Set<String> = [
             "path", "mode", "max_line_bytes", "max_k", "max_connections", "idle_timeout_seconds", "admin_uids",
+            "answer_cache_mib",
         ]
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
             switch field {
@@ -172,6 +173,7 @@ extension Configuration {
             case "max_line_bytes": socket.maxLineBytes = try reader.int(value, path, 64...16_777_216)
             case "max_k": socket.maxK = try reader.int(value, path, 1...1_000_000)
             case "max_connections": socket.maxConnections = try reader.int(value, path, 1...1_000_000)
+            case "answer_cache_mib": socket.answerCacheMiB = try reader.int(value, path, 0...1_048_576)
             case "admin_uids":
                 socket.adminUIDs = try reader.sequence(value, path).enumerated().map { (index, node) throws(ConfigError) in
                     UInt32(try reader.int(node, "\(path)[\(index)]", 0...Int(UInt32.max)))

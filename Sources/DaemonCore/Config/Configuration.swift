@@ -59,6 +59,9 @@ public struct Configuration: Sendable, Equatable {
         public var maxK = 1_000
         public var maxConnections = 1_024
         public var idleTimeoutSeconds = 300
+        /// Memory for `recommend`/`similar` answers kept until the next model version, MiB
+        /// (0: every request is computed).
+        public var answerCacheMiB = 64
         /// Besides root and the daemon's own user, who may run admin operations (`forget`).
         public var adminUIDs: [UInt32] = []
     }

@@ -15,6 +15,8 @@ struct ServingQueryHandler: QueryHandler {
     let checkpoints: CheckpointService
     /// Nil when the process has no Prometheus registry (the `metrics` op then says so).
     let metrics: MetricsExporter?
+    /// `recommend` and `similar` answers of the current model version (none kept unless given).
+    var answers = ServingAnswerCache(budgetMiB: 0)
     let startedNanos = DispatchTime.now().uptimeNanoseconds
 
     /// Checkpoint and forget wait for the ingest writer; everything else is answered by
@@ -69,9 +71,14 @@ struct ServingQueryHandler: QueryHandler {
         guard let name = request.domain, let d = model.domainIndex(named: name) else {
             return .failure(QueryError(.unknownDomain, "no domain \(request.domain ?? "")"))
         }
-        func items(_ list: [ServingModel.Recommendation]) -> JSONValue {
-            .array(list.map { .object(["item": .string($0.item), "score": .number($0.score)]) })
+        func items(_ list: [ServingModel.Recommendation]) -> [UInt8] {
+            var out: [UInt8] = []
+            JSONValue.array(list.map { .object(["item": .string($0.item), "score": .number($0.score)]) }).encode(into: &out)
+            return out
         }
+        let key = ServingAnswerCache.Key(
+            op: request.op, domain: d, k: request.k, excludeSeen: request.excludeSeen,
+            subject: (request.op == .similar ? request.item : request.user) ?? "")
         let unknownItem = QueryError(.unknownItem, "no item \(request.item ?? "") in domain \(name)")
         switch request.op {
         case .popular:
@@ -84,12 +91,18 @@ struct ServingQueryHandler: QueryHandler {
             fields["score"] = .number(answer.score)
             fields["strategy"] = .string(answer.strategy.rawValue)
         case .similar:
-            guard let list = model.similar(item: request.item!, domain: d, k: request.k) else { return .failure(unknownItem) }
-            fields["items"] = items(list)
+            let answer = answers.answer(key, model: model) {
+                model.similar(item: request.item!, domain: d, k: request.k).map { .init(strategy: nil, items: items($0)) }
+            }
+            guard let answer else { return .failure(unknownItem) }
+            fields["items"] = .preencoded(answer.items)
         default:
-            let answer = model.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
-            fields["strategy"] = .string(answer.strategy.rawValue)
-            fields["items"] = items(answer.items)
+            let answer = answers.answer(key, model: model) {
+                let answer = model.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
+                return .init(strategy: answer.strategy, items: items(answer.items))
+            }!
+            fields["strategy"] = .string((answer.strategy ?? .popular).rawValue)
+            fields["items"] = .preencoded(answer.items)
         }
         return .success(fields)
     }
@@ -146,6 +159,7 @@ struct ServingQueryHandler: QueryHandler {
             "model": modelStats(model),
             "checkpoint": checkpointStats(),
             "offset_resets": .array(ingest.consumer.resets.map { .string($0.description) }),
+            "answer_cache": answers.summary,
         ]
     }
 

@@ -1,0 +1,79 @@
+import QueryServer
+import Testing
+
+@Suite("Answer cache")
+struct AnswerCacheTests {
+    @Test func servesAnAnswerOnlyForTheVersionItWasComputedOn() {
+        var cache = AnswerCache<String, Int>(budgetBytes: 1 << 20, typicalBytes: 100)
+        #expect(cache.value(for: "u1", version: 1) == nil)
+        cache.insert(7, bytes: 100, for: "u1", version: 1)
+        cache.insert(8, bytes: 100, for: "u2", version: 1)
+        #expect(cache.value(for: "u1", version: 1) == 7)
+        #expect(cache.value(for: "u2", version: 1) == 8)
+        #expect(cache.value(for: "u3", version: 1) == nil)
+        // A later version (e.g. after forget) never sees the old answers, and its first insert
+        // drops them.
+        #expect(cache.value(for: "u1", version: 2) == nil)
+        cache.insert(9, bytes: 100, for: "u1", version: 2)
+        #expect(cache.count == 1)
+        #expect(cache.value(for: "u1", version: 2) == 9)
+        #expect(cache.value(for: "u2", version: 2) == nil)
+        #expect(cache.value(for: "u1", version: 1) == nil)
+        // An answer of an older version that arrives late is not kept.
+        cache.insert(10, bytes: 100, for: "u2", version: 1)
+        #expect(cache.value(for: "u2", version: 1) == nil)
+        #expect(cache.value(for: "u1", version: 2) == 9)
+    }
+
+    @Test func replacesTheAnswerOfAKeyInPlace() {
+        var cache = AnswerCache<String, Int>(budgetBytes: 1 << 20, typicalBytes: 100)
+        cache.insert(1, bytes: 100, for: "u", version: 1)
+        let bytes = cache.bytes
+        cache.insert(2, bytes: 300, for: "u", version: 1)
+        #expect(cache.value(for: "u", version: 1) == 2)
+        #expect(cache.count == 1)
+        #expect(cache.bytes == bytes + 200)
+    }
+
+    @Test func neverExceedsItsBudgetUnderAStreamOfNewKeys() {
+        let budget = 64 << 10
+        var cache = AnswerCache<Int, [UInt8]>(budgetBytes: budget, typicalBytes: 200)
+        #expect(cache.slotCount > 0)
+        var kept = 0
+        for key in 0..<100_000 {
+            // Sizes from small to a few times the typical answer.
+            cache.insert([], bytes: 50 + (key * 37) % 800, for: key, version: 1)
+            #expect(cache.bytes <= budget)
+            #expect(cache.count <= cache.slotCount)
+            if cache.value(for: key, version: 1) != nil { kept += 1 }
+        }
+        // Most new answers are kept, by evicting older ones of their set (a big one is not kept
+        // when its set alone cannot make room), and recent keys are still there.
+        #expect(kept > 75_000)
+        #expect((99_990..<100_000).filter { cache.value(for: $0, version: 1) != nil }.count >= 5)
+        // An answer bigger than the whole budget is not kept, and does not empty the cache.
+        let before = cache.count
+        cache.insert([], bytes: budget + 1, for: -1, version: 1)
+        #expect(cache.value(for: -1, version: 1) == nil)
+        #expect(cache.count <= before && cache.bytes <= budget)
+    }
+
+    @Test func aFullSetGivesUpItsLeastRecentlyUsedAnswer() {
+        // One set: every key competes for the same 4 slots.
+        var cache = AnswerCache<Int, Int>(budgetBytes: 700, typicalBytes: 100)
+        #expect(cache.slotCount == 4)
+        for key in 0..<4 { cache.insert(key, bytes: 10, for: key, version: 1) }
+        // 0 is used again, so 1 is now the least recently used.
+        #expect(cache.value(for: 0, version: 1) == 0)
+        cache.insert(4, bytes: 10, for: 4, version: 1)
+        #expect(cache.value(for: 1, version: 1) == nil)
+        #expect([0, 2, 3, 4].allSatisfy { cache.value(for: $0, version: 1) == $0 })
+    }
+
+    @Test func keepsNothingWithoutABudget() {
+        var cache = AnswerCache<String, Int>(budgetBytes: 0, typicalBytes: 100)
+        cache.insert(1, bytes: 1, for: "u", version: 1)
+        #expect(cache.value(for: "u", version: 1) == nil)
+        #expect(cache.slotCount == 0 && cache.bytes == 0)
+    }
+}
