@@ -70,8 +70,6 @@ let package = Package(
             dependencies: [
                 "KafkaIngest", "RecModel", "Checkpoint", "QueryProtocol", "QueryServer",
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
