@@ -1,6 +1,5 @@
 import Metrics
 import QueryProtocol
-import QueryServer
 import RecModel
 import Synchronization
 

@@ -172,8 +172,13 @@ struct StatsCommand: ParsableCommand {
             let model = object["model"] as? [String: Any]
             let age = (model?["age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
             let shape = model.map { "int8 \($0["dimension"] ?? "-")-d from \($0["teacher_dimension"] ?? "-")-d, " } ?? ""
-            return (table + ["model version \(object["model_version"] ?? "-") (\(shape)age \(age)), uptime \(uptime)"])
-                .joined(separator: "\n")
+            var lines = table + ["model version \(object["model_version"] ?? "-") (\(shape)age \(age)), uptime \(uptime)"]
+            if let cache = object["answer_cache"] as? [String: Any], let hits = cache["hits"] as? Int, let misses = cache["misses"] as? Int {
+                let rate = hits + misses > 0 ? String(format: "%.1f %%", 100 * Double(hits) / Double(hits + misses)) : "-"
+                let mib = { (key: String) in String(format: "%.1f", Double(cache[key] as? Int ?? 0) / 1_048_576) }
+                lines.append("answer cache: \(hits) hits, \(misses) misses (\(rate) hits), \(cache["entries"] ?? 0) answers in \(mib("bytes")) of \(mib("budget_bytes")) MiB")
+            }
+            return lines.joined(separator: "\n")
         }
     }
 }

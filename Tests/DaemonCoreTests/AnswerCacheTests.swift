@@ -1,4 +1,4 @@
-import QueryServer
+@testable import DaemonCore
 import Testing
 
 @Suite("Answer cache")

@@ -11,7 +11,7 @@
 /// insertion scans the whole cache.
 ///
 /// Isolation: none; a value type meant to be owned by one thread (one per event loop).
-public struct AnswerCache<Key: Hashable, Value> {
+struct AnswerCache<Key: Hashable, Value> {
     /// Slots per set.
     static var ways: Int { 4 }
 
@@ -24,11 +24,11 @@ public struct AnswerCache<Key: Hashable, Value> {
     }
 
     /// The version every kept answer belongs to (nil: none yet).
-    public private(set) var version: Int?
-    public let budgetBytes: Int
+    private(set) var version: Int?
+    let budgetBytes: Int
     /// The slot table plus the kept answers' bytes as `insert` was told them: at most the budget.
-    public private(set) var bytes = 0
-    public private(set) var count = 0
+    private(set) var bytes = 0
+    private(set) var count = 0
     private var slots: [Slot?]
     private let setMask: Int
     private var tick: UInt64 = 0
@@ -38,7 +38,7 @@ public struct AnswerCache<Key: Hashable, Value> {
     ///   - typicalBytes: an answer's usual size, beyond its slot; sets the number of slots, so
     ///     that a full table of typical answers fits the budget. Too small a budget for one
     ///     set of typical answers keeps nothing.
-    public init(budgetBytes: Int, typicalBytes: Int) {
+    init(budgetBytes: Int, typicalBytes: Int) {
         self.budgetBytes = max(0, budgetBytes)
         let perSet = Self.ways * (MemoryLayout<Slot?>.stride + max(1, typicalBytes))
         var sets = self.budgetBytes >= perSet ? 1 : 0
@@ -49,10 +49,10 @@ public struct AnswerCache<Key: Hashable, Value> {
     }
 
     /// The slots the cache has (kept answers are at most this many).
-    public var slotCount: Int { slots.count }
+    var slotCount: Int { slots.count }
 
     /// The answer kept for `key` under `version`, nil if none.
-    public mutating func value(for key: Key, version: Int) -> Value? {
+    mutating func value(for key: Key, version: Int) -> Value? {
         guard !slots.isEmpty, version == self.version else { return nil }
         let hash = key.hashValue
         let first = (hash & setMask) * Self.ways
@@ -67,7 +67,7 @@ public struct AnswerCache<Key: Hashable, Value> {
 
     /// Keeps `value` (`bytes` long) for `key` under `version`, if it fits the budget. A new
     /// version drops every answer of the old one first.
-    public mutating func insert(_ value: Value, bytes: Int, for key: Key, version: Int) {
+    mutating func insert(_ value: Value, bytes: Int, for key: Key, version: Int) {
         guard !slots.isEmpty else { return }
         // Versions only grow: an answer computed on an older one, by a request that began
         // before the swap, is not kept.
@@ -99,7 +99,7 @@ public struct AnswerCache<Key: Hashable, Value> {
     }
 
     /// Drops every answer and keeps answers of `newVersion` from now on.
-    public mutating func removeAll(newVersion: Int?) {
+    mutating func removeAll(newVersion: Int?) {
         if count > 0 {
             for index in slots.indices { slots[index] = nil }
         }
