@@ -36,7 +36,10 @@ echo "== the same on genre splits nothing was tuned on (crime, horror), defaults
 bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --tasks crime horror
 bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --tasks crime horror --baselines "${tuned[@]}"
 echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
+echo "   (answer cache on: the bench's 20 000 users come back within each model version)"
 bench/query.sh
+echo "== the same with the answer cache off: every answer scans (as for a stream of distinct users)"
+QUERY_CACHE_MIB=0 bench/query.sh
 echo "== the same through the cluster index (316 clusters, 32 probed; recall@10 printed)"
 QUERY_INDEX="316 32" bench/query.sh
 echo "== the same on structured ratings (8 taste dimensions, Zipf(0.7) popularity), exact then index"

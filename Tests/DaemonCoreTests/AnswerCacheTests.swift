@@ -77,3 +77,56 @@ struct AnswerCacheTests {
         #expect(cache.slotCount == 0 && cache.bytes == 0)
     }
 }
+
+@Suite("Serving answer cache")
+struct ServingAnswerCacheTests {
+    typealias Answer = ServingAnswerCache.Answer
+
+    func key(_ user: String, k: Int = 10) -> ServingAnswerCache.Key {
+        .init(op: .recommend, domain: 0, k: k, excludeSeen: true, subject: user)
+    }
+
+    @Test func computesOncePerRequestAndVersion() {
+        let cache = ServingAnswerCache(budgetMiB: 1)
+        var computed = 0
+        func ask(_ key: ServingAnswerCache.Key, version: Int) -> [UInt8]? {
+            cache.answer(key, version: version) {
+                computed += 1
+                return Answer(strategy: .personal, items: Array("[\(computed)]".utf8))
+            }?.items
+        }
+        #expect(ask(key("u1"), version: 1) == Array("[1]".utf8))
+        #expect(ask(key("u1"), version: 1) == Array("[1]".utf8))
+        #expect(computed == 1)
+        // Another k is another answer; a new version computes again.
+        #expect(ask(key("u1", k: 5), version: 1) == Array("[2]".utf8))
+        #expect(ask(key("u1"), version: 2) == Array("[3]".utf8))
+        #expect(ask(key("u1"), version: 2) == Array("[3]".utf8))
+        guard case .object(let summary) = cache.summary else { Issue.record("summary is an object"); return }
+        #expect(summary["hits"] == .integer(2) && summary["misses"] == .integer(3) && summary["entries"] == .integer(2))
+    }
+
+    @Test func keepsNeitherThePopularityFallbackNorAnythingWhenOff() {
+        let cache = ServingAnswerCache(budgetMiB: 1)
+        var computed = 0
+        for _ in 0..<3 {
+            _ = cache.answer(key("unknown"), version: 1) {
+                computed += 1
+                return Answer(strategy: .popular, items: [])
+            }
+        }
+        #expect(computed == 3)
+        cache.update(budgetMiB: 0)
+        for _ in 0..<3 {
+            _ = cache.answer(key("u1"), version: 1) {
+                computed += 1
+                return Answer(strategy: .personal, items: [])
+            }
+        }
+        #expect(computed == 6)
+        // An answer the model does not have (unknown item) is not an answer to keep.
+        cache.update(budgetMiB: 1)
+        #expect(cache.answer(key("u1"), version: 1) { nil } == nil)
+        #expect(cache.answer(key("u1"), version: 1) { Answer(strategy: .personal, items: [1]) }?.items == [1])
+    }
+}

@@ -28,6 +28,10 @@ final class ServingAnswerCache: Sendable {
     struct Answer: Sendable {
         var strategy: ServingModel.Strategy?
         var items: [UInt8]
+
+        /// Worth a slot: the popularity fallback (unknown users) is a prefix of a list the
+        /// model holds, cheaper to copy again than to keep once per user.
+        var isWorthKeeping: Bool { strategy != .popular }
     }
 
     private final class Stripe: Sendable {
@@ -58,13 +62,13 @@ final class ServingAnswerCache: Sendable {
         enabled.store(budgetMiB > 0, ordering: .relaxed)
     }
 
-    /// The kept answer of `key` under the model's version, or the one `compute` makes (kept for
-    /// the next request, when it fits the budget); nil when `compute` has no answer.
-    func answer(_ key: Key, model: ServingModel, compute: () -> Answer?) -> Answer? {
+    /// The kept answer of `key` under the model `version` queried, or the one `compute` makes
+    /// (kept for the next request, when it fits the budget); nil when `compute` has no answer.
+    func answer(_ key: Key, version: Int, compute: () -> Answer?) -> Answer? {
         guard enabled.load(ordering: .relaxed) else { return compute() }
         // The high bits pick the stripe; the cache inside picks its set with the low ones.
         let stripe = stripes[Int(UInt(bitPattern: key.hashValue) >> 58) % stripes.count]
-        if let kept = stripe.cache.withLock({ $0.value(for: key, version: model.version) }) {
+        if let kept = stripe.cache.withLock({ $0.value(for: key, version: version) }) {
             hits.add(1, ordering: .relaxed)
             hitCounter.increment()
             return kept
@@ -72,11 +76,12 @@ final class ServingAnswerCache: Sendable {
         misses.add(1, ordering: .relaxed)
         missCounter.increment()
         guard let answer = compute() else { return nil }
+        guard answer.isWorthKeeping else { return answer }
         // Heap bytes beyond the slot: the items and their array header, and the key's text
         // when it is too long to be stored inline (over 15 UTF-8 bytes).
         let subject = key.subject.utf8.count
         let bytes = answer.items.capacity + 32 + (subject > 15 ? subject + 32 : 0)
-        stripe.cache.withLock { $0.insert(answer, bytes: bytes, for: key, version: model.version) }
+        stripe.cache.withLock { $0.insert(answer, bytes: bytes, for: key, version: version) }
         return answer
     }
 

@@ -91,13 +91,13 @@ struct ServingQueryHandler: QueryHandler {
             fields["score"] = .number(answer.score)
             fields["strategy"] = .string(answer.strategy.rawValue)
         case .similar:
-            let answer = answers.answer(key, model: model) {
+            let answer = answers.answer(key, version: model.version) {
                 model.similar(item: request.item!, domain: d, k: request.k).map { .init(strategy: nil, items: items($0)) }
             }
             guard let answer else { return .failure(unknownItem) }
             fields["items"] = .preencoded(answer.items)
         default:
-            let answer = answers.answer(key, model: model) {
+            let answer = answers.answer(key, version: model.version) {
                 let answer = model.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
                 return .init(strategy: answer.strategy, items: items(answer.items))
             }!
