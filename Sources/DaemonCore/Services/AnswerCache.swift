@@ -10,7 +10,8 @@
 /// when that does not make room the answer is not kept: the budget is never exceeded and no
 /// insertion scans the whole cache.
 ///
-/// Isolation: none; a value type meant to be owned by one thread (one per event loop).
+/// Isolation: none; a value type, guarded by its owner (`ServingAnswerCache`: one per stripe,
+/// under the stripe's `Mutex`).
 struct AnswerCache<Key: Hashable, Value> {
     /// Slots per set.
     static var ways: Int { 4 }

@@ -77,7 +77,7 @@ struct ServingQueryHandler: QueryHandler {
             return out
         }
         let key = ServingAnswerCache.Key(
-            op: request.op, domain: d, k: request.k, excludeSeen: request.excludeSeen,
+            op: request.op, domain: d, k: request.k, excludeSeen: request.op == .recommend && request.excludeSeen,
             subject: (request.op == .similar ? request.item : request.user) ?? "")
         let unknownItem = QueryError(.unknownItem, "no item \(request.item ?? "") in domain \(name)")
         switch request.op {
@@ -100,7 +100,8 @@ struct ServingQueryHandler: QueryHandler {
             let answer = answers.answer(key, version: model.version) {
                 let answer = model.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
                 return .init(strategy: answer.strategy, items: items(answer.items))
-            }!
+            }
+            guard let answer else { return .failure(QueryError(.internal, "recommend gave no answer")) }
             fields["strategy"] = .string((answer.strategy ?? .popular).rawValue)
             fields["items"] = .preencoded(answer.items)
         }
