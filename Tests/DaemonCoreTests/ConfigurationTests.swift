@@ -43,6 +43,7 @@ struct ConfigurationTests {
         (valid + "\ndistill:\n  transfer_methods: [bridge, magic]\n", "distill.transfer_methods[1]", 5, "one of shared, shared+bias, bridge"),
         (valid + "\ndistill:\n  transfer_methods: []\n", "distill.transfer_methods", 5, "at least one method"),
         (valid + "\ndistill:\n  judged_users: 0\n", "distill.judged_users", 5, "must be in 1...1000000"),
+        (valid + "\nsocket:\n  answer_cache_mib: -1\n", "socket.answer_cache_mib", 5, "must be in 0...1048576"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {

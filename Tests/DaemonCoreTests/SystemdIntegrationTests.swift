@@ -49,7 +49,7 @@ extension WholeDaemonTests {
             // A valid reload: limits change live, the model dimension would need a restart.
             try String(contentsOfFile: config, encoding: .utf8)
                 .replacingOccurrences(of: "model: {dimension: 8}", with: "model: {dimension: 16}")
-                .appending("\nsocket: {max_k: 3}\n").write(toFile: config, atomically: true, encoding: .utf8)
+                .appending("\nsocket: {max_k: 3, answer_cache_mib: 0}\n").write(toFile: config, atomically: true, encoding: .utf8)
             let seen = listener.assignments.count
             daemon.signal(SIGHUP)
             #expect(listener.wait { Array($0.dropFirst(seen)).contains("READY=1") })
@@ -58,6 +58,9 @@ extension WholeDaemonTests {
             #expect(reload.contains { $0.contains("applied socket.max_k") && $0.contains("restart needed for model") }, "\(reload)")
             let refused = try request(["op": "recommend", "user": "u1", "domain": "movies", "k": 5])
             #expect((refused["error"] as? [String: Any])?["code"] as? String == "too_large", "max_k is now 3: \(refused)")
+            #expect(reload.contains { $0.contains("socket.answer_cache_mib") }, "\(reload)")
+            let cache = try request(["op": "stats"])["answer_cache"] as? [String: Any]
+            #expect(cache?["budget_bytes"] as? Int == 0 && cache?["entries"] as? Int == 0, "the cache is off now: \(cache ?? [:])")
 
             // An invalid file is rejected whole; the running configuration stays.
             try "domains: [oops".write(toFile: config, atomically: true, encoding: .utf8)
