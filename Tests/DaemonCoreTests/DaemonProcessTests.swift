@@ -124,6 +124,7 @@ extension WholeDaemonTests {
             #expect(count(#"crossrec_query_requests_total{op="recommend"}"#) >= 2)
             #expect(count(#"crossrec_query_errors_total{code="unknown_domain"}"#) >= 1)
             #expect(count(#"crossrec_query_duration_seconds_count{op="predict"}"#) >= 1)
+            #expect(count(#"crossrec_answer_cache_lookups_total{result="miss"}"#) >= 1, "the first recommend of u1 was computed")
             #expect(exposition.contains(#"crossrec_query_duration_seconds_bucket{op="predict",le="0.0001"}"#))
             #expect((answers[6]["items"] as? [[String: Any]])?.count == 4)
             let stats = answers[7]
