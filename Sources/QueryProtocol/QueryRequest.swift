@@ -124,20 +124,29 @@ public struct QueryFailure: Error, Sendable, Equatable {
 }
 
 /// One response line: `{"id":…,"ok":true,…}` or `{"id":…,"ok":false,"error":{"code":…,"message":…}}`.
+/// UTF-8 bytes, written to the socket as they are encoded: making a `String` of them first
+/// validated and copied every answer once more.
 public enum QueryResponse {
-    public static func success(id: JSONValue?, _ fields: [String: JSONValue]) -> String {
+    public static func success(id: JSONValue?, _ fields: [String: JSONValue]) -> [UInt8] {
         var object = fields
         object["ok"] = .bool(true)
         if let id { object["id"] = id }
-        return JSONValue.object(object).encoded
+        return bytes(of: .object(object))
     }
 
-    public static func failure(_ failure: QueryFailure) -> String {
+    public static func failure(_ failure: QueryFailure) -> [UInt8] {
         var object: [String: JSONValue] = [
             "ok": .bool(false),
             "error": .object(["code": .string(failure.error.code.rawValue), "message": .string(failure.error.message)]),
         ]
         if let id = failure.id { object["id"] = id }
-        return JSONValue.object(object).encoded
+        return bytes(of: .object(object))
+    }
+
+    private static func bytes(of value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        value.encode(into: &out)
+        return out
     }
 }

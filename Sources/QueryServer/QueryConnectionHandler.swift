@@ -105,9 +105,9 @@ final class QueryConnectionHandler: ChannelDuplexHandler {
         closeWhenAnswered(context: context)
     }
 
-    private func write(_ line: String, context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: line.utf8.count + 1)
-        buffer.writeString(line)
+    private func write(_ line: [UInt8], context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: line.count + 1)
+        buffer.writeBytes(line)
         buffer.writeInteger(UInt8(ascii: "\n"))
         context.write(wrapOutboundOut(buffer), promise: nil)
         unflushed = true

@@ -184,7 +184,8 @@ public final class QueryServer: Service, Sendable {
     /// An answer line, or a request whose answer must wait for another service (with the
     /// monotonic time its line was decoded, for the duration metric).
     enum Answer {
-        case line(String)
+        /// The UTF-8 bytes of the line, without its newline.
+        case line([UInt8])
         case later(QueryRequest, sinceNanos: UInt64)
     }
 
@@ -215,21 +216,21 @@ public final class QueryServer: Service, Sendable {
     }
 
     /// The one answer of a connection beyond the limit (counted like a request).
-    func refusal(_ connection: Connection) -> String {
+    func refusal(_ connection: Connection) -> [UInt8] {
         let error = QueryError(.overloaded, "too many connections (\(connection.limits.maxConnections))")
         return line(.failure(error), id: nil, op: nil, sinceNanos: 0)
     }
 
     /// The answer to a request that `answerNow` left for later.
-    func answerLater(_ request: QueryRequest, sinceNanos start: UInt64) async -> String {
+    func answerLater(_ request: QueryRequest, sinceNanos start: UInt64) async -> [UInt8] {
         line(await handler.handle(request), id: request.id, op: request.op, sinceNanos: start)
     }
 
     /// The answer line, counted (`op` is nil when the line could not be read as a request).
     private func line(
         _ result: Result<[String: JSONValue], QueryError>, id: JSONValue?, op: QueryRequest.Operation?, sinceNanos start: UInt64
-    ) -> String {
-        let line: String
+    ) -> [UInt8] {
+        let line: [UInt8]
         switch result {
         case .success(let fields):
             line = QueryResponse.success(id: id, fields)

@@ -38,14 +38,14 @@ struct QueryRequestTests {
             Issue.record("accepted")
             return
         }
-        #expect(QueryResponse.failure(failure)
+        #expect(String(decoding: QueryResponse.failure(failure), as: UTF8.self)
             == #"{"error":{"code":"unknown_op","message":"unknown op teleport (recommend, predict, similar, popular, stats, health, metrics, forget, checkpoint)"},"id":"x-1","ok":false}"#)
     }
 
     @Test func encodesResponsesOnOneLineWithSortedKeys() {
-        let line = QueryResponse.success(id: .integer(3), [
+        let line = String(decoding: QueryResponse.success(id: .integer(3), [
             "items": .array([.object(["score": .number(4.25), "item": .string("a\"b\n")])]), "strategy": .string("personal"),
-        ])
+        ]), as: UTF8.self)
         #expect(line == #"{"id":3,"items":[{"item":"a\"b\n","score":4.25}],"ok":true,"strategy":"personal"}"#)
         #expect(!line.contains("\n"))
     }
