@@ -1,4 +1,5 @@
 @testable import DaemonCore
+import RecModel
 import Testing
 
 @Suite("Answer cache")
@@ -109,20 +110,18 @@ struct ServingAnswerCacheTests {
     @Test func keepsNeitherThePopularityFallbackNorAnythingWhenOff() {
         let cache = ServingAnswerCache(budgetMiB: 1)
         var computed = 0
-        for _ in 0..<3 {
-            _ = cache.answer(key("unknown"), version: 1) {
-                computed += 1
-                return Answer(strategy: .popular, items: [])
+        func askThrice(_ user: String, _ strategy: ServingModel.Strategy) {
+            for _ in 0..<3 {
+                _ = cache.answer(key(user), version: 1) {
+                    computed += 1
+                    return Answer(strategy: strategy, items: [])
+                }
             }
         }
+        askThrice("unknown", .popular)
         #expect(computed == 3)
         cache.update(budgetMiB: 0)
-        for _ in 0..<3 {
-            _ = cache.answer(key("u1"), version: 1) {
-                computed += 1
-                return Answer(strategy: .personal, items: [])
-            }
-        }
+        askThrice("u1", .personal)
         #expect(computed == 6)
         // An answer the model does not have (unknown item) is not an answer to keep.
         cache.update(budgetMiB: 1)

@@ -76,9 +76,11 @@ struct ServingQueryHandler: QueryHandler {
             JSONValue.array(list.map { .object(["item": .string($0.item), "score": .number($0.score)]) }).encode(into: &out)
             return out
         }
-        let key = ServingAnswerCache.Key(
-            op: request.op, domain: d, k: request.k, excludeSeen: request.op == .recommend && request.excludeSeen,
-            subject: (request.op == .similar ? request.item : request.user) ?? "")
+        var key: ServingAnswerCache.Key {
+            .init(
+                op: request.op, domain: d, k: request.k, excludeSeen: request.op == .recommend && request.excludeSeen,
+                subject: (request.op == .similar ? request.item : request.user) ?? "")
+        }
         let unknownItem = QueryError(.unknownItem, "no item \(request.item ?? "") in domain \(name)")
         switch request.op {
         case .popular:
