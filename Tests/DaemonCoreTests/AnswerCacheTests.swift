@@ -104,7 +104,10 @@ struct ServingAnswerCacheTests {
         #expect(ask(key("u1"), version: 2) == Array("[3]".utf8))
         #expect(ask(key("u1"), version: 2) == Array("[3]".utf8))
         guard case .object(let summary) = cache.summary else { Issue.record("summary is an object"); return }
-        #expect(summary["hits"] == .integer(2) && summary["misses"] == .integer(3) && summary["entries"] == .integer(2))
+        #expect(summary["hits"] == .integer(2) && summary["misses"] == .integer(3))
+        // Version 1's answer for k 5 is dropped only if it shares a stripe with the key that
+        // brought version 2 there (stripes follow the process's seeded hash).
+        #expect([.integer(1), .integer(2)].contains(summary["entries"]), "\(summary)")
     }
 
     @Test func keepsNeitherThePopularityFallbackNorAnythingWhenOff() {
