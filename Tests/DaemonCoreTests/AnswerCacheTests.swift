@@ -132,3 +132,37 @@ struct ServingAnswerCacheTests {
         #expect(cache.answer(key("u1"), version: 1) { Answer(strategy: .personal, items: [1]) }?.items == [1])
     }
 }
+
+extension ServingAnswerCacheTests {
+    /// Several threads ask while the version moves on under them: every answer they get is
+    /// the one computed for their own key and version, never a kept answer of another.
+    @Test func servesEveryThreadTheAnswerOfItsOwnVersionUnderConcurrency() async {
+        let cache = ServingAnswerCache(budgetMiB: 1)
+        let wrong = await withTaskGroup(of: Int.self) { group in
+            for thread in 0..<4 {
+                group.addTask {
+                    var generator = SplitMix64(seed: UInt64(thread))
+                    var wrong = 0
+                    for step in 0..<20_000 {
+                        // Versions only grow for each caller, as the published model's do.
+                        let version = step / 2_000
+                        let user = "u\(generator.next() % 500)"
+                        let expected = Array("\(user)@\(version)".utf8)
+                        let answer = cache.answer(self.key(user), version: version) {
+                            Answer(strategy: .personal, items: expected)
+                        }
+                        if answer?.items != expected { wrong += 1 }
+                    }
+                    return wrong
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(wrong == 0)
+        guard case .object(let summary) = cache.summary, case .integer(let hits)? = summary["hits"] else {
+            Issue.record("summary has hits")
+            return
+        }
+        #expect(hits > 0, "repeated users within a version are served from the cache")
+    }
+}
