@@ -125,11 +125,5 @@ void crossrec_adagrad_step(float *p, float *q, size_t count, float g, float lr, 
         norms_generic(p, q, count, g, reg, &sumP, &sumQ);
     float rateP = crossrec_adagrad_rate(lr, accumulatorP, sumP, count);
     float rateQ = crossrec_adagrad_rate(lr, accumulatorQ, sumQ, count);
-#if CROSSREC_X86
-    if (avx2) {
-        coupled_avx2(p, q, count, g, rateP, rateQ, reg, limit);
-        return;
-    }
-#endif
-    coupled_generic(p, q, count, g, rateP, rateQ, reg, limit);
+    crossrec_coupled_step(p, q, count, g, rateP, rateQ, reg, limit, avx2);
 }
