@@ -2,6 +2,15 @@
 import RecModel
 import Testing
 
+/// The cache's calls with the hash taken here, as `ServingAnswerCache` takes it once per request.
+extension AnswerCache {
+    mutating func value(for key: Key, version: Int) -> Value? { value(for: key, hash: key.hashValue, version: version) }
+
+    mutating func insert(_ value: Value, bytes: Int, for key: Key, version: Int) {
+        insert(value, bytes: bytes, for: key, hash: key.hashValue, version: version)
+    }
+}
+
 @Suite("Answer cache")
 struct AnswerCacheTests {
     @Test func servesAnAnswerOnlyForTheVersionItWasComputedOn() {

@@ -52,10 +52,10 @@ struct AnswerCache<Key: Hashable, Value> {
     /// The slots the cache has (kept answers are at most this many).
     var slotCount: Int { slots.count }
 
-    /// The answer kept for `key` under `version`, nil if none.
-    mutating func value(for key: Key, version: Int) -> Value? {
+    /// The answer kept for `key` under `version`, nil if none. `hash` is `key.hashValue`, taken
+    /// by the caller once per request (it also picks the stripe).
+    mutating func value(for key: Key, hash: Int, version: Int) -> Value? {
         guard !slots.isEmpty, version == self.version else { return nil }
-        let hash = key.hashValue
         let first = (hash & setMask) * Self.ways
         // Compared in place: copying a slot out would retain its key and value.
         for index in first..<first + Self.ways where slots[index]?.hash == hash && slots[index]?.key == key {
@@ -68,13 +68,12 @@ struct AnswerCache<Key: Hashable, Value> {
 
     /// Keeps `value` (`bytes` long) for `key` under `version`, if it fits the budget. A new
     /// version drops every answer of the old one first.
-    mutating func insert(_ value: Value, bytes: Int, for key: Key, version: Int) {
+    mutating func insert(_ value: Value, bytes: Int, for key: Key, hash: Int, version: Int) {
         guard !slots.isEmpty else { return }
         // Versions only grow: an answer computed on an older one, by a request that began
         // before the swap, is not kept.
         if let current = self.version, version < current { return }
         if version != self.version { removeAll(newVersion: version) }
-        let hash = key.hashValue
         let first = (hash & setMask) * Self.ways
         var target = first
         for index in first..<first + Self.ways {

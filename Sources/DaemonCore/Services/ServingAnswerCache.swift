@@ -67,8 +67,9 @@ final class ServingAnswerCache: Sendable {
     func answer(_ key: Key, version: Int, compute: () -> Answer?) -> Answer? {
         guard enabled.load(ordering: .relaxed) else { return compute() }
         // The high bits pick the stripe; the cache inside picks its set with the low ones.
-        let stripe = stripes[Int(UInt(bitPattern: key.hashValue) >> 58) % stripes.count]
-        if let kept = stripe.cache.withLock({ $0.value(for: key, version: version) }) {
+        let hash = key.hashValue
+        let stripe = stripes[Int(UInt(bitPattern: hash) >> 58) % stripes.count]
+        if let kept = stripe.cache.withLock({ $0.value(for: key, hash: hash, version: version) }) {
             hits.add(1, ordering: .relaxed)
             hitCounter.increment()
             return kept
@@ -81,7 +82,7 @@ final class ServingAnswerCache: Sendable {
         // when it is too long to be stored inline (over 15 UTF-8 bytes).
         let subject = key.subject.utf8.count
         let bytes = answer.items.capacity + 32 + (subject > 15 ? subject + 32 : 0)
-        stripe.cache.withLock { $0.insert(answer, bytes: bytes, for: key, version: version) }
+        stripe.cache.withLock { $0.insert(answer, bytes: bytes, for: key, hash: hash, version: version) }
         return answer
     }
 
