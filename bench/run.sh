@@ -14,13 +14,17 @@ echo "== event parsing (one core)"
 echo "== end-to-end consume vs raw librdkafka (dev broker, 16 partitions, 1 M events)"
 "$bin" bench consume --events 1000000 --partitions 16 --repeats 3
 echo "== learner: MovieLens-1M prequential, one pass, d=32, single domain (3 runs)"
-for run in 1 2 3; do "$bin" replay "$data" --dimension 32 --no-progress --json; echo; done
+replays=$(mktemp) peers=$(mktemp)
+trap 'rm -f "$replays" "$peers"' EXIT
+for run in 1 2 3; do "$bin" replay "$data" --dimension 32 --no-progress --repeats 5 --json | tee -a "$replays"; echo; done
 echo "== peers on the same protocol"
 if [ ! -x bench/.venv/bin/python ]; then
     python3 -m venv bench/.venv
     bench/.venv/bin/pip install --quiet -r bench/requirements-peers.txt
 fi
-bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32
+bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32 | tee "$peers"
+echo "== the learner at the speed of the issue's reference machine (peers set to its errors)"
+python3 bench/peers/calibrate.py "$replays" "$peers"
 echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
 "$bin" bench checkpoint --users 1000000 --dimension 64 --repeats 3
 echo "== distillation: 1 M users × 64 d → int8 16 d (build, ingest stall, size, fidelity, query time)"
