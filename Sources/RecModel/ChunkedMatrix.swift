@@ -17,16 +17,23 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<Element>
         let count: Int
 
+        /// Chunks start on a cache line: rows of an even number of floats then hold doubles
+        /// at 8-byte aligned offsets (ItemRecords.swift).
+        static func allocate(_ count: Int) -> UnsafeMutablePointer<Element> {
+            UnsafeMutableRawPointer.allocate(byteCount: max(1, count * MemoryLayout<Element>.stride), alignment: 64)
+                .bindMemory(to: Element.self, capacity: count)
+        }
+
         init(count: Int, fill: Element) {
             self.count = count
-            pointer = .allocate(capacity: count)
+            pointer = Self.allocate(count)
             pointer.initialize(repeating: fill, count: count)
         }
 
         /// The first `source.count` bytes from `source`, the rest `fill` (restore: one write pass).
         init(count: Int, fill: Element, prefix source: UnsafeRawBufferPointer) {
             self.count = count
-            pointer = .allocate(capacity: count)
+            pointer = Self.allocate(count)
             let copied = source.count / MemoryLayout<Element>.stride
             UnsafeMutableRawPointer(pointer).copyMemory(from: source.baseAddress!, byteCount: copied * MemoryLayout<Element>.stride)
             (pointer + copied).initialize(repeating: fill, count: count - copied)
@@ -34,13 +41,13 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
 
         init(copying other: Chunk) {
             count = other.count
-            pointer = .allocate(capacity: count)
+            pointer = Self.allocate(count)
             // Raw bytes: Element is BitwiseCopyable, and this is one memcpy even unspecialized.
             UnsafeMutableRawPointer(pointer).copyMemory(from: other.pointer, byteCount: count * MemoryLayout<Element>.stride)
         }
 
         deinit {
-            pointer.deallocate()
+            UnsafeMutableRawPointer(pointer).deallocate()
         }
     }
 

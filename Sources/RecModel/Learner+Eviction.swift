@@ -22,9 +22,9 @@ extension Learner {
 
     mutating func evictLeastRecentItems(domain d: Int) {
         let items = domains[d].items
-        let lastSeen = domains[d].itemLastSeen
+        let records = domains[d].itemRecords
         let threshold = Self.evictionThreshold(count: items.rowLimit, live: { items.key(of: Int32($0)) != nil }) {
-            lastSeen[$0, 0]
+            records.lastSeen($0)
         }
         evictItems(domain: d) { $0 <= threshold }
     }
@@ -63,8 +63,8 @@ extension Learner {
 
     private mutating func evictItems(domain d: Int, where shouldEvict: (Int64) -> Bool) {
         var evicted: [Int32] = []
-        let lastSeen = domains[d].itemLastSeen
-        domains[d].items.forEach { row, _ in if shouldEvict(lastSeen[Int(row), 0]) { evicted.append(row) } }
+        let records = domains[d].itemRecords
+        domains[d].items.forEach { row, _ in if shouldEvict(records.lastSeen(Int(row))) { evicted.append(row) } }
         for row in evicted { domains[d].items.remove(row: row) }
         domains[d].evictedItems += evicted.count
     }

@@ -29,11 +29,11 @@ extension Learner {
     public func predict(user: String, item: String, domain d: Int) -> Double? {
         guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return nil }
         let range = configuration.domains[d].ratingRange
-        var raw = domains[d].mean + domains[d].itemScalars[Int(i), ItemColumn.bias]
+        var raw = domains[d].mean + domains[d].itemRecords[Int(i), ItemColumn.bias]
         let key = Self.userKey(user, domain: d, shared: configuration.shareUserVectors)
         if let u = users.find(key, hash: StableHash.hash(key)) {
             raw += domains[d].userScalars[Int(u), UserColumn.bias]
-            raw += Double(VectorMath.dot(userVectors.row(Int(u)), domains[d].itemVectors.row(Int(i)), dimension))
+            raw += Double(VectorMath.dot(userVectors.row(Int(u)), domains[d].itemRecords.vector(Int(i)), dimension))
         }
         return min(max(raw, range.lowerBound), range.upperBound)
     }
@@ -53,13 +53,13 @@ extension Learner {
 
     /// Ratings of an item applied so far (nil when the item is unknown).
     public func ratingCount(item: String, domain d: Int) -> Int? {
-        domains[d].items.find(item, hash: StableHash.hash(item)).map { Int(domains[d].itemScalars[Int($0), ItemColumn.ratings]) }
+        domains[d].items.find(item, hash: StableHash.hash(item)).map { Int(domains[d].itemRecords[Int($0), ItemColumn.ratings]) }
     }
 
     /// Decayed rating count of an item at the learner's clock.
     public func popularity(item: String, domain d: Int) -> Double {
         guard let i = domains[d].items.find(item, hash: StableHash.hash(item)) else { return 0 }
-        return domains[d].popularityClock.count(domains[d].itemScalars[Int(i), ItemColumn.popularity], nowMillis: clockMillis)
+        return domains[d].popularityClock.count(domains[d].itemRecords[Int(i), ItemColumn.popularity], nowMillis: clockMillis)
     }
 
     /// The `k` most popular items of domain `d` (decayed counts at the learner's clock),
@@ -69,7 +69,7 @@ extension Learner {
         // The same bounded heap as recommendations: O(items · log k), not a sort of every item.
         var best = TopRows(k: k)
         for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {
-            best.offer(score: state.itemScalars[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
+            best.offer(score: state.itemRecords[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
         }
         return best.sorted(ids: state.items).map { ($0.item, state.popularityClock.count($0.score, nowMillis: clockMillis)) }
     }
@@ -86,7 +86,7 @@ extension Learner {
             return ok
         }
         return finite(userVectors) && finite(userAccumulators) && domains.allSatisfy { state in
-            finite(state.itemVectors) && finite(state.itemScalars) && finite(state.userScalars) && state.mean.isFinite
+            state.itemRecords.allFinite(rows: state.items.rowLimit) && finite(state.userScalars) && state.mean.isFinite
         }
     }
 }

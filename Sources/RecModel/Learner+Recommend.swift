@@ -41,8 +41,8 @@ extension Learner {
         var best = TopRows(k: k)
         for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {
             if excludeSeen, seenRows[row >> 6] & (1 << (UInt64(row) & 63)) != 0 { continue }
-            let raw = base + state.itemScalars[row, ItemColumn.bias]
-                + Double(VectorMath.dot(userVector, state.itemVectors.row(row), dimension))
+            let raw = base + state.itemRecords[row, ItemColumn.bias]
+                + Double(VectorMath.dot(userVector, state.itemRecords.vector(row), dimension))
             best.offer(score: min(max(raw, range.lowerBound), range.upperBound), row: Int32(row), ids: state.items)
         }
         return (best.sorted(ids: state.items), strategy)

@@ -34,9 +34,7 @@ extension Learner {
         complete = twins.slots.precopy(operation) && complete
         complete = twins.rows.precopy(operation) && complete
         for d in domains.indices {
-            complete = domains[d].itemVectors.precopy(operation) && complete
-            complete = domains[d].itemScalars.precopy(operation) && complete
-            complete = domains[d].itemLastSeen.precopy(operation) && complete
+            complete = domains[d].itemRecords.precopy(operation) && complete
             complete = domains[d].userScalars.precopy(operation) && complete
             complete = domains[d].seen.precopy(operation) && complete
             complete = domains[d].recent.precopy(operation) && complete
@@ -55,8 +53,7 @@ extension Learner {
         let twinSlots = twins.slots.finishPrecopy(), twinRows = twins.rows.finishPrecopy()
         let perDomain = domains.indices.map { d in
             (
-                domains[d].itemVectors.finishPrecopy(), domains[d].itemScalars.finishPrecopy(),
-                domains[d].itemLastSeen.finishPrecopy(), domains[d].userScalars.finishPrecopy(),
+                domains[d].itemRecords.finishPrecopy(), domains[d].userScalars.finishPrecopy(),
                 domains[d].seen.finishPrecopy(), domains[d].recent.finishPrecopy()
             )
         }
@@ -67,8 +64,7 @@ extension Learner {
         snapshot.twins.slots = twinSlots
         snapshot.twins.rows = twinRows
         for (d, tables) in perDomain.enumerated() {
-            (snapshot.domains[d].itemVectors, snapshot.domains[d].itemScalars, snapshot.domains[d].itemLastSeen,
-                snapshot.domains[d].userScalars, snapshot.domains[d].seen, snapshot.domains[d].recent) = tables
+            (snapshot.domains[d].itemRecords, snapshot.domains[d].userScalars, snapshot.domains[d].seen, snapshot.domains[d].recent) = tables
         }
         return snapshot
     }

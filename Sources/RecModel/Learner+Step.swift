@@ -51,12 +51,13 @@ extension Learner.DomainState {
     ) -> Double {
         let (u, i, value) = (step.user, step.item, step.value)
         let (low, high, weight) = (bounds.low, bounds.high, bounds.weight)
-        itemLastSeen[i, 0] = step.clockMillis
+        let record = itemRecords.writable(i)
+        let (item, q) = (record.scalars, record.vector)
+        record.lastSeen.pointee = step.clockMillis
         let userRow = userScalars.row(u)
-        let itemRow = itemScalars.row(i)
-        let dot = Double(VectorMath.dot(userVectors.row(u), itemVectors.row(i), rates.dimension))
-        let raw = mean + userRow[UserColumn.bias] + itemRow[ItemColumn.bias] + dot
-        let baselineRaw = mean + userRow[UserColumn.baselineBias] + itemRow[ItemColumn.baselineBias]
+        let dot = Double(VectorMath.dot(userVectors.row(u), q, rates.dimension))
+        let raw = mean + userRow[UserColumn.bias] + item[ItemColumn.bias] + dot
+        let baselineRaw = mean + userRow[UserColumn.baselineBias] + item[ItemColumn.baselineBias]
         let prediction = min(max(raw, low), high)
         metrics.record(error: prediction - value, baselineError: min(max(baselineRaw, low), high) - value)
 
@@ -72,7 +73,6 @@ extension Learner.DomainState {
             user[UserColumn.baselineBias] + biasRate * (baselineGradient - biasReg * user[UserColumn.baselineBias]), span)
         if user[UserColumn.ratings] == 0 { usersWithRatings += 1 }
         user[UserColumn.ratings] += 1
-        let item = itemScalars.mutableRow(i)
         item[ItemColumn.bias] = clamp(item[ItemColumn.bias] + biasRate * (gradient - biasReg * item[ItemColumn.bias]), span)
         item[ItemColumn.baselineBias] = clamp(
             item[ItemColumn.baselineBias] + biasRate * (baselineGradient - biasReg * item[ItemColumn.baselineBias]), span)
@@ -80,7 +80,6 @@ extension Learner.DomainState {
         item[ItemColumn.popularity] += popularityTerm(atMillis: step.timeMillis)
 
         let p = userVectors.mutableRow(u)
-        let q = itemVectors.mutableRow(i)
         switch bounds.twins {
         case .none: break
         case .create: twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: rates.dimension)
@@ -116,7 +115,7 @@ extension Learner.DomainState {
     private mutating func popularityTerm(atMillis time: Int64) -> Double {
         if let term = popularityClock.term(atMillis: time) { return term }
         let factor = popularityClock.rebase(to: time)
-        for row in 0..<items.rowLimit { itemScalars[row, ItemColumn.popularity] *= factor }
+        for row in 0..<items.rowLimit { itemRecords[row, ItemColumn.popularity] *= factor }
         return popularityClock.term(atMillis: time) ?? 1
     }
 

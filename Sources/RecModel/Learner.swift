@@ -43,7 +43,7 @@ public struct Learner: Sendable {
     /// probing the index. Cleared when a user row is removed; checked against the row anyway.
     var lastUser: (key: String, row: Int32)?
 
-    /// Columns of `DomainState.itemScalars`.
+    /// Scalars of an item record (`DomainState.itemRecords`).
     enum ItemColumn {
         static let bias = 0, baselineBias = 1, popularity = 2, ratings = 3, accumulator = 4, count = 5
     }
@@ -55,9 +55,7 @@ public struct Learner: Sendable {
 
     struct DomainState: Sendable {
         var items = IDIndex()
-        var itemVectors: ChunkedMatrix<Float>
-        var itemScalars = ChunkedMatrix<Double>(width: ItemColumn.count, fill: 0)
-        var itemLastSeen = ChunkedMatrix<Int64>(width: 1, fill: 0)
+        var itemRecords: ItemRecords
         var userScalars = ChunkedMatrix<Double>(width: UserColumn.count, fill: 0)
         /// Item hashes each user rated here, oldest first, at most `seenItemsPerUser`.
         var seen = SeenLists()
@@ -88,7 +86,7 @@ public struct Learner: Sendable {
         userAccumulators = ChunkedMatrix(width: 1, fill: 0)
         domains = configuration.domains.map { spec in
             DomainState(
-                itemVectors: ChunkedMatrix(width: configuration.dimension, fill: 0),
+                itemRecords: ItemRecords(dimension: configuration.dimension),
                 mean: (spec.ratingRange.lowerBound + spec.ratingRange.upperBound) / 2,
                 metrics: PrequentialMetrics(window: configuration.metricsWindow),
                 popularityClock: DecayClock(halfLifeMillis: configuration.popularityHalfLifeMillis),
@@ -164,15 +162,13 @@ public struct Learner: Sendable {
         if domains[d].items.count >= configuration.domains[d].maxItems { evictLeastRecentItems(domain: d) }
         let row = domains[d].items.findOrInsert(id, hash: hash).row
         let limit = domains[d].items.rowLimit
-        domains[d].itemVectors.reserve(rows: limit)
-        domains[d].itemScalars.reserve(rows: limit)
-        domains[d].itemLastSeen.reserve(rows: limit)
+        domains[d].itemRecords.reserve(rows: limit)
+        let record = domains[d].itemRecords.writable(Int(row))
         // Items of different domains with the same id get different vectors.
         SeededInit.fill(
-            domains[d].itemVectors.mutableRow(Int(row)), count: dimension, idHash: hash,
+            record.vector, count: dimension, idHash: hash,
             seed: configuration.seed &+ UInt64(d + 1) &* 0x9E37_79B9, scale: Float(configuration.initScale))
-        let scalars = domains[d].itemScalars.mutableRow(Int(row))
-        scalars.update(repeating: 0, count: ItemColumn.count)
+        record.scalars.update(repeating: 0, count: ItemColumn.count)
         return (row, hash)
     }
 }

@@ -4,12 +4,12 @@ import Testing
 @Suite("Learner archive")
 struct ArchiveTests {
     /// Two domains, a user cap that forces evictions (free rows), a forgotten user.
-    static func configuration() -> LearnerConfiguration {
+    static func configuration(dimension: Int = 8) -> LearnerConfiguration {
         var configuration = LearnerConfiguration(domains: [
             DomainSpec(name: "movies", ratingRange: 1...5, maxItems: 150),
             DomainSpec(name: "books", ratingRange: 1...10, isTarget: true),  // twins and a ring too
         ])
-        configuration.dimension = 8
+        configuration.dimension = dimension
         configuration.maxUsers = 250
         configuration.metricsWindow = 100
         return configuration
@@ -23,14 +23,17 @@ struct ArchiveTests {
         }
     }
 
-    @Test func restoredLearnerContinuesBitIdentically() throws {
+    /// An odd dimension too: item records then pad their vector so that the scalars stay
+    /// 8-byte aligned, and the checkpoint must still hold the vectors without the padding.
+    @Test(arguments: [8, 5])
+    func restoredLearnerContinuesBitIdentically(dimension: Int) throws {
         let events = Self.ratings(seed: 3)
         let half = events.count / 2
-        var original = Learner(configuration: Self.configuration())
+        var original = Learner(configuration: Self.configuration(dimension: dimension))
         for event in events[..<half] { original.apply(event) }
         original.forget(user: "u5")
         let archive = try original.archived()
-        var restored = try archive.withSections { try Learner(restoring: $0, configuration: Self.configuration()) }
+        var restored = try archive.withSections { try Learner(restoring: $0, configuration: Self.configuration(dimension: dimension)) }
         #expect(try restored.archived().sections == archive.sections)
         for event in events[half...] {
             let expected = original.apply(event)

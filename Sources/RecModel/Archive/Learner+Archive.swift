@@ -32,9 +32,7 @@ extension Learner {
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.itemParameters, instance: instance))
             try sink.append(state.mean)
             for value in [state.events, state.usersWithRatings, state.evictedItems] { try sink.append(Int64(value)) }
-            try state.itemVectors.archive(rows: state.items.rowLimit, into: &sink)
-            try state.itemScalars.archive(rows: state.items.rowLimit, into: &sink)
-            try state.itemLastSeen.archive(rows: state.items.rowLimit, into: &sink)
+            try state.itemRecords.archive(rows: state.items.rowLimit, into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.userDomainParameters, instance: instance))
             try state.userScalars.archive(rows: users.rowLimit, into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.popularity, instance: instance))
@@ -120,9 +118,11 @@ extension Learner {
             domains[d].events = Int(try parameters.read(Int64.self))
             domains[d].usersWithRatings = Int(try parameters.read(Int64.self))
             domains[d].evictedItems = Int(try parameters.read(Int64.self))
-            domains[d].itemVectors = try restoreMatrix(&parameters, width: dimension, fill: 0, rows: items)
-            domains[d].itemScalars = try restoreMatrix(&parameters, width: ItemColumn.count, fill: 0, rows: items)
-            domains[d].itemLastSeen = try restoreMatrix(&parameters, width: 1, fill: 0, rows: items)
+            domains[d].itemRecords = ItemRecords(
+                dimension: dimension, rows: items,
+                vectors: try restoreMatrix(&parameters, width: dimension, fill: 0, rows: items),
+                scalars: try restoreMatrix(&parameters, width: ItemColumn.count, fill: 0, rows: items),
+                lastSeen: try restoreMatrix(&parameters, width: 1, fill: 0, rows: items))
             try parameters.expectEnd()
             var userScalars = try reader(ArchiveSection.userDomainParameters, d)
             domains[d].userScalars = try restoreMatrix(&userScalars, width: UserColumn.count, fill: 0, rows: users.rowLimit)

@@ -59,9 +59,9 @@ struct BridgeData {
                 let i = itemRows.count
                 denseItem[item] = i
                 itemRows.append(item)
-                let vector = state.itemVectors.row(Int(item))
+                let vector = state.itemRecords.vector(Int(item))
                 for j in 0..<k { itemVectors.append(Double(vector[j])) }
-                itemBias.append(state.itemScalars[Int(item), Learner.ItemColumn.bias])
+                itemBias.append(state.itemRecords[Int(item), Learner.ItemColumn.bias])
                 unjudgedItems.append(false)
                 return i
             }()

@@ -47,15 +47,15 @@ extension Learner {
         let userSample = personalRows.isEmpty ? (0..<userCount).filter { users.isLive(Int32($0)) } : personalRows
         let projection = LowRankProjection(
             userGram: gram(userVectors, rows: Self.evenlySpaced(userSample, options.gramSample)),
-            itemGram: gram(state.itemVectors, rows: Self.evenlySpaced(liveItemRows, options.gramSample)), rank: k)
+            itemGram: gram(state.itemRecords.table, rows: Self.evenlySpaced(liveItemRows, options.gramSample)), rank: k)
         let userTransform = projection.userTransform.values.map(Float.init)
         let itemTransform = projection.itemTransform.values.map(Float.init)
 
         var studentItems = [Float](repeating: 0, count: itemCount * k)
         var itemBias = [Float](repeating: -.infinity, count: itemCount)
         for row in liveItemRows {
-            project(state.itemVectors.row(row), itemTransform, k, into: &studentItems, at: row * k)
-            itemBias[row] = Float(state.itemScalars[row, ItemColumn.bias])
+            project(state.itemRecords.vector(row), itemTransform, k, into: &studentItems, at: row * k)
+            itemBias[row] = Float(state.itemRecords[row, ItemColumn.bias])
         }
         let itemRows = studentItems.withUnsafeBufferPointer { buffer in
             Int8Rows(dimension: k, count: itemCount) { buffer.baseAddress! + $0 * k }
@@ -86,7 +86,7 @@ extension Learner {
 
         var popularity = TopRows(k: min(options.popularItems, liveItemRows.count))
         for row in liveItemRows {
-            popularity.offer(score: state.itemScalars[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
+            popularity.offer(score: state.itemRecords[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
         }
         let popular = popularity.sortedRows(ids: state.items).map {
             ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis))

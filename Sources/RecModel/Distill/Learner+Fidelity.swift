@@ -18,8 +18,8 @@ extension Learner {
             let base = state.mean + state.userScalars[user, UserColumn.bias]
             let userVector = userVectors.row(user)
             for item in items {
-                let teacher = base + state.itemScalars[item, ItemColumn.bias]
-                    + Double(VectorMath.dot(userVector, state.itemVectors.row(item), dimension))
+                let teacher = base + state.itemRecords[item, ItemColumn.bias]
+                    + Double(VectorMath.dot(userVector, state.itemRecords.vector(item), dimension))
                 let student = base + Double(studentItemBias[item]) + Double(studentScores[item])
                 teacherScores[item] = teacher
                 studentScores[item] = Float(student)

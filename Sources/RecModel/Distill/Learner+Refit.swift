@@ -144,9 +144,9 @@ fileprivate struct RefitProblem {
             userBias.append(learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias])
         }
         for row in itemRows {
-            let vector = learner.domains[d].itemVectors.row(Int(row))
+            let vector = learner.domains[d].itemRecords.vector(Int(row))
             for j in 0..<k { itemVectors.append(Double(vector[j])) }
-            itemBias.append(learner.domains[d].itemScalars[Int(row), Learner.ItemColumn.bias])
+            itemBias.append(learner.domains[d].itemRecords[Int(row), Learner.ItemColumn.bias])
         }
         byItem = Groups(keys: ratings.map { Int($0.item) }, count: itemRows.count)
         byUser = Groups(keys: ratings.map { Int($0.user) }, count: userRows.count)
@@ -296,9 +296,9 @@ fileprivate struct RefitProblem {
         let d = domain
         for i in itemRows.indices {
             let row = Int(itemRows[i])
-            let vector = learner.domains[d].itemVectors.mutableRow(row)
+            let vector = learner.domains[d].itemRecords.writable(row).vector
             for j in 0..<k { vector[j] = Float(itemVectors[i * k + j]) }
-            learner.domains[d].itemScalars[row, Learner.ItemColumn.bias] = itemBias[i]
+            learner.domains[d].itemRecords[row, Learner.ItemColumn.bias] = itemBias[i]
         }
         for (u, row) in userRows.enumerated() { learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
     }

@@ -1,0 +1,84 @@
+/// A domain's item parameters, one record per item row: the vector (k floats), then the
+/// scalars (`Learner.ItemColumn`, doubles), then the last-seen time (event ms).
+///
+/// Why records: an event writes all three, and in separate tables that was three writable
+/// lookups (each with its copy-on-write checks) and three scattered places in memory. One
+/// record is one lookup and adjacent cache lines: 5.6 → 5.9 M events/s on the MovieLens-1M
+/// replay (docs/BENCHMARKS.md, session 15). Checkpoints still store the three as separate
+/// matrices (Learner+Archive.swift), so the file format did not change.
+struct ItemRecords: Sendable {
+    private(set) var table: ChunkedMatrix<Float>
+    let dimension: Int
+    /// Offsets in floats. The scalars start at an even offset and rows have an even width, so
+    /// with chunks aligned to 64 bytes every double and the time are 8-byte aligned.
+    let scalarOffset: Int
+    let lastSeenOffset: Int
+
+    init(dimension: Int) {
+        self.dimension = dimension
+        scalarOffset = (dimension + 1) & ~1
+        lastSeenOffset = scalarOffset + 2 * Learner.ItemColumn.count
+        table = ChunkedMatrix(width: lastSeenOffset + 2, fill: 0)
+    }
+
+    /// The parts of a record, writable.
+    struct Writable {
+        let vector: UnsafeMutablePointer<Float>
+        let scalars: UnsafeMutablePointer<Double>
+        let lastSeen: UnsafeMutablePointer<Int64>
+    }
+
+    mutating func reserve(rows: Int) { table.reserve(rows: rows) }
+
+    @inline(__always)
+    func vector(_ row: Int) -> UnsafePointer<Float> { table.row(row) }
+
+    @inline(__always)
+    func lastSeen(_ row: Int) -> Int64 {
+        UnsafeRawPointer(table.row(row) + lastSeenOffset).load(as: Int64.self)
+    }
+
+    /// A scalar of the item (`Learner.ItemColumn`).
+    @inline(__always)
+    subscript(row: Int, column: Int) -> Double {
+        get { UnsafeRawPointer(table.row(row) + scalarOffset).load(fromByteOffset: column * 8, as: Double.self) }
+        set { writable(row).scalars[column] = newValue }
+    }
+
+    /// The record of `row`, writable (its chunk is copied first if a snapshot shares it).
+    @inline(__always)
+    mutating func writable(_ row: Int) -> Writable {
+        let record = table.mutableRow(row)
+        return Writable(
+            vector: record,
+            scalars: UnsafeMutableRawPointer(record + scalarOffset).assumingMemoryBound(to: Double.self),
+            lastSeen: UnsafeMutableRawPointer(record + lastSeenOffset).assumingMemoryBound(to: Int64.self))
+    }
+
+    /// True when every vector element and scalar is finite (the time is not a float).
+    func allFinite(rows: Int) -> Bool {
+        for row in 0..<min(rows, table.capacity) {
+            let record = table.row(row)
+            for j in 0..<dimension where !record[j].isFinite { return false }
+            for column in 0..<Learner.ItemColumn.count where !self[row, column].isFinite { return false }
+        }
+        return true
+    }
+}
+
+// Snapshots copy the record table a slice at a time, like any other table.
+extension ItemRecords: PrecopiedTable {
+    mutating func beginPrecopy() { table.beginPrecopy() }
+    mutating func drainPrecopy() { table.drainPrecopy() }
+    mutating func copyNextPrecopyChunk() { table.copyNextPrecopyChunk() }
+    var precopyIsComplete: Bool { table.precopyIsComplete }
+
+    mutating func finishPrecopy() -> ItemRecords {
+        // Finished first: a copy of `self` taken before would share the pre-copy's chunk list,
+        // and completing it would then copy chunks again (as in Learner.takeSnapshot).
+        let finished = table.finishPrecopy()
+        var copy = self
+        copy.table = finished
+        return copy
+    }
+}
