@@ -15,7 +15,7 @@ extension Learner {
 
     mutating func evictLeastRecentUsers() {
         let threshold = Self.evictionThreshold(count: users.rowLimit, live: { users.key(of: Int32($0)) != nil }) {
-            userLastSeen[$0, 0]
+            userRecords.lastSeen($0)
         }
         evictUsers { $0 <= threshold }
     }
@@ -46,8 +46,9 @@ extension Learner {
         users.remove(row: row)
         if lastUser?.row == row { lastUser = nil }
         twins.remove(user: Int(row))
+        let record = userRecords.writable(Int(row))
         for d in domains.indices {
-            let scalars = domains[d].userScalars.mutableRow(Int(row))
+            let scalars = record.scalars(domain: d)
             if scalars[UserColumn.ratings] > 0 { domains[d].usersWithRatings -= 1 }
             scalars.update(repeating: 0, count: UserColumn.count)
             domains[d].seen.remove(row: row)
@@ -56,7 +57,7 @@ extension Learner {
 
     private mutating func evictUsers(where shouldEvict: (Int64) -> Bool) {
         var evicted: [Int32] = []
-        users.forEach { row, _ in if shouldEvict(userLastSeen[Int(row), 0]) { evicted.append(row) } }
+        users.forEach { row, _ in if shouldEvict(userRecords.lastSeen(Int(row))) { evicted.append(row) } }
         for row in evicted { evictUser(row: row) }
         evictedUsers += evicted.count
     }

@@ -32,8 +32,8 @@ extension Learner {
         var raw = domains[d].mean + domains[d].itemRecords[Int(i), ItemColumn.bias]
         let key = Self.userKey(user, domain: d, shared: configuration.shareUserVectors)
         if let u = users.find(key, hash: StableHash.hash(key)) {
-            raw += domains[d].userScalars[Int(u), UserColumn.bias]
-            raw += Double(VectorMath.dot(userVectors.row(Int(u)), domains[d].itemRecords.vector(Int(i)), dimension))
+            raw += userRecords[Int(u), domain: d, UserColumn.bias]
+            raw += Double(VectorMath.dot(userRecords.vector(Int(u)), domains[d].itemRecords.vector(Int(i)), dimension))
         }
         return min(max(raw, range.lowerBound), range.upperBound)
     }
@@ -48,7 +48,7 @@ extension Learner {
     /// The user's shared vector, when known (a copy).
     public func userVector(_ user: String) -> [Float]? {
         guard let u = users.find(user, hash: StableHash.hash(user)) else { return nil }
-        return Array(UnsafeBufferPointer(start: userVectors.row(Int(u)), count: dimension))
+        return Array(UnsafeBufferPointer(start: userRecords.vector(Int(u)), count: dimension))
     }
 
     /// Ratings of an item applied so far (nil when the item is unknown).
@@ -85,8 +85,8 @@ extension Learner {
             }
             return ok
         }
-        return finite(userVectors) && finite(userAccumulators) && domains.allSatisfy { state in
-            state.itemRecords.allFinite(rows: state.items.rowLimit) && finite(state.userScalars) && state.mean.isFinite
+        return userRecords.allFinite(rows: users.rowLimit) && domains.allSatisfy { state in
+            state.itemRecords.allFinite(rows: state.items.rowLimit) && state.mean.isFinite
         }
     }
 }

@@ -26,7 +26,7 @@ extension Learner {
             return (popular(domain: d, k: k).map { Recommendation(item: $0.item, score: $0.count) }, .popular)
         }
         let state = domains[d]
-        let strategy: Strategy = state.userScalars[Int(u), UserColumn.ratings] > 0 ? .personal : .transfer
+        let strategy: Strategy = userRecords[Int(u), domain: d, UserColumn.ratings] > 0 ? .personal : .transfer
         // Seen items as a bitset over rows: a bit test per item instead of a hash lookup.
         var seenRows = [UInt64](repeating: 0, count: excludeSeen ? (state.items.rowLimit + 63) / 64 : 0)
         if excludeSeen {
@@ -35,8 +35,8 @@ extension Learner {
             }
         }
         let range = configuration.domains[d].ratingRange
-        let base = state.mean + state.userScalars[Int(u), UserColumn.bias]
-        let userVector = userVectors.row(Int(u))
+        let base = state.mean + userRecords[Int(u), domain: d, UserColumn.bias]
+        let userVector = userRecords.vector(Int(u))
         // Scores by row first; ids (strings) only for the winners.
         var best = TopRows(k: k)
         for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {

@@ -28,14 +28,11 @@ extension Learner {
     /// `operation` on every table, in order (a step gives the time left to the next table
     /// once one is complete); true when all of them are completely copied.
     private mutating func precopyTables(_ operation: PrecopyOperation) -> Bool {
-        var complete = userVectors.precopy(operation)
-        complete = userLastSeen.precopy(operation) && complete
-        complete = userAccumulators.precopy(operation) && complete
+        var complete = userRecords.precopy(operation)
         complete = twins.slots.precopy(operation) && complete
         complete = twins.rows.precopy(operation) && complete
         for d in domains.indices {
             complete = domains[d].itemRecords.precopy(operation) && complete
-            complete = domains[d].userScalars.precopy(operation) && complete
             complete = domains[d].seen.precopy(operation) && complete
             complete = domains[d].recent.precopy(operation) && complete
         }
@@ -47,24 +44,20 @@ extension Learner {
     public mutating func takeSnapshot() -> Learner {
         // Finished first: a copy of `self` taken before would share the pre-copies' chunk
         // lists, and completing them would then copy chunks again.
-        let vectors = userVectors.finishPrecopy()
-        let lastSeen = userLastSeen.finishPrecopy()
-        let accumulators = userAccumulators.finishPrecopy()
+        let userTable = userRecords.finishPrecopy()
         let twinSlots = twins.slots.finishPrecopy(), twinRows = twins.rows.finishPrecopy()
         let perDomain = domains.indices.map { d in
             (
-                domains[d].itemRecords.finishPrecopy(), domains[d].userScalars.finishPrecopy(),
+                domains[d].itemRecords.finishPrecopy(),
                 domains[d].seen.finishPrecopy(), domains[d].recent.finishPrecopy()
             )
         }
         var snapshot = self
-        snapshot.userVectors = vectors
-        snapshot.userLastSeen = lastSeen
-        snapshot.userAccumulators = accumulators
+        snapshot.userRecords = userTable
         snapshot.twins.slots = twinSlots
         snapshot.twins.rows = twinRows
         for (d, tables) in perDomain.enumerated() {
-            (snapshot.domains[d].itemRecords, snapshot.domains[d].userScalars, snapshot.domains[d].seen, snapshot.domains[d].recent) = tables
+            (snapshot.domains[d].itemRecords, snapshot.domains[d].seen, snapshot.domains[d].recent) = tables
         }
         return snapshot
     }

@@ -1,9 +1,9 @@
 /// One event's step inside its domain: predict, record the error, then move the biases and
-/// both vectors. `Learner.apply` finds the rows and hands them over.
+/// both vectors. `Learner.apply` finds the rows and hands over the user's record, writable.
 ///
-/// Why a method of `DomainState` taking the shared tables `inout`: the step writes a dozen
-/// rows of its domain, and reaching each through `domains[d]` checked the uniqueness of the
-/// domain array every time. Here the domain is borrowed once.
+/// Why a method of `DomainState`: the step writes the item's record, the seen list and the
+/// metrics of its domain, and reaching each through `domains[d]` checked the uniqueness of
+/// the domain array every time. Here the domain is borrowed once.
 extension Learner {
     /// The hyper-parameters of a step, copied out of the configuration once.
     struct StepRates {
@@ -46,18 +46,17 @@ extension Learner.DomainState {
     /// Test-then-train on one event of this domain; returns the clipped prediction.
     @inline(__always)
     mutating func learn(
-        _ step: Learner.Step, bounds: Learner.Bounds, rates: Learner.StepRates, userVectors: inout ChunkedMatrix<Float>,
-        userAccumulators: inout ChunkedMatrix<Float>, twins: inout UserTwins
+        _ step: Learner.Step, bounds: Learner.Bounds, rates: Learner.StepRates, user userRecord: UserRecords.Writable,
+        userScalars user: UnsafeMutablePointer<Double>, twins: inout UserTwins
     ) -> Double {
         let (u, i, value) = (step.user, step.item, step.value)
         let (low, high, weight) = (bounds.low, bounds.high, bounds.weight)
-        let record = itemRecords.writable(i)
-        let (item, q) = (record.scalars, record.vector)
-        record.lastSeen.pointee = step.clockMillis
-        let userRow = userScalars.row(u)
-        let dot = Double(VectorMath.dot(userVectors.row(u), q, rates.dimension))
-        let raw = mean + userRow[UserColumn.bias] + item[ItemColumn.bias] + dot
-        let baselineRaw = mean + userRow[UserColumn.baselineBias] + item[ItemColumn.baselineBias]
+        let itemRecord = itemRecords.writable(i)
+        let (item, q, p) = (itemRecord.scalars, itemRecord.vector, userRecord.vector)
+        itemRecord.lastSeen.pointee = step.clockMillis
+        let dot = Double(VectorMath.dot(p, q, rates.dimension))
+        let raw = mean + user[UserColumn.bias] + item[ItemColumn.bias] + dot
+        let baselineRaw = mean + user[UserColumn.baselineBias] + item[ItemColumn.baselineBias]
         let prediction = min(max(raw, low), high)
         metrics.record(error: prediction - value, baselineError: min(max(baselineRaw, low), high) - value)
 
@@ -67,7 +66,6 @@ extension Learner.DomainState {
         let gradient = weight * min(max(value - raw, -span), span)
         let baselineGradient = weight * min(max(value - baselineRaw, -span), span)
         let (biasRate, biasReg) = (rates.biasRate, rates.biasRegularization)
-        let user = userScalars.mutableRow(u)
         user[UserColumn.bias] = clamp(user[UserColumn.bias] + biasRate * (gradient - biasReg * user[UserColumn.bias]), span)
         user[UserColumn.baselineBias] = clamp(
             user[UserColumn.baselineBias] + biasRate * (baselineGradient - biasReg * user[UserColumn.baselineBias]), span)
@@ -79,10 +77,9 @@ extension Learner.DomainState {
         item[ItemColumn.ratings] += 1
         item[ItemColumn.popularity] += popularityTerm(atMillis: step.timeMillis)
 
-        let p = userVectors.mutableRow(u)
         switch bounds.twins {
         case .none: break
-        case .create: twins.ensure(user: u, vector: p, accumulator: userAccumulators[u, 0], dimension: rates.dimension)
+        case .create: twins.ensure(user: u, vector: p, accumulator: userRecord.accumulator.pointee, dimension: rates.dimension)
         case .step:
             if let twin = twins.row(ofUser: u) {
                 twins.step(twin, item: q, base: raw - dot, value: value, span: span, weight: weight, rates: rates)
@@ -94,11 +91,10 @@ extension Learner.DomainState {
                 p, q, rates.dimension, gradient: Float(gradient), learningRate: rates.learningRate,
                 regularization: rates.regularization, limit: rates.limit)
         case .adagrad:
-            let accumulatorRow = userAccumulators.mutableRow(u)
             var accumulatorQ = Float(item[ItemColumn.accumulator])
             VectorMath.adagradStep(
                 p, q, rates.dimension, gradient: Float(gradient), learningRate: rates.learningRate,
-                regularization: rates.regularization, limit: rates.limit, accumulatorP: &accumulatorRow[0],
+                regularization: rates.regularization, limit: rates.limit, accumulatorP: &userRecord.accumulator.pointee,
                 accumulatorQ: &accumulatorQ)
             item[ItemColumn.accumulator] = Double(accumulatorQ)
         }

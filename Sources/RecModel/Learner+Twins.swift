@@ -5,7 +5,7 @@ extension Learner {
     /// The source-only vector of user row `row`: the twin when the user has target ratings,
     /// else the shared vector itself.
     func sourceVector(user row: Int) -> UnsafePointer<Float> {
-        twins.row(ofUser: row).map { UnsafePointer(twins.rows.row($0)) } ?? userVectors.row(row)
+        twins.row(ofUser: row).map { UnsafePointer(twins.rows.row($0)) } ?? userRecords.vector(row)
     }
 }
 

@@ -22,10 +22,8 @@ public struct Learner: Sendable {
         case none, create, step
     }
     var users = IDIndex()
-    var userVectors: ChunkedMatrix<Float>
-    var userLastSeen: ChunkedMatrix<Int64>
-    /// AdaGrad accumulator of each shared user vector.
-    var userAccumulators: ChunkedMatrix<Float>
+    /// Shared vector, AdaGrad accumulator, last-seen time and per-domain scalars of each user.
+    var userRecords: UserRecords
     /// Source-only twins of the shared vectors of users with target ratings (UserTwins.swift).
     var twins: UserTwins
     var domains: [DomainState]
@@ -48,7 +46,7 @@ public struct Learner: Sendable {
         static let bias = 0, baselineBias = 1, popularity = 2, ratings = 3, accumulator = 4, count = 5
     }
 
-    /// Columns of `DomainState.userScalars` (rows are global user rows).
+    /// Per-domain scalars of a user record (`userRecords`).
     enum UserColumn {
         static let bias = 0, baselineBias = 1, ratings = 2, count = 3
     }
@@ -56,7 +54,6 @@ public struct Learner: Sendable {
     struct DomainState: Sendable {
         var items = IDIndex()
         var itemRecords: ItemRecords
-        var userScalars = ChunkedMatrix<Double>(width: UserColumn.count, fill: 0)
         /// Item hashes each user rated here, oldest first, at most `seenItemsPerUser`.
         var seen = SeenLists()
         var mean: Double
@@ -81,9 +78,7 @@ public struct Learner: Sendable {
         }
         rates = StepRates(configuration)
         twins = UserTwins(dimension: configuration.dimension)
-        userVectors = ChunkedMatrix(width: configuration.dimension, fill: 0)
-        userLastSeen = ChunkedMatrix(width: 1, fill: 0)
-        userAccumulators = ChunkedMatrix(width: 1, fill: 0)
+        userRecords = UserRecords(dimension: configuration.dimension, domains: configuration.domains.count)
         domains = configuration.domains.map { spec in
             DomainState(
                 itemRecords: ItemRecords(dimension: configuration.dimension),
@@ -109,12 +104,15 @@ public struct Learner: Sendable {
         let u = Int(cachedUserRow(Self.userKey(rating.user, domain: d, shared: configuration.shareUserVectors)))
         let (itemRowIndex, itemHash) = itemRow(rating.item, domain: d)
         let i = Int(itemRowIndex)
-        userLastSeen[u, 0] = clockMillis
+        // Writable once for the whole step: nothing else writes the user table until it ends,
+        // so the record's chunk stays where it is.
+        let user = userRecords.writable(u)
+        user.lastSeen.pointee = clockMillis
         if keepsRecent { domains[d].recent.append(user: users.hash(of: Int32(u)), item: itemHash, value: value) }
 
         let prediction = domains[d].learn(
             Step(user: u, item: i, itemHash: itemHash, value: value, timeMillis: rating.timestampMillis, clockMillis: clockMillis),
-            bounds: bounds[d], rates: rates, userVectors: &userVectors, userAccumulators: &userAccumulators, twins: &twins)
+            bounds: bounds[d], rates: rates, user: user, userScalars: user.scalars(domain: d), twins: &twins)
         appliedEvents += 1
         eventsSinceSweep += 1
         if configuration.idleExpiryMillis > 0, eventsSinceSweep >= configuration.sweepEveryEvents { expireIdle() }
@@ -143,14 +141,12 @@ public struct Learner: Sendable {
         if let row = users.find(id, hash: hash) { return row }
         if users.count >= configuration.maxUsers { evictLeastRecentUsers() }
         let row = users.findOrInsert(id, hash: hash).row
-        userVectors.reserve(rows: users.rowLimit)
-        userLastSeen.reserve(rows: users.rowLimit)
-        userAccumulators.reserve(rows: users.rowLimit)
-        userAccumulators[Int(row), 0] = 0
+        userRecords.reserve(rows: users.rowLimit)
+        let record = userRecords.writable(Int(row))
+        record.accumulator.pointee = 0
         twins.slots.reserve(rows: users.rowLimit)
-        for d in domains.indices { domains[d].userScalars.reserve(rows: users.rowLimit) }
         SeededInit.fill(
-            userVectors.mutableRow(Int(row)), count: dimension, idHash: hash, seed: configuration.seed,
+            record.vector, count: dimension, idHash: hash, seed: configuration.seed,
             scale: Float(configuration.initScale))
         return row
     }

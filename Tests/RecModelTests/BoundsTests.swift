@@ -114,7 +114,7 @@ struct PreviousUserCacheTests {
             }
             let row = try #require(learner.users.find(user, hash: StableHash.hash(user)))
             #expect(learner.users.key(of: row) == user)
-            #expect(learner.domains[0].userScalars[Int(row), Learner.UserColumn.ratings] == 3)
+            #expect(learner.userRecords[Int(row), domain: 0, Learner.UserColumn.ratings] == 3)
             #expect(learner.userCount <= 4)
         }
         // Forgetting the remembered user (the last burst's, u4): their later events are

@@ -25,12 +25,12 @@ struct TwinTests {
             let row = try #require(full.users.find("u\(user)", hash: StableHash.hash("u\(user)")))
             let otherRow = try #require(sourceOnly.users.find("u\(user)", hash: StableHash.hash("u\(user)")))
             let twin = Self.vector(full.sourceVector(user: Int(row)), k)
-            let shared = Self.vector(full.userVectors.row(Int(row)), k)
+            let shared = Self.vector(full.userRecords.vector(Int(row)), k)
             // Item vectors differ between the two learners (the target ratings moved nothing
             // in domain 0, but shared vectors did and items learned from them), so the twin
             // is close to, not equal to, the source-only learner's vector; it must be much
             // closer to it than the shared vector is.
-            let reference = Self.vector(sourceOnly.userVectors.row(Int(otherRow)), k)
+            let reference = Self.vector(sourceOnly.userRecords.vector(Int(otherRow)), k)
             func distance(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() }
             #expect(twin != shared, "user \(user): the target ratings moved the shared vector only")
             #expect(distance(twin, reference) < distance(shared, reference), "user \(user)")
@@ -38,7 +38,7 @@ struct TwinTests {
         // A user without target ratings is their own twin.
         let loner = try #require(full.users.find("u19", hash: StableHash.hash("u19")))
         if !target.contains(where: { $0.user == 19 }) {
-            #expect(Self.vector(full.sourceVector(user: Int(loner)), k) == Self.vector(full.userVectors.row(Int(loner)), k))
+            #expect(Self.vector(full.sourceVector(user: Int(loner)), k) == Self.vector(full.userRecords.vector(Int(loner)), k))
         }
     }
 

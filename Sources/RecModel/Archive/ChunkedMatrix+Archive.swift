@@ -40,3 +40,35 @@ extension ChunkedMatrix {
         return (matrix, Int(rows))
     }
 }
+
+extension ChunkedMatrix where Element == Float {
+    /// Columns `offset..<offset + width·stride/4` (in floats) of rows `0..<rows`, as a matrix of
+    /// `width` elements of `T` a row, in `archive(rows:into:)`'s layout (rows past the capacity
+    /// are zeros): how record tables (ItemRecords, UserRecords) store each field.
+    func archiveColumns<T: BitwiseCopyable>(
+        rows: Int, offset: Int, width: Int, as _: T.Type, into sink: inout some ArchiveSink
+    ) throws {
+        try sink.append(UInt64(rows))
+        try sink.append(UInt32(width))
+        try sink.append(UInt32(MemoryLayout<T>.stride))
+        let rowBytes = width * MemoryLayout<T>.stride
+        let rowsPerChunk = Self.rowsPerChunk
+        var buffer = [UInt8](repeating: 0, count: rowsPerChunk * rowBytes)
+        var row = 0
+        while row < rows {
+            let count = min(rowsPerChunk, rows - row)
+            try buffer.withUnsafeMutableBytes { bytes in
+                for index in 0..<count {
+                    let target = bytes.baseAddress! + index * rowBytes
+                    if row + index < capacity {
+                        target.copyMemory(from: self.row(row + index) + offset, byteCount: rowBytes)
+                    } else {
+                        target.initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes)
+                    }
+                }
+                try sink.append(UnsafeRawBufferPointer(rebasing: bytes[0..<count * rowBytes]))
+            }
+            row += count
+        }
+    }
+}

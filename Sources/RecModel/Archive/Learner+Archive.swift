@@ -16,10 +16,9 @@ extension Learner {
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userIndex))
         try users.archive(into: &sink)
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userParameters))
-        try userVectors.archive(rows: users.rowLimit, into: &sink)
-        try userLastSeen.archive(rows: users.rowLimit, into: &sink)
+        try userRecords.archiveVectorsAndLastSeen(rows: users.rowLimit, into: &sink)
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userOptimizer))
-        try userAccumulators.archive(rows: users.rowLimit, into: &sink)
+        try userRecords.archiveAccumulators(rows: users.rowLimit, into: &sink)
         try sink.beginSection(ArchiveSection(kind: ArchiveSection.userTwins))
         try twins.slots.archive(rows: users.rowLimit, into: &sink)
         try twins.rows.archive(rows: twins.rowLimit, into: &sink)
@@ -34,7 +33,7 @@ extension Learner {
             for value in [state.events, state.usersWithRatings, state.evictedItems] { try sink.append(Int64(value)) }
             try state.itemRecords.archive(rows: state.items.rowLimit, into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.userDomainParameters, instance: instance))
-            try state.userScalars.archive(rows: users.rowLimit, into: &sink)
+            try userRecords.archiveScalars(domain: d, rows: users.rowLimit, into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.popularity, instance: instance))
             try state.popularityClock.archive(into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.seen, instance: instance))
@@ -89,12 +88,13 @@ extension Learner {
         users = try IDIndex.restore(from: &userIndex)
         try userIndex.expectEnd()
         var userParameters = try reader(ArchiveSection.userParameters)
-        userVectors = try restoreMatrix(&userParameters, width: dimension, fill: 0, rows: users.rowLimit)
-        userLastSeen = try restoreMatrix(&userParameters, width: 1, fill: 0, rows: users.rowLimit)
+        let userVectors: ChunkedMatrix<Float> = try restoreMatrix(&userParameters, width: dimension, fill: 0, rows: users.rowLimit)
+        let userLastSeen: ChunkedMatrix<Int64> = try restoreMatrix(&userParameters, width: 1, fill: 0, rows: users.rowLimit)
         try userParameters.expectEnd()
         var userOptimizer = try reader(ArchiveSection.userOptimizer)
-        userAccumulators = try restoreMatrix(&userOptimizer, width: 1, fill: 0, rows: users.rowLimit)
+        let userAccumulators: ChunkedMatrix<Float> = try restoreMatrix(&userOptimizer, width: 1, fill: 0, rows: users.rowLimit)
         try userOptimizer.expectEnd()
+        var userScalars: [ChunkedMatrix<Double>] = []
         if sections[ArchiveSection(kind: ArchiveSection.userTwins)] != nil {
             var twinReader = try reader(ArchiveSection.userTwins)
             twins.slots = try restoreMatrix(&twinReader, width: 1, fill: 0, rows: users.rowLimit)
@@ -124,9 +124,9 @@ extension Learner {
                 scalars: try restoreMatrix(&parameters, width: ItemColumn.count, fill: 0, rows: items),
                 lastSeen: try restoreMatrix(&parameters, width: 1, fill: 0, rows: items))
             try parameters.expectEnd()
-            var userScalars = try reader(ArchiveSection.userDomainParameters, d)
-            domains[d].userScalars = try restoreMatrix(&userScalars, width: UserColumn.count, fill: 0, rows: users.rowLimit)
-            try userScalars.expectEnd()
+            var scalars = try reader(ArchiveSection.userDomainParameters, d)
+            userScalars.append(try restoreMatrix(&scalars, width: UserColumn.count, fill: 0, rows: users.rowLimit))
+            try scalars.expectEnd()
             var popularity = try reader(ArchiveSection.popularity, d)
             domains[d].popularityClock = try DecayClock.restore(
                 halfLifeMillis: configuration.popularityHalfLifeMillis, from: &popularity)
@@ -143,6 +143,9 @@ extension Learner {
                 try recent.expectEnd()
             }
         }
+        userRecords = UserRecords(
+            dimension: dimension, rows: users.rowLimit, vectors: userVectors, lastSeen: userLastSeen,
+            accumulators: userAccumulators, scalars: userScalars)
     }
 
     private func restoreMatrix<T: BitwiseCopyable>(

@@ -37,7 +37,7 @@ extension Learner {
         for row in 0..<itemCount where state.items.isLive(Int32(row)) { liveItems.insert(row) }
         var personal = RowSet(capacity: userCount)
         var personalRows: [Int] = []
-        for row in 0..<userCount where users.isLive(Int32(row)) && state.userScalars[row, UserColumn.ratings] > 0 {
+        for row in 0..<userCount where users.isLive(Int32(row)) && userRecords[row, domain: d, UserColumn.ratings] > 0 {
             personal.insert(row)
             personalRows.append(row)
         }
@@ -46,7 +46,7 @@ extension Learner {
         let liveItemRows = (0..<itemCount).filter { liveItems.contains($0) }
         let userSample = personalRows.isEmpty ? (0..<userCount).filter { users.isLive(Int32($0)) } : personalRows
         let projection = LowRankProjection(
-            userGram: gram(userVectors, rows: Self.evenlySpaced(userSample, options.gramSample)),
+            userGram: gram(userRecords.table, rows: Self.evenlySpaced(userSample, options.gramSample)),
             itemGram: gram(state.itemRecords.table, rows: Self.evenlySpaced(liveItemRows, options.gramSample)), rank: k)
         let userTransform = projection.userTransform.values.map(Float.init)
         let itemTransform = projection.itemTransform.values.map(Float.init)
@@ -74,13 +74,13 @@ extension Learner {
         let transferTransform = transfer?.projecting(userTransform: projection.userTransform).values.map(Float.init) ?? userTransform
         for row in 0..<userCount where users.isLive(Int32(row)) {
             if personal.contains(row) {
-                project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
-                userBias[row] = Float(state.userScalars[row, UserColumn.bias])
+                project(userRecords.vector(row), userTransform, k, into: &userRows, at: row * k)
+                userBias[row] = Float(userRecords[row, domain: d, UserColumn.bias])
             } else if let transfer {
-                project(userVectors.row(row), transferTransform, k, into: &userRows, at: row * k)
+                project(userRecords.vector(row), transferTransform, k, into: &userRows, at: row * k)
                 userBias[row] = Float(transfer.bias(self, user: row))
             } else {
-                project(userVectors.row(row), userTransform, k, into: &userRows, at: row * k)
+                project(userRecords.vector(row), userTransform, k, into: &userRows, at: row * k)
             }
         }
 

@@ -15,8 +15,8 @@ extension Learner {
             studentUsers.withUnsafeBufferPointer { rows in
                 studentScores.withUnsafeMutableBufferPointer { studentItems.scores(rows.baseAddress! + user * k, into: $0) }
             }
-            let base = state.mean + state.userScalars[user, UserColumn.bias]
-            let userVector = userVectors.row(user)
+            let base = state.mean + userRecords[user, domain: d, UserColumn.bias]
+            let userVector = userRecords.vector(user)
             for item in items {
                 let teacher = base + state.itemRecords[item, ItemColumn.bias]
                     + Double(VectorMath.dot(userVector, state.itemRecords.vector(item), dimension))

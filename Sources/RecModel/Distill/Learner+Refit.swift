@@ -139,9 +139,9 @@ fileprivate struct RefitProblem {
         }
         let k = dimension
         for row in userRows {
-            let vector = learner.userVectors.row(Int(row))
+            let vector = learner.userRecords.vector(Int(row))
             for j in 0..<k { userVectors.append(Double(vector[j])) }
-            userBias.append(learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias])
+            userBias.append(learner.userRecords[Int(row), domain: d, Learner.UserColumn.bias])
         }
         for row in itemRows {
             let vector = learner.domains[d].itemRecords.vector(Int(row))
@@ -300,7 +300,7 @@ fileprivate struct RefitProblem {
             for j in 0..<k { vector[j] = Float(itemVectors[i * k + j]) }
             learner.domains[d].itemRecords[row, Learner.ItemColumn.bias] = itemBias[i]
         }
-        for (u, row) in userRows.enumerated() { learner.domains[d].userScalars[Int(row), Learner.UserColumn.bias] = userBias[u] }
+        for (u, row) in userRows.enumerated() { learner.userRecords[Int(row), domain: d, Learner.UserColumn.bias] = userBias[u] }
     }
 }
 

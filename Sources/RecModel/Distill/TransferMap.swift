@@ -37,11 +37,11 @@ struct TransferMap {
 extension Learner {
     /// [shared vector (or `vector`), (bias, has ratings) of every other domain, 1].
     func transferFeatures(user row: Int, target: Int, vector: UnsafePointer<Float>? = nil) -> [Double] {
-        let vector = vector ?? userVectors.row(row)
+        let vector = vector ?? userRecords.vector(row)
         var features = (0..<dimension).map { Double(vector[$0]) }
         for s in domains.indices where s != target {
-            let hasRatings = domains[s].userScalars[row, UserColumn.ratings] > 0
-            features.append(hasRatings ? domains[s].userScalars[row, UserColumn.bias] : 0)
+            let hasRatings = userRecords[row, domain: s, UserColumn.ratings] > 0
+            features.append(hasRatings ? userRecords[row, domain: s, UserColumn.bias] : 0)
             features.append(hasRatings ? 1 : 0)
         }
         features.append(1)
@@ -51,7 +51,7 @@ extension Learner {
     func transferFeatureCount(target: Int) -> Int { dimension + 2 * (domains.count - 1) + 1 }
 
     func hasOtherRatings(user row: Int, than target: Int) -> Bool {
-        domains.indices.contains { $0 != target && domains[$0].userScalars[row, UserColumn.ratings] > 0 }
+        domains.indices.contains { $0 != target && userRecords[row, domain: $0, UserColumn.ratings] > 0 }
     }
 
     /// Which of the validation slices a user belongs to: 1/`fraction` slices of about
@@ -70,7 +70,7 @@ extension Learner {
         // Overlapping users: ratings in the target and in at least one other domain.
         var overlapping: [Int] = []
         for row in 0..<users.rowLimit
-        where users.isLive(Int32(row)) && domains[t].userScalars[row, UserColumn.ratings] > 0 && hasOtherRatings(user: row, than: t) {
+        where users.isLive(Int32(row)) && userRecords[row, domain: t, UserColumn.ratings] > 0 && hasOtherRatings(user: row, than: t) {
             overlapping.append(row)
         }
         overlapping = Self.evenlySpaced(overlapping, options.transferUsers)
@@ -102,7 +102,7 @@ extension Learner {
         return map
     }
 
-    private func targetBias(_ t: Int) -> (Int) -> Double { { row in self.domains[t].userScalars[row, UserColumn.bias] } }
+    private func targetBias(_ t: Int) -> (Int) -> Double { { row in self.userRecords[row, domain: t, UserColumn.bias] } }
 
     /// The candidates' errors on held-out overlapping users' target ratings, predicted through
     /// their twins (source-only vectors) against items refitted without them, each candidate
