@@ -1,5 +1,7 @@
 /// Every field, bit for bit: the running sums are not recomputed on restore, because their
-/// rounding history is part of the state an uninterrupted run would have.
+/// rounding history is part of the state an uninterrupted run would have. The window's sums
+/// are written for the layout's sake (earlier builds kept them up to date); they are a
+/// function of the ring, so a restore sums the ring again and ignores them.
 extension PrequentialMetrics {
     /// Layout: window u64, count u64, four sums f64, ring (u64 count + f32 pairs), ring next u64,
     /// window sums 4 × f64.
@@ -9,7 +11,8 @@ extension PrequentialMetrics {
         for sum in [sumSquared, sumAbsolute, baselineSumSquared, baselineSumAbsolute] { try sink.append(sum) }
         try sink.append(array: ring)
         try sink.append(UInt64(ringNext))
-        for lane in 0..<4 { try sink.append(windowSums[lane]) }
+        let sums = windowSums
+        for lane in 0..<4 { try sink.append(sums[lane]) }
     }
 
     /// Reads the metrics back; a different configured window restarts the sliding window.
@@ -23,15 +26,13 @@ extension PrequentialMetrics {
         metrics.baselineSumAbsolute = try reader.readDouble()
         let ring = try reader.readArray(of: SIMD2<Float>.self)
         let ringNext = Int(try reader.read(UInt64.self))
-        var sums = SIMD4<Double>()
-        for lane in 0..<4 { sums[lane] = try reader.readDouble() }
+        for _ in 0..<4 { _ = try reader.readDouble() }
         guard ring.count <= storedWindow, ringNext < max(1, storedWindow), storedWindow > 0 else {
             throw reader.malformed("metrics ring of \(ring.count) in a window of \(storedWindow)")
         }
         if storedWindow == window {
             metrics.ring = ring
             metrics.ringNext = ringNext
-            metrics.windowSums = sums
         }
         return metrics
     }
