@@ -16,7 +16,7 @@ SYSCONFDIR ?= /etc
 # Binaries `install` copies (release by default; the unit check uses the debug build).
 INSTALL_BIN ?= $(RELEASE_BIN)
 
-.PHONY: all deps build build-release run test verify-units install install-files bench clean
+.PHONY: all deps build build-release run test verify-units install install-files bench instructions clean
 
 all: build
 
@@ -82,6 +82,10 @@ install-files:
 ## bench: release build, then the benchmarks recorded in docs/BENCHMARKS.md.
 bench: build-release
 	bench/run.sh
+
+## instructions: the learner's instructions an event under callgrind (steady on a noisy VM).
+instructions:
+	bench/instructions.sh
 
 clean:
 	rm -rf .build .run
