@@ -59,7 +59,48 @@ static void norms_generic(const float *p, const float *q, size_t count, float g,
     finish_norms(laneP, laneQ, p, q, blocked, count, g, reg, sumP, sumQ);
 }
 
+static float finish_dot(const float *lanes, const float *a, const float *b, size_t blocked, size_t count) {
+    float sum = lanes[0];
+    for (size_t l = 1; l < 8; l++) sum += lanes[l];
+    for (size_t i = blocked; i < count; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+static float dot_generic(const float *a, const float *b, size_t count) {
+    float acc0[8] = {0}, acc1[8] = {0};
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        for (size_t l = 0; l < 8; l++) {
+            acc0[l] += a[i + l] * b[i + l];
+            acc1[l] += a[i + 8 + l] * b[i + 8 + l];
+        }
+    }
+    if (i + 8 <= count) {
+        for (size_t l = 0; l < 8; l++) acc0[l] += a[i + l] * b[i + l];
+        i += 8;
+    }
+    for (size_t l = 0; l < 8; l++) acc0[l] += acc1[l];
+    return finish_dot(acc0, a, b, i, count);
+}
+
 #if CROSSREC_X86
+__attribute__((target("avx2")))
+static float dot_avx2(const float *a, const float *b, size_t count) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+        acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
+    }
+    if (i + 8 <= count) {
+        acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+        i += 8;
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1));
+    return finish_dot(lanes, a, b, i, count);
+}
+
 // MIN(limit, v) and MAX(−limit, v) in this operand order return v when v is NaN, as
 // `clamp_element` does.
 __attribute__((target("avx2")))
@@ -101,6 +142,13 @@ static void norms_avx2(const float *p, const float *q, size_t count, float g, fl
     finish_norms(lanesP, lanesQ, p, q, blocked, count, g, reg, sumP, sumQ);
 }
 #endif
+
+float crossrec_dot(const float *a, const float *b, size_t count, int allowAVX2) {
+#if CROSSREC_X86
+    if (crossrec_use_avx2(allowAVX2)) return dot_avx2(a, b, count);
+#endif
+    return dot_generic(a, b, count);
+}
 
 void crossrec_coupled_step(float *p, float *q, size_t count, float g, float rateP, float rateQ, float reg,
                            float limit, int allowAVX2) {

@@ -54,7 +54,7 @@ extension Learner.DomainState {
         let itemRecord = itemRecords.writable(i)
         let (item, q, p) = (itemRecord.scalars, itemRecord.vector, userRecord.vector)
         itemRecord.lastSeen.pointee = step.clockMillis
-        let dot = Double(VectorMath.dot(p, q, rates.dimension))
+        let dot = Double(VectorMath.kernelDot(p, q, rates.dimension))
         let raw = mean + user[UserColumn.bias] + item[ItemColumn.bias] + dot
         let baselineRaw = mean + user[UserColumn.baselineBias] + item[ItemColumn.baselineBias]
         let prediction = min(max(raw, low), high)

@@ -106,4 +106,16 @@ struct VectorMathTests {
             #expect(portable.q.map(\.bitPattern) == expectedQ.map(\.bitPattern))
         }
     }
+
+    @Test(arguments: [1, 7, 8, 15, 16, 20, 24, 32, 33, 64])
+    func kernelDotGivesTheBitsOfTheSwiftDot(dimension: Int) {
+        for seed in 0..<50 as Range<UInt64> {
+            let (p, q, _) = Self.randomCase(dimension, seed: seed)
+            let expected = VectorMath.dot(p, q, dimension)
+            #expect(VectorMath.kernelDot(p, q, dimension).bitPattern == expected.bitPattern)
+            #expect(VectorMath.kernelDot(p, q, dimension, portable: true).bitPattern == expected.bitPattern)
+            let plain = zip(p, q).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            #expect(abs(expected - plain) <= 1e-5 * max(1, abs(plain)), "a dot product, whatever the order")
+        }
+    }
 }

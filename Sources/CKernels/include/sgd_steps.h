@@ -26,4 +26,10 @@ void crossrec_coupled_step(float *p, float *q, size_t count, float g, float rate
 void crossrec_adagrad_step(float *p, float *q, size_t count, float g, float lr, float reg, float limit,
                            float *accumulatorP, float *accumulatorQ, int allowAVX2);
 
+/// The dot product of two rows in the order of `VectorMath.dot`: elements in two 8-lane
+/// accumulators (16 at a time, the first 8 into the first, the next 8 into the second; a
+/// last block of 8 into the first), the two added lane by lane, the 8 lanes summed in order,
+/// then the remaining elements one by one. Same bits on every path.
+float crossrec_dot(const float *a, const float *b, size_t count, int allowAVX2);
+
 #endif
