@@ -141,45 +141,6 @@ static void norms_avx2(const float *p, const float *q, size_t count, float g, fl
     _mm256_storeu_ps(lanesQ, laneQ);
     finish_norms(lanesP, lanesQ, p, q, blocked, count, g, reg, sumP, sumQ);
 }
-
-// The whole AdaGrad step in one AVX2 pass pair: the norms pass keeps each block's gradients
-// on the stack, and the step reads them back instead of computing them again (the same
-// values, so the same bits as the two separate kernels). Rows of at most
-// CROSSREC_STASHED_ELEMENTS elements; longer ones take the two kernels.
-#define CROSSREC_STASHED_ELEMENTS 256
-
-__attribute__((target("avx2")))
-static void adagrad_avx2(float *p, float *q, size_t count, float g, float lr, float reg, float limit,
-                         float *accumulatorP, float *accumulatorQ) {
-    size_t blocked = count - count % 8;
-    float stashP[CROSSREC_STASHED_ELEMENTS], stashQ[CROSSREC_STASHED_ELEMENTS];
-    __m256 vg = _mm256_set1_ps(g), vreg = _mm256_set1_ps(reg);
-    __m256 laneP = _mm256_setzero_ps(), laneQ = _mm256_setzero_ps();
-    for (size_t i = 0; i < blocked; i += 8) {
-        __m256 pv = _mm256_loadu_ps(p + i), qv = _mm256_loadu_ps(q + i);
-        __m256 gp = _mm256_sub_ps(_mm256_mul_ps(vg, qv), _mm256_mul_ps(vreg, pv));
-        __m256 gq = _mm256_sub_ps(_mm256_mul_ps(vg, pv), _mm256_mul_ps(vreg, qv));
-        _mm256_storeu_ps(stashP + i, gp);
-        _mm256_storeu_ps(stashQ + i, gq);
-        laneP = _mm256_add_ps(laneP, _mm256_mul_ps(gp, gp));
-        laneQ = _mm256_add_ps(laneQ, _mm256_mul_ps(gq, gq));
-    }
-    float lanesP[8], lanesQ[8], sumP, sumQ;
-    _mm256_storeu_ps(lanesP, laneP);
-    _mm256_storeu_ps(lanesQ, laneQ);
-    finish_norms(lanesP, lanesQ, p, q, blocked, count, g, reg, &sumP, &sumQ);
-    float rateP = crossrec_adagrad_rate(lr, accumulatorP, sumP, count);
-    float rateQ = crossrec_adagrad_rate(lr, accumulatorQ, sumQ, count);
-    __m256 vrateP = _mm256_set1_ps(rateP), vrateQ = _mm256_set1_ps(rateQ);
-    __m256 high = _mm256_set1_ps(limit), low = _mm256_set1_ps(-limit);
-    for (size_t i = 0; i < blocked; i += 8) {
-        __m256 pv = _mm256_loadu_ps(p + i), qv = _mm256_loadu_ps(q + i);
-        __m256 gp = _mm256_loadu_ps(stashP + i), gq = _mm256_loadu_ps(stashQ + i);
-        _mm256_storeu_ps(p + i, clamp_avx2(_mm256_add_ps(pv, _mm256_mul_ps(vrateP, gp)), high, low));
-        _mm256_storeu_ps(q + i, clamp_avx2(_mm256_add_ps(qv, _mm256_mul_ps(vrateQ, gq)), high, low));
-    }
-    coupled_generic(p + blocked, q + blocked, count - blocked, g, rateP, rateQ, reg, limit);
-}
 #endif
 
 float crossrec_dot(const float *a, const float *b, size_t count, int allowAVX2) {
@@ -205,10 +166,6 @@ void crossrec_adagrad_step(float *p, float *q, size_t count, float g, float lr, 
     float sumP, sumQ;
     int avx2 = crossrec_use_avx2(allowAVX2);
 #if CROSSREC_X86
-    if (avx2 && count <= CROSSREC_STASHED_ELEMENTS) {
-        adagrad_avx2(p, q, count, g, lr, reg, limit, accumulatorP, accumulatorQ);
-        return;
-    }
     if (avx2)
         norms_avx2(p, q, count, g, reg, &sumP, &sumQ);
     else
