@@ -44,7 +44,7 @@ extension Learner {
     /// biases and seen lists.
     mutating func evictUser(row: Int32) {
         users.remove(row: row)
-        if lastUser?.row == row { lastUser = nil }
+        if lastUserRow == row { lastUserRow = -1 }
         twins.remove(user: Int(row))
         let record = userRecords.writable(Int(row))
         for d in domains.indices {

@@ -39,7 +39,9 @@ public struct Learner: Sendable {
     /// The previous event's user key and row. Rating streams come in per-user bursts (3 of 4
     /// consecutive MovieLens-1M events share the user), and a hit skips hashing the id and
     /// probing the index. Cleared when a user row is removed; checked against the row anyway.
-    var lastUser: (key: String, row: Int32)?
+    /// Two fields, not an optional tuple: reading the key in place does not retain it.
+    var lastUserKey = ""
+    var lastUserRow: Int32 = -1
 
     /// Scalars of an item record (`DomainState.itemRecords`).
     enum ItemColumn {
@@ -101,7 +103,10 @@ public struct Learner: Sendable {
         }
         let value = min(max(rating.value, low), high)
         clockMillis = max(clockMillis, rating.timestampMillis)
-        let u = Int(cachedUserRow(Self.userKey(rating.user, domain: d, shared: configuration.shareUserVectors)))
+        // The id is lent when vectors are shared: building the key would retain it, and
+        // release it again on a cache hit (two atomic operations on most events).
+        let u = Int(
+            configuration.shareUserVectors ? cachedUserRow(rating.user) : cachedUserRow(Self.perDomainKey(rating.user, d)))
         let (itemRowIndex, itemHash) = itemRow(rating.item, domain: d)
         let i = Int(itemRowIndex)
         // Writable once for the whole step: nothing else writes the user table until it ends,
@@ -128,10 +133,10 @@ public struct Learner: Sendable {
 
     /// `userRow`, through the one-entry cache of the previous event's user.
     @inline(__always)
-    mutating func cachedUserRow(_ id: String) -> Int32 {
-        if let last = lastUser, last.key == id, users.isLive(last.row) { return last.row }
+    mutating func cachedUserRow(_ id: borrowing String) -> Int32 {
+        if lastUserRow >= 0, lastUserKey == id, users.isLive(lastUserRow) { return lastUserRow }
         let row = userRow(id)
-        lastUser = (id, row)
+        (lastUserKey, lastUserRow) = (copy id, row)
         return row
     }
 
