@@ -11,8 +11,17 @@ public struct IDIndex: Sendable {
 
     /// A slot: 0 = empty, else `tag << 32 | (row + 1)` where `tag` is 32 bits of the hash.
     struct Shard: Sendable {
-        var slots: [UInt64] = Array(repeating: 0, count: 16)
-        var count = 0
+        var slots: [UInt64] { didSet { mask = slots.count - 1 } }
+        var count: Int
+        /// `slots.count − 1`, next to the buffer's address: a probe computes its slot's
+        /// address from the shard alone, without first loading the buffer's header.
+        private(set) var mask: Int
+
+        init(slots: [UInt64] = Array(repeating: 0, count: 16), count: Int = 0) {
+            self.slots = slots
+            self.count = count
+            mask = slots.count - 1
+        }
     }
 
     var shards: [Shard] = Array(repeating: Shard(), count: 1 << shardBits)
@@ -62,8 +71,9 @@ public struct IDIndex: Sendable {
     @inline(__always)
     private func probe(_ hash: UInt64, _ matches: (Int32) -> Bool) -> Int32? {
         let tag = Self.tag(hash)
-        return shards[Self.shardIndex(hash)].slots.withUnsafeBufferPointer { slots in
-            let mask = slots.count - 1
+        let shard = Self.shardIndex(hash)
+        let mask = shards[shard].mask
+        return shards[shard].slots.withUnsafeBufferPointer { slots in
             var position = Int(truncatingIfNeeded: hash) & mask
             while true {
                 let slot = slots[position]
