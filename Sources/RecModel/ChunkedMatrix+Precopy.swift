@@ -43,8 +43,7 @@ extension ChunkedMatrix: PrecopiedTable {
     public mutating func finishPrecopy() -> ChunkedMatrix {
         guard precopy != nil else { return self }
         precopyStep(until: .max)
-        var result = ChunkedMatrix(width: width, fill: fill)
-        result.chunks = precopy!.copy
+        let result = ChunkedMatrix(width: width, fill: fill, chunks: precopy!.copy)
         precopy = nil
         return result
     }

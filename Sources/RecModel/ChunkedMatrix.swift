@@ -53,7 +53,12 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
 
     public let width: Int
     public let fill: Element
-    var chunks: [Chunk] = []
+    /// The chunks, and their element addresses in the same order. Why both: a row's address
+    /// from `chunks` is two dependent loads (the chunk object, then its pointer field) before
+    /// the row itself; from `bases` it is one. Every change to `chunks` goes through
+    /// `append(_:)` or `replace(_:at:)`, which keep the two in step.
+    private(set) var chunks: [Chunk] = []
+    private var bases: [UnsafeMutablePointer<Element>] = []
     /// A private copy being built ahead of a snapshot (ChunkedMatrix+Precopy.swift).
     var precopy: Precopy?
 
@@ -73,18 +78,34 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
     /// most a chunk's worth).
     mutating func appendChunk(rows source: UnsafeRawBufferPointer) {
         precondition(source.count <= Self.rowsPerChunk * width * MemoryLayout<Element>.stride && source.count > 0)
-        chunks.append(Chunk(count: Self.rowsPerChunk * width, fill: fill, prefix: source))
+        append(Chunk(count: Self.rowsPerChunk * width, fill: fill, prefix: source))
     }
 
     /// Makes rows `0..<rows` addressable (new rows hold `fill`).
     public mutating func reserve(rows: Int) {
-        while capacity < rows { chunks.append(Chunk(count: Self.rowsPerChunk * width, fill: fill)) }
+        while capacity < rows { append(Chunk(count: Self.rowsPerChunk * width, fill: fill)) }
+    }
+
+    private mutating func append(_ chunk: Chunk) {
+        chunks.append(chunk)
+        bases.append(chunk.pointer)
+    }
+
+    mutating func replace(_ chunk: Chunk, at index: Int) {
+        chunks[index] = chunk
+        bases[index] = chunk.pointer
+    }
+
+    /// A matrix of the same shape made of `chunks` (a finished pre-copy).
+    init(width: Int, fill: Element, chunks: [Chunk]) {
+        self.init(width: width, fill: fill)
+        self.chunks = chunks
+        bases = chunks.map(\.pointer)
     }
 
     @inline(__always)
     public func row(_ index: Int) -> UnsafePointer<Element> {
-        let chunk = chunks[index >> Self.rowsPerChunkShift]
-        return UnsafePointer(chunk.pointer + (index & (Self.rowsPerChunk - 1)) * width)
+        UnsafePointer(bases[index >> Self.rowsPerChunkShift] + (index & (Self.rowsPerChunk - 1)) * width)
     }
 
     /// A writable row; copies its chunk first if a snapshot shares it.
@@ -92,10 +113,8 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
     public mutating func mutableRow(_ index: Int) -> UnsafeMutablePointer<Element> {
         let chunkIndex = index >> Self.rowsPerChunkShift
         if precopy != nil { notePrecopyWrite(row: index) }
-        if !isKnownUniquelyReferenced(&chunks[chunkIndex]) {
-            chunks[chunkIndex] = Chunk(copying: chunks[chunkIndex])
-        }
-        return chunks[chunkIndex].pointer + (index & (Self.rowsPerChunk - 1)) * width
+        if !isKnownUniquelyReferenced(&chunks[chunkIndex]) { replace(Chunk(copying: chunks[chunkIndex]), at: chunkIndex) }
+        return bases[chunkIndex] + (index & (Self.rowsPerChunk - 1)) * width
     }
 
     @inline(__always)
