@@ -126,6 +126,10 @@ extension Learner.DomainState {
     private mutating func remember(itemHash: UInt64, user: Int32, limit: Int) {
         guard limit > 0 else { return }
         seen.update(row: user) { list in
+            // Grown 4× at a time (from 4, up to the list's bound) instead of Swift's 2×: an
+            // active user's list is reallocated 5 times instead of 9 on its way to the bound,
+            // and a user with a few ratings holds no more than before.
+            if list.count == list.capacity { list.reserveCapacity(min(2 * limit, max(4, list.count * 4))) }
             list.append(itemHash)
             if list.count >= 2 * limit { list.removeFirst(list.count - limit) }
         }
