@@ -7,7 +7,7 @@
 /// replay (docs/BENCHMARKS.md, session 15). Checkpoints still store the three as separate
 /// matrices (Learner+Archive.swift), so the file format did not change.
 struct ItemRecords: Sendable {
-    private(set) var table: ChunkedMatrix<Float>
+    var table: ChunkedMatrix<Float>
     let dimension: Int
     /// Offsets in floats. The scalars start at an even offset and rows have an even width, so
     /// with chunks aligned to 64 bytes every double and the time are 8-byte aligned.
@@ -67,18 +67,4 @@ struct ItemRecords: Sendable {
 }
 
 // Snapshots copy the record table a slice at a time, like any other table.
-extension ItemRecords: PrecopiedTable {
-    mutating func beginPrecopy() { table.beginPrecopy() }
-    mutating func drainPrecopy() { table.drainPrecopy() }
-    mutating func copyNextPrecopyChunk() { table.copyNextPrecopyChunk() }
-    var precopyIsComplete: Bool { table.precopyIsComplete }
-
-    mutating func finishPrecopy() -> ItemRecords {
-        // Finished first: a copy of `self` taken before would share the pre-copy's chunk list,
-        // and completing it would then copy chunks again (as in Learner.takeSnapshot).
-        let finished = table.finishPrecopy()
-        var copy = self
-        copy.table = finished
-        return copy
-    }
-}
+extension ItemRecords: RecordTable {}

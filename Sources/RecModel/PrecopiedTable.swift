@@ -40,3 +40,25 @@ extension PrecopiedTable {
         return precopyIsComplete
     }
 }
+
+/// Records kept in one `ChunkedMatrix` (ItemRecords, UserRecords): their pre-copy is the
+/// matrix's.
+protocol RecordTable: PrecopiedTable {
+    var table: ChunkedMatrix<Float> { get set }
+}
+
+extension RecordTable {
+    mutating func beginPrecopy() { table.beginPrecopy() }
+    mutating func drainPrecopy() { table.drainPrecopy() }
+    mutating func copyNextPrecopyChunk() { table.copyNextPrecopyChunk() }
+    var precopyIsComplete: Bool { table.precopyIsComplete }
+
+    mutating func finishPrecopy() -> Self {
+        // Finished first: a copy of `self` taken before would share the pre-copy's chunk list,
+        // and completing it would then copy chunks again (as in Learner.takeSnapshot).
+        let finished = table.finishPrecopy()
+        var copy = self
+        copy.table = finished
+        return copy
+    }
+}

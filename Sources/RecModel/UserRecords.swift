@@ -5,7 +5,7 @@
 /// Why records: as for items (ItemRecords.swift), an event writes all of these, and separate
 /// tables made that four writable lookups in four places of memory.
 struct UserRecords: Sendable {
-    private(set) var table: ChunkedMatrix<Float>
+    var table: ChunkedMatrix<Float>
     let dimension: Int
     let domainCount: Int
     /// Offsets in floats; the time and the scalars start at even offsets (see ItemRecords).
@@ -81,17 +81,4 @@ struct UserRecords: Sendable {
 }
 
 // Snapshots copy the record table a slice at a time, like any other table.
-extension UserRecords: PrecopiedTable {
-    mutating func beginPrecopy() { table.beginPrecopy() }
-    mutating func drainPrecopy() { table.drainPrecopy() }
-    mutating func copyNextPrecopyChunk() { table.copyNextPrecopyChunk() }
-    var precopyIsComplete: Bool { table.precopyIsComplete }
-
-    mutating func finishPrecopy() -> UserRecords {
-        // Finished first, as in ItemRecords.finishPrecopy.
-        let finished = table.finishPrecopy()
-        var copy = self
-        copy.table = finished
-        return copy
-    }
-}
+extension UserRecords: RecordTable {}
