@@ -91,7 +91,7 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
         bases.append(chunk.pointer)
     }
 
-    mutating func replace(_ chunk: Chunk, at index: Int) {
+    private mutating func replace(_ chunk: Chunk, at index: Int) {
         chunks[index] = chunk
         bases[index] = chunk.pointer
     }

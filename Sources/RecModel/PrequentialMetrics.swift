@@ -55,8 +55,21 @@ public struct PrequentialMetrics: Sendable, Equatable {
     public var baselineRMSE: Double { root(baselineSumSquared, count) }
     public var baselineMAE: Double { mean(baselineSumAbsolute, count) }
     public var windowCount: Int { ring.count }
-    public var windowRMSE: Double { root(windowSums.x, ring.count) }
-    public var windowMAE: Double { mean(windowSums.y, ring.count) }
-    public var windowBaselineRMSE: Double { root(windowSums.z, ring.count) }
-    public var windowBaselineMAE: Double { mean(windowSums.w, ring.count) }
+
+    /// The window's four figures from one pass over the ring (each property below is a pass).
+    public struct WindowErrors: Sendable, Equatable {
+        public let rmse, mae, baselineRMSE, baselineMAE: Double
+    }
+
+    public var windowErrors: WindowErrors {
+        let sums = windowSums
+        return WindowErrors(
+            rmse: root(sums.x, ring.count), mae: mean(sums.y, ring.count), baselineRMSE: root(sums.z, ring.count),
+            baselineMAE: mean(sums.w, ring.count))
+    }
+
+    public var windowRMSE: Double { windowErrors.rmse }
+    public var windowMAE: Double { windowErrors.mae }
+    public var windowBaselineRMSE: Double { windowErrors.baselineRMSE }
+    public var windowBaselineMAE: Double { windowErrors.baselineMAE }
 }

@@ -139,12 +139,13 @@ struct ServingQueryHandler: QueryHandler {
         let domains: [JSONValue] = status.domains.enumerated().map { index, domain in
             let rejected = status.counters.rejected[index]
             let topic = ingest.consumer.settings.topics[index].name
+            let window = domain.metrics.windowErrors
             return .object([
                 "domain": .string(domain.name), "events": .integer(Int64(domain.events)),
                 "users": .integer(Int64(domain.users)), "items": .integer(Int64(domain.items)),
                 "rejected": .object(Dictionary(uniqueKeysWithValues: rejected.map { ($0.key.rawValue, .integer(Int64($0.value))) })),
                 "rmse": finite(domain.metrics.rmse), "mae": finite(domain.metrics.mae),
-                "window_rmse": finite(domain.metrics.windowRMSE), "window_mae": finite(domain.metrics.windowMAE),
+                "window_rmse": finite(window.rmse), "window_mae": finite(window.mae),
                 "baseline_rmse": finite(domain.metrics.baselineRMSE), "baseline_mae": finite(domain.metrics.baselineMAE),
                 "model": model.map { servedStats($0.domains[index]) } ?? .null,
                 "lag": .array(lag.filter { $0.partition.topic == topic }.map { partition in
