@@ -25,6 +25,11 @@ fi
 bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32 | tee "$peers"
 echo "== the learner at the speed of the issue's reference machine (peers set to its errors)"
 python3 bench/peers/calibrate.py "$replays" "$peers"
+echo "== top-N: MovieLens-1M temporal 80/20, served lists vs MostPop, EASE, PureSVD, implicit ALS"
+echo "   (each baseline's knob chosen on a validation split of the training period)"
+bench/.venv/bin/python bench/topn/run.py --crossrec "$bin"
+echo "== the learner with the ranking head off (rating head only), to price each head"
+"$bin" replay "$data" --dimension 32 --no-progress --repeats 5 --rank-every 0 --rank-negatives 0
 echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
 "$bin" bench checkpoint --users 1000000 --dimension 64 --repeats 3
 echo "== distillation: 1 M users × 64 d → int8 16 d (build, ingest stall, size, fidelity, query time)"

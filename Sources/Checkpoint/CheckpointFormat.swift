@@ -12,9 +12,10 @@ import RecModel
 public enum CheckpointFormat {
     public static let magic: [UInt8] = Array("CRXRCKPT".utf8)
     /// The version this build writes, and the newest it reads. 2 added the recent-ratings
-    /// sections (0x26), 3 the user twins (0x16); older files restore with those rings empty
-    /// and without twins.
-    public static let version: UInt32 = 3
+    /// sections (0x26), 3 the user twins (0x16), 4 the ranking head (0x27); older files
+    /// restore with those rings empty, without twins and with the ranking head at its seeded
+    /// start.
+    public static let version: UInt32 = 4
     static let headerBytes = 32
     static let sectionHeaderBytes = 24
 

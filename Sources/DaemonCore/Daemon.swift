@@ -47,6 +47,7 @@ public struct Daemon: Sendable {
             store: store, ingest: ingest, intervalSeconds: configuration.checkpoint.intervalSeconds,
             restoredFrom: restored.file?.path, logger: logger)
         let distill = DistillService(ingest: ingest, schedule: configuration.distillSchedule, logger: logger)
+        ingest.measureHitRate { [distill] in distill.model }
         notifier.notify(["STATUS=building the first serving model"])
         distill.publishInitial(from: learner)
         let stats = StatsLogService(ingest: ingest, intervalSeconds: configuration.log.statsIntervalSeconds, logger: logger)

@@ -1,5 +1,7 @@
 /// A domain's item parameters, one record per item row: the vector (k floats), then the
-/// scalars (`Learner.ItemColumn`, doubles), then the last-seen time (event ms).
+/// scalars (`Learner.ItemColumn`, doubles), then the last-seen time (event ms), then the
+/// ranking head's part (RankingHead.swift): its vector (k floats), bias and AdaGrad
+/// accumulator (floats).
 ///
 /// Why records: an event writes all three, and in separate tables that was three writable
 /// lookups (each with its copy-on-write checks) and three scattered places in memory. One
@@ -13,12 +15,16 @@ struct ItemRecords: Sendable {
     /// with chunks aligned to 64 bytes every double and the time are 8-byte aligned.
     let scalarOffset: Int
     let lastSeenOffset: Int
+    /// The ranking vector; its bias and accumulator follow it (`RankingHead.biasSlot`, …).
+    let rankOffset: Int
 
     init(dimension: Int) {
         self.dimension = dimension
         scalarOffset = (dimension + 1) & ~1
         lastSeenOffset = scalarOffset + 2 * Learner.ItemColumn.count
-        table = ChunkedMatrix(width: lastSeenOffset + 2, fill: 0)
+        rankOffset = lastSeenOffset + 2
+        // An even width keeps the next row's doubles 8-byte aligned.
+        table = ChunkedMatrix(width: (rankOffset + dimension + RankingHead.scalarCount + 1) & ~1, fill: 0)
     }
 
     /// The parts of a record, writable.
@@ -26,12 +32,18 @@ struct ItemRecords: Sendable {
         let vector: UnsafeMutablePointer<Float>
         let scalars: UnsafeMutablePointer<Double>
         let lastSeen: UnsafeMutablePointer<Int64>
+        /// The ranking vector, then its bias and accumulator.
+        let rank: UnsafeMutablePointer<Float>
     }
 
     mutating func reserve(rows: Int) { table.reserve(rows: rows) }
 
     @inline(__always)
     func vector(_ row: Int) -> UnsafePointer<Float> { table.row(row) }
+
+    /// The ranking vector, then its bias and accumulator.
+    @inline(__always)
+    func rank(_ row: Int) -> UnsafePointer<Float> { table.row(row) + rankOffset }
 
     @inline(__always)
     func lastSeen(_ row: Int) -> Int64 {
@@ -52,7 +64,8 @@ struct ItemRecords: Sendable {
         return Writable(
             vector: record,
             scalars: UnsafeMutableRawPointer(record + scalarOffset).assumingMemoryBound(to: Double.self),
-            lastSeen: UnsafeMutableRawPointer(record + lastSeenOffset).assumingMemoryBound(to: Int64.self))
+            lastSeen: UnsafeMutableRawPointer(record + lastSeenOffset).assumingMemoryBound(to: Int64.self),
+            rank: record + rankOffset)
     }
 
     /// True when every vector element and scalar is finite (the time is not a float).
@@ -61,6 +74,7 @@ struct ItemRecords: Sendable {
             let record = table.row(row)
             for j in 0..<dimension where !record[j].isFinite { return false }
             for column in 0..<Learner.ItemColumn.count where !self[row, column].isFinite { return false }
+            for j in 0..<(dimension + RankingHead.scalarCount) where !record[rankOffset + j].isFinite { return false }
         }
         return true
     }

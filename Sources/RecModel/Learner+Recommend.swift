@@ -34,18 +34,34 @@ extension Learner {
                 if let row = state.items.row(ofHash: hash) { seenRows[Int(row) >> 6] |= 1 << (UInt64(row) & 63) }
             }
         }
-        let range = configuration.domains[d].ratingRange
-        let base = state.mean + userRecords[Int(u), domain: d, UserColumn.bias]
-        let userVector = userRecords.vector(Int(u))
         // Scores by row first; ids (strings) only for the winners.
         var best = TopRows(k: k)
         for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {
             if excludeSeen, seenRows[row >> 6] & (1 << (UInt64(row) & 63)) != 0 { continue }
-            let raw = base + state.itemRecords[row, ItemColumn.bias]
-                + Double(VectorMath.dot(userVector, state.itemRecords.vector(row), dimension))
-            best.offer(score: min(max(raw, range.lowerBound), range.upperBound), row: Int32(row), ids: state.items)
+            best.offer(score: listScore(userRow: Int(u), itemRow: row, domain: d), row: Int32(row), ids: state.items)
         }
         return (best.sorted(ids: state.items), strategy)
+    }
+
+    /// The ranking head's bias of an item (its learned share of choices); nil when unknown.
+    public func rankingBias(item: String, domain d: Int) -> Float? {
+        domains[d].items.find(item, hash: StableHash.hash(item)).map { domains[d].itemRecords.rank(Int($0))[dimension] }
+    }
+
+    /// The score lists are ordered by: the ranking head's c_i + p_u·w_i when it is on, else the
+    /// predicted rating, clipped.
+    @inline(__always)
+    func listScore(userRow u: Int, itemRow row: Int, domain d: Int) -> Double {
+        let state = domains[d]
+        let userVector = userRecords.vector(u)
+        if configuration.ranking.isEnabled {
+            let rank = state.itemRecords.rank(row)
+            return Double(rank[dimension] + VectorMath.dot(userVector, rank, dimension))
+        }
+        let range = configuration.domains[d].ratingRange
+        let raw = state.mean + userRecords[u, domain: d, UserColumn.bias] + state.itemRecords[row, ItemColumn.bias]
+            + Double(VectorMath.dot(userVector, state.itemRecords.vector(row), dimension))
+        return min(max(raw, range.lowerBound), range.upperBound)
     }
 }
 
@@ -105,5 +121,29 @@ struct TopRows {
 
     func sorted(ids: IDIndex) -> [Learner.Recommendation] {
         sortedRows(ids: ids).map { Learner.Recommendation(item: ids.key(of: $0.row) ?? "", score: $0.score) }
+    }
+}
+
+extension Learner {
+    /// Where `item` would stand in `user`'s list of domain `d` right now (0: first), among the
+    /// items a list could hold (those the user rated excluded, the item itself never), and the
+    /// size of that list; nil unless the user has ratings in `d` and the item is known. Ties
+    /// count against the item. For prequential ranking metrics: asked before the event is
+    /// learned, it says whether the model would have shown the item the user then chose.
+    public func listPosition(of item: String, user: String, domain d: Int) -> (position: Int, candidates: Int)? {
+        let state = domains[d]
+        let key = Self.userKey(user, domain: d, shared: configuration.shareUserVectors)
+        guard let u = users.find(key, hash: StableHash.hash(key)), userRecords[Int(u), domain: d, UserColumn.ratings] > 0,
+            let target = state.items.find(item, hash: StableHash.hash(item))
+        else { return nil }
+        let seen = Set(state.seen[u]?.suffix(configuration.seenItemsPerUser) ?? [])
+        let targetScore = listScore(userRow: Int(u), itemRow: Int(target), domain: d)
+        var (above, candidates) = (0, 0)
+        for row in 0..<state.items.rowLimit where row != Int(target) && state.items.isLive(Int32(row)) {
+            if !seen.isEmpty, seen.contains(state.items.hash(of: Int32(row))) { continue }
+            candidates += 1
+            if listScore(userRow: Int(u), itemRow: row, domain: d) >= targetScore { above += 1 }
+        }
+        return (above, candidates + 1)
     }
 }

@@ -15,6 +15,7 @@ public struct Learner: Sendable {
     typealias Bounds = (low: Double, high: Double, weight: Double, keepsRecent: Bool, twins: TwinRole)
     /// The hyper-parameters of a step, copied out of `configuration` once, like `bounds`.
     let rates: StepRates
+    let rankRates: RankingHead.Rates
 
     /// What a domain's events do to the user twins (UserTwins.swift), which are kept when
     /// some domain is a target and vectors are shared.
@@ -79,6 +80,7 @@ public struct Learner: Sendable {
              !keepsTwins ? .none : $0.isTarget ? .create : .step)
         }
         rates = StepRates(configuration)
+        rankRates = RankingHead.Rates(configuration)
         twins = UserTwins(dimension: configuration.dimension)
         userRecords = UserRecords(dimension: configuration.dimension, domains: configuration.domains.count)
         domains = configuration.domains.map { spec in
@@ -118,6 +120,12 @@ public struct Learner: Sendable {
         let prediction = domains[d].learn(
             Step(user: u, item: i, itemHash: itemHash, value: value, timeMillis: rating.timestampMillis, clockMillis: clockMillis),
             bounds: bounds[d], rates: rates, user: user, userScalars: user.scalars(domain: d), twins: &twins)
+        if rankRates.negatives > 0 {
+            // The negatives' generator is seeded by the event's position in the stream, which
+            // the checkpoint holds: a restored learner draws what the original would have.
+            let sample = StableHash.finalize(configuration.seed ^ UInt64(appliedEvents) &* 0x9E37_79B9_7F4A_7C15)
+            domains[d].rankStep(user: user.vector, item: i, sample: sample, rates: rankRates)
+        }
         appliedEvents += 1
         eventsSinceSweep += 1
         if configuration.idleExpiryMillis > 0, eventsSinceSweep >= configuration.sweepEveryEvents { expireIdle() }
@@ -170,6 +178,10 @@ public struct Learner: Sendable {
             record.vector, count: dimension, idHash: hash,
             seed: configuration.seed &+ UInt64(d + 1) &* 0x9E37_79B9, scale: Float(configuration.initScale))
         record.scalars.update(repeating: 0, count: ItemColumn.count)
+        SeededInit.fill(
+            record.rank, count: dimension, idHash: hash, seed: RankingHead.initSeed(configuration.seed, domain: d),
+            scale: Float(configuration.initScale))
+        record.rank.advanced(by: dimension).update(repeating: 0, count: RankingHead.scalarCount)
         return (row, hash)
     }
 }

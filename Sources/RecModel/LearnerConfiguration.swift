@@ -51,8 +51,11 @@ public struct LearnerConfiguration: Sendable, Equatable {
     /// Ids unseen for this long (event time, ms) are evicted at the next sweep; 0 disables.
     public var idleExpiryMillis: Int64 = 0
     public var popularityHalfLifeMillis: Double = 7 * 86_400_000
-    /// Most recent distinct items remembered per (user, domain) for `exclude_seen`.
-    public var seenItemsPerUser = 200
+    /// Most recent items remembered per (user, domain) for `exclude_seen`: large enough for
+    /// real heavy users (MovieLens-1M's heaviest rated 2 314), so lists never repeat what the
+    /// user rated below it (docs/OPERATIONS.md has the memory).
+    public var seenItemsPerUser = defaultSeenItemsPerUser
+    public static let defaultSeenItemsPerUser = 10_000
     /// Events in the sliding prequential window.
     public var metricsWindow = 10_000
     /// Every vector element is kept within ±this (with the clamped error, keeps all finite).
@@ -62,6 +65,8 @@ public struct LearnerConfiguration: Sendable, Equatable {
     public var recentTargetRatings = 1_000_000
     /// Events between two idle-expiry sweeps.
     public var sweepEveryEvents = 65_536
+    /// The ranking head that orders `recommend`'s lists (RankingHead.swift).
+    public var ranking = RankingConfiguration()
 
     public init(domains: [DomainSpec]) {
         self.domains = domains

@@ -36,7 +36,7 @@ struct CheckpointFileTests {
         let older = { (sections: [ArchiveSection: [UInt8]]) in
             sections.filter { ![ArchiveSection.recentRatings, ArchiveSection.userTwins].contains($0.key.kind) }
         }
-        #expect(try older(learner.archived().sections) == older(SampleCheckpoint.learner().archived().sections))
+        #expect(try older(learner.archived().sections) == older(SampleCheckpoint.learner(rankingHead: false).archived().sections))
         #expect(learner.recentRatingCount(domain: 1) == 0)
         #expect(learner.twinCount == 0)
         #expect(learner.isForgotten(user: "user-3"))
@@ -47,7 +47,7 @@ struct CheckpointFileTests {
         #expect(file.version == 2)
         let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
         let older = { (sections: [ArchiveSection: [UInt8]]) in sections.filter { $0.key.kind != ArchiveSection.userTwins } }
-        #expect(try older(learner.archived().sections) == older(SampleCheckpoint.learner().archived().sections))
+        #expect(try older(learner.archived().sections) == older(SampleCheckpoint.learner(rankingHead: false).archived().sections))
         #expect(learner.recentRatingCount(domain: 1) == 100)
         #expect(learner.recentRatingCount(domain: 0) == 0)
         #expect(learner.twinCount == 0)
@@ -57,9 +57,24 @@ struct CheckpointFileTests {
         let file = try CheckpointFile(path: SampleCheckpoint.fixturePath(version: 3))
         #expect(file.version == 3)
         let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
-        #expect(try learner.archived().sections == SampleCheckpoint.learner().archived().sections)
+        // Written before the ranking head: it restores at its seeded start, which is where a
+        // learner without the head leaves it.
+        #expect(try learner.archived().sections == SampleCheckpoint.learner(rankingHead: false).archived().sections)
         #expect(learner.twinCount > 0)
         #expect(learner.twinCount == SampleCheckpoint.learner().twinCount)
+    }
+
+    @Test func goldenVersion4FixtureRestoresTheRankingHead() throws {
+        let file = try CheckpointFile(path: SampleCheckpoint.fixturePath(version: 4))
+        #expect(file.version == 4)
+        let learner = try file.restoreLearner(configuration: SampleCheckpoint.configuration())
+        let sections = try learner.archived().sections
+        #expect(try sections == SampleCheckpoint.learner().archived().sections)
+        // The head learned: its rows are not the seeded start a learner without it keeps.
+        let ranking = ArchiveSection(kind: ArchiveSection.rankingHead, instance: 0)
+        #expect(sections[ranking] != nil)
+        let unlearned = try SampleCheckpoint.learner(rankingHead: false).archived().sections
+        #expect(sections[ranking] != unlearned[ranking])
     }
 
     /// The writer must still produce the fixture byte for byte: a format change needs a new

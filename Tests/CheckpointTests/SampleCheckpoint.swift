@@ -12,7 +12,8 @@ enum SampleCheckpoint {
     ]
     static let metadata = ["crossrec.version": "fixture", "applied_events": "300"]
 
-    static func configuration(dimension: Int = 4) -> LearnerConfiguration {
+    /// `rankingHead: false`: the learner of the version 1–3 fixtures, written before the head.
+    static func configuration(dimension: Int = 4, rankingHead: Bool = true) -> LearnerConfiguration {
         var configuration = LearnerConfiguration(domains: [
             DomainSpec(name: "movies", ratingRange: 1...5), DomainSpec(name: "books", ratingRange: 1...10, isTarget: true),
         ])
@@ -20,12 +21,13 @@ enum SampleCheckpoint {
         configuration.maxUsers = 30
         configuration.metricsWindow = 50
         configuration.recentTargetRatings = 100  // fewer than the books events: the ring wraps
+        if !rankingHead { configuration.ranking.negatives = 0 }
         return configuration
     }
 
-    static func learner() -> Learner {
+    static func learner(rankingHead: Bool = true) -> Learner {
         var generator = SplitMix64(seed: 11)
-        var learner = Learner(configuration: configuration())
+        var learner = Learner(configuration: configuration(rankingHead: rankingHead))
         for index in 0..<300 {
             let domain = Int(generator.next() % 2)
             let user = "user-\(generator.next() % 40)"

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import QueryProtocol
 import Testing
 import TestSupport
 
@@ -141,6 +142,28 @@ extension WholeDaemonTests {
             #expect((statsDomains.first?["rejected"] as? [String: Any])?["malformed"] as? Int == 1)
             #expect(answers.allSatisfy { $0["ok"] != nil })
 
+            // The online hit rate: events that arrive once a model is published are sampled
+            // against the list their user was being shown (u0…u5 rated movies: personal).
+            let more = (0..<30).map { #"{"user":"u\#($0 % 6)","item":"m\#($0 % 40)","rating":4}"# }
+            let produced = try ExternalTool.run(["kcat", "-P", "-b", bootstrap, "-t", "ratings.movies"], input: more.joined(separator: "\n") + "\n")
+            #expect(produced.status == 0, "\(produced.stderr)")
+            func hitRate() -> [String: Any] {
+                let line = (try? QuerySocketClient(path: socketPath).request(["op": "stats"])) ?? "{}"
+                let stats = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+                let movies = (stats["domains"] as? [[String: Any]])?.first ?? [:]
+                return movies["online_hit_rate"] as? [String: Any] ?? [:]
+            }
+            #expect(daemon.waitForLog { _ in ((hitRate()["personal"] as? [String: Any])?["sampled"] as? Int ?? 0) >= 1 }, "\(hitRate())")
+            let personal = hitRate()["personal"] as? [String: Any] ?? [:]
+            let (sampled, hits) = (personal["sampled"] as? Int ?? 0, personal["hits"] as? Int ?? -1)
+            #expect(hits >= 0 && hits <= sampled)
+            #expect((personal["hr10"] as? Double) == Double(hits) / Double(sampled))
+            // Later batches may be sampled meanwhile: the exported tally is at least as high.
+            let metricsLine = try QuerySocketClient(path: socketPath).request(["op": "metrics"])
+            let text = (try JSONSerialization.jsonObject(with: Data(metricsLine.utf8)) as? [String: Any])?["text"] as? String ?? ""
+            let series = text.split(separator: "\n").first { $0.hasPrefix(#"crossrec_online_hit_samples{domain="movies",strategy="personal"} "#) }
+            #expect(series.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= Double(sampled) } == true, "\(text.suffix(2_000))")
+
             // forget (admin: root here) erases u1 from the model that queries read, at once: the
             // answer kept by the answer cache before it is not served after it.
             let recommendU1 = #"{"op":"recommend","user":"u1","domain":"movies"}"#
@@ -167,7 +190,7 @@ extension WholeDaemonTests {
             let writtenPath = try #require(written["path"] as? String)
             #expect(writtenPath.hasPrefix("\(directory)/state/checkpoint-"))
             let writtenOffsets = written["offsets"] as? [[String: Any]] ?? []
-            #expect(writtenOffsets.compactMap { $0["offset"] as? Int }.reduce(0, +) == 62, "41 movies + 21 books messages")
+            #expect(writtenOffsets.compactMap { $0["offset"] as? Int }.reduce(0, +) == 92, "41 + 30 movies + 21 books messages")
 
             // The CLI's table shows the served model's shape and age.
             let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
@@ -181,10 +204,10 @@ extension WholeDaemonTests {
             let verify = try ExternalTool.run([crossrec, "checkpoint", "verify", "\(directory)/state"])
             #expect(verify.status == 0, "\(verify.stdout)")
             let newest = try #require(try CheckpointStore(directory: "\(directory)/state").list().first)
-            #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == "60")
+            #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == "90")
             let inspect = try ExternalTool.run([crossrec, "checkpoint", "inspect", newest.path])
             #expect(inspect.status == 0 && inspect.stdout.contains("verifies: yes"), "\(inspect.stdout)")
-            #expect(inspect.stdout.contains("applied_events = 60") && inspect.stdout.contains("ratings.books/"))
+            #expect(inspect.stdout.contains("applied_events = 90") && inspect.stdout.contains("ratings.books/"))
             #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket is removed on exit")
             #expect(!logLines(daemon.log, message: "crossrecd stopped").isEmpty)
             #expect(!FileManager.default.fileExists(atPath: addressFile), "the address file is removed on exit")

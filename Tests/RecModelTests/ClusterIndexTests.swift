@@ -3,10 +3,13 @@ import Testing
 
 @Suite("Cluster index")
 struct ClusterIndexTests {
-    /// 3 000 items with planted rank-4 taste, one domain.
+    /// 3 000 items with planted rank-4 taste, one domain. The taste is in the ratings (items
+    /// are chosen uniformly), so the lists are ranked by the rating head: no ranking head.
     static let learner: Learner = {
         let data = SyntheticRatings(users: 300, itemsPerDomain: 3_000, domains: 1, noise: 0.2)
-        var learner = Learner(configuration: SyntheticRatings.configuration(domains: 1))
+        var configuration = SyntheticRatings.configuration(domains: 1)
+        configuration.ranking.negatives = 0
+        var learner = Learner(configuration: configuration)
         for event in data.events(perUser: 60, domains: [0]) { learner.apply(SyntheticRatings.rating(event)) }
         return learner
     }()

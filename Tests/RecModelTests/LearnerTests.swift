@@ -97,9 +97,10 @@ struct LearnerTests {
 
 @Suite("Recommendations from the learner")
 struct LearnerRecommendTests {
-    @Test func ranksByPredictedScoreExcludesSeenAndSaysHow() {
+    @Test func withoutTheRankingHeadRanksByPredictedScoreExcludesSeenAndSaysHow() {
         var configuration = SyntheticRatings.configuration()
         configuration.learningRate = 0.05
+        configuration.ranking.negatives = 0
         var learner = Learner(configuration: configuration)
         for event in SyntheticRatings(itemsPerDomain: 60).events(perUser: 25) { learner.apply(SyntheticRatings.rating(event)) }
         let (items, strategy) = learner.recommend(user: "u3", domain: 0, k: 10, excludeSeen: true)

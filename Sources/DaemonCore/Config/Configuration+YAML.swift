@@ -121,7 +121,8 @@ extension Configuration {
         let allowed: Set<String> = [
             "dimension", "seed", "optimizer", "learning_rate", "bias_learning_rate", "regularization", "bias_regularization",
             "init_scale", "max_users", "idle_expiry_seconds", "popularity_half_life_seconds", "seen_items_per_user",
-            "metrics_window", "refit_ratings",
+            "metrics_window", "refit_ratings", "ranking_negatives", "ranking_learning_rate", "ranking_regularization",
+            "ranking_user_weight", "ranking_user_learning_rate",
         ]
         for (field, value, path) in try reader.mapping(node, key, allowed: allowed) {
             switch field {
@@ -138,7 +139,13 @@ extension Configuration {
             case "popularity_half_life_seconds": model.popularityHalfLifeSeconds = try reader.double(value, path, 1...1e10)
             case "seen_items_per_user": model.seenItemsPerUser = try reader.int(value, path, 0...100_000)
             case "refit_ratings": model.refitRatings = try reader.int(value, path, 0...100_000_000)
-            default: model.metricsWindow = try reader.int(value, path, 1...10_000_000)
+            case "metrics_window": model.metricsWindow = try reader.int(value, path, 1...10_000_000)
+            case "ranking_negatives": model.ranking.negatives = try reader.int(value, path, 0...RankingHead.maxNegatives)
+            case "ranking_learning_rate": model.ranking.learningRate = try reader.double(value, path, 0.000_001...10)
+            case "ranking_regularization": model.ranking.regularization = try reader.double(value, path, 0...100)
+            case "ranking_user_weight": model.ranking.userWeight = try reader.double(value, path, 0...100)
+            case "ranking_user_learning_rate": model.ranking.userLearningRate = try reader.double(value, path, 0...10)
+            default: break  // `mapping` admits only the keys above
             }
         }
         return model

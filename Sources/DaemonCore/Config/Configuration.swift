@@ -155,9 +155,11 @@ public struct ModelSettings: Sendable, Equatable {
     /// Ids unseen for this long (event time) are evicted at the next sweep; 0 disables.
     public var idleExpirySeconds: Double = 0
     public var popularityHalfLifeSeconds: Double = 7 * 86_400
-    public var seenItemsPerUser: Int = 200
+    public var seenItemsPerUser: Int = LearnerConfiguration.defaultSeenItemsPerUser
     /// Events in the sliding prequential window.
     public var metricsWindow: Int = 10_000
     /// Latest ratings kept per target domain for the refit at distillation.
     public var refitRatings: Int = 1_000_000
+    /// The ranking head that orders `recommend`'s lists.
+    public var ranking = RankingConfiguration()
 }

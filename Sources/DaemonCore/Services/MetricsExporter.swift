@@ -14,6 +14,9 @@ final class MetricsExporter: Sendable {
     private let baselineRMSE: [Metrics.Gauge]
     private let lag: [Metrics.Gauge]
     private let modelVersion = Metrics.Gauge(label: "crossrec_model_version")
+    /// Per domain, then strategy (personal, transfer): the online hit rate's tallies.
+    private let hitSamples: [[Metrics.Gauge]]
+    private let hits: [[Metrics.Gauge]]
 
     /// Gauges are created once, with fixed labels, through the process's metrics factory.
     init(registry: PrometheusCollectorRegistry, domains: [String]) {
@@ -26,6 +29,13 @@ final class MetricsExporter: Sendable {
         windowRMSE = gauges("crossrec_prequential_window_rmse")
         baselineRMSE = gauges("crossrec_prequential_baseline_rmse")
         lag = gauges("crossrec_consumer_lag")
+        func byStrategy(_ name: String) -> [[Metrics.Gauge]] {
+            domains.map { domain in
+                ["personal", "transfer"].map { Metrics.Gauge(label: name, dimensions: [("domain", domain), ("strategy", $0)]) }
+            }
+        }
+        hitSamples = byStrategy("crossrec_online_hit_samples")
+        hits = byStrategy("crossrec_online_hits")
     }
 
     func scrape(status: IngestService.Status, lagPerDomain: [Int64], modelVersion version: Int) -> String {
@@ -39,6 +49,11 @@ final class MetricsExporter: Sendable {
                 baselineRMSE[index].record(domain.metrics.baselineRMSE)
             }
             lag[index].record(lagPerDomain[index])
+            let rate = status.hitRates[index]
+            for (strategy, tally) in [rate.personal, rate.transfer].enumerated() {
+                hitSamples[index][strategy].record(tally.sampled)
+                hits[index][strategy].record(tally.hits)
+            }
         }
         modelVersion.record(version)
         return registry.emitToString()

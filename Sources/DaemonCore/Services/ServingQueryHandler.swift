@@ -132,6 +132,17 @@ struct ServingQueryHandler: QueryHandler {
         return reasons.isEmpty ? ["status": .string("ready")] : ["status": .string("degraded"), "reasons": .array(reasons)]
     }
 
+    /// `online_hit_rate`: sampled events and hits per strategy, and the share (null before a sample).
+    private func hitRateStats(_ rate: OnlineHitRate) -> JSONValue {
+        func tally(_ tally: OnlineHitRate.Tally) -> JSONValue {
+            .object([
+                "sampled": .integer(Int64(tally.sampled)), "hits": .integer(Int64(tally.hits)),
+                "hr10": tally.rate.map { .number($0) } ?? .null,
+            ])
+        }
+        return .object(["personal": tally(rate.personal), "transfer": tally(rate.transfer)])
+    }
+
     private func stats(_ model: ServingModel?) -> [String: JSONValue] {
         let status = ingest.status
         let lag = ingest.consumer.lag()
@@ -148,6 +159,7 @@ struct ServingQueryHandler: QueryHandler {
                 "window_rmse": finite(window.rmse), "window_mae": finite(window.mae),
                 "baseline_rmse": finite(domain.metrics.baselineRMSE), "baseline_mae": finite(domain.metrics.baselineMAE),
                 "model": model.map { servedStats($0.domains[index]) } ?? .null,
+                "online_hit_rate": hitRateStats(status.hitRates[index]),
                 "lag": .array(lag.filter { $0.partition.topic == topic }.map { partition in
                     .object([
                         "partition": .integer(Int64(partition.partition.partition)),

@@ -35,13 +35,15 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
     public static let metrics: UInt16 = 0x25
     /// Optional: archives written before it restore with an empty ring.
     public static let recentRatings: UInt16 = 0x26
+    /// Optional: archives written before it restore the ranking head at its seeded start.
+    public static let rankingHead: UInt16 = 0x27
 
     public static let learnerKinds: Set<UInt16> = [
         configuration, counters, tombstones, userIndex, userParameters, userOptimizer, userTwins,
-        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings,
+        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings, rankingHead,
     ]
     static let perDomainKinds: Set<UInt16> = [
-        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings,
+        itemIndex, itemParameters, userDomainParameters, popularity, seen, metrics, recentRatings, rankingHead,
     ]
 
     /// Names for inspection tools; other modules add their own kinds to the file.
@@ -50,6 +52,7 @@ public struct ArchiveSection: Hashable, Sendable, CustomStringConvertible {
         userIndex: "user-index", userParameters: "user-parameters", userOptimizer: "user-optimizer", userTwins: "user-twins",
         itemIndex: "item-index", itemParameters: "item-parameters", userDomainParameters: "user-domain-parameters",
         popularity: "popularity", seen: "seen", metrics: "metrics", recentRatings: "recent-ratings",
+        rankingHead: "ranking-head",
     ]
 }
 

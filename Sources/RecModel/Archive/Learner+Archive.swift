@@ -46,6 +46,8 @@ extension Learner {
             try state.metrics.archive(into: &sink)
             try sink.beginSection(ArchiveSection(kind: ArchiveSection.recentRatings, instance: instance))
             try state.recent.archive(into: &sink)
+            try sink.beginSection(ArchiveSection(kind: ArchiveSection.rankingHead, instance: instance))
+            try state.itemRecords.archiveRanking(rows: state.items.rowLimit, into: &sink)
         }
     }
 
@@ -141,6 +143,21 @@ extension Learner {
                 var recent = try reader(ArchiveSection.recentRatings, d)
                 domains[d].recent = try RecentRatings.restore(capacity: domains[d].recent.capacity, from: &recent)
                 try recent.expectEnd()
+            }
+            if sections[ArchiveSection(kind: ArchiveSection.rankingHead, instance: UInt16(d))] != nil {
+                var ranking = try reader(ArchiveSection.rankingHead, d)
+                let matrix: ChunkedMatrix<Float> = try restoreMatrix(
+                    &ranking, width: dimension + RankingHead.scalarCount, fill: 0, rows: items)
+                try ranking.expectEnd()
+                domains[d].itemRecords.restoreRanking(matrix, rows: items)
+            } else {
+                // Written before the head: it starts where a new item's would.
+                domains[d].items.forEach { row, key in
+                    let rank = domains[d].itemRecords.writable(Int(row)).rank
+                    SeededInit.fill(
+                        rank, count: dimension, idHash: StableHash.hash(key),
+                        seed: RankingHead.initSeed(configuration.seed, domain: d), scale: Float(configuration.initScale))
+                }
             }
         }
         userRecords = UserRecords(

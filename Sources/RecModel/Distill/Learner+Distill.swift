@@ -61,11 +61,6 @@ extension Learner {
             Int8Rows(dimension: k, count: itemCount) { buffer.baseAddress! + $0 * k }
         }
         let itemNorms = (0..<itemCount).map { row in itemRows.row(row).reduce(0) { $0 + $1 * $1 }.squareRoot() }
-        let index = options.indexClusters > 0
-            ? ClusterIndex(
-                items: studentItems, bias: itemBias, live: liveItemRows, hash: { state.items.hash(of: $0) }, dimension: k,
-                clusters: options.indexClusters, probe: options.indexProbe)
-            : nil
 
         let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options, refit: refit) : nil
         var userRows = [Float](repeating: 0, count: userCount * k)
@@ -92,15 +87,32 @@ extension Learner {
             ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis))
         }
 
+        let lists: ListTable
+        var listItems = studentItems
+        if configuration.ranking.isEnabled {
+            (lists, listItems) = distillRanking(
+                domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer)
+        } else {
+            let base = (0..<userCount).map { Float(state.mean) + userBias[$0] }
+            lists = ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: base)
+        }
+        let index = options.indexClusters > 0
+            ? ClusterIndex(
+                items: listItems, bias: lists.itemBias, live: liveItemRows, hash: { state.items.hash(of: $0) }, dimension: k,
+                clusters: options.indexClusters, probe: options.indexProbe)
+            : nil
+
         let studentBytes = itemRows.byteCount + itemCount * 4 + userCount * (k + 1) * 4
-        let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4
+            + (lists.isRanking ? lists.itemRows.byteCount + itemCount * 4 + userCount * k * 4 : 0)
+        let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4 + (lists.isRanking ? itemCount * (dimension + 1) * 4 : 0)
         let fidelity = measureFidelity(
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
-            studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, dimension: k,
+            studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, lists: lists, dimension: k,
             retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
-            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, index: index, itemNorms: itemNorms,
+            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, lists: lists, index: index,
+            itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
             seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice,
             refit: refit?.choice)
@@ -112,11 +124,47 @@ extension Learner {
         return (0..<count).map { rows[$0 * rows.count / count] }
     }
 
-    private func gram(_ matrix: ChunkedMatrix<Float>, rows: [Int]) -> SmallMatrix {
+    /// The ranking head's student: its own low-rank projection of the teacher's c_i + p_u·w_i
+    /// (the user rows differ from the rating student's, as the item side does), int8 item
+    /// rows, float biases. Users without ratings here get their shared vector through the
+    /// transfer's vector map when the domain has one (`bridge`: (I + Δ)·p), as for ratings.
+    /// Returns the table and the float item rows (the cluster index is built from them).
+    private func distillRanking(
+        domain d: Int, dimension k: Int, options: DistillOptions, users userSample: [Int], items liveItemRows: [Int],
+        transfer: TransferMap?
+    ) -> (ListTable, [Float]) {
+        let state = domains[d]
+        let (itemCount, userCount) = (state.items.rowLimit, users.rowLimit)
+        let projection = LowRankProjection(
+            userGram: gram(userRecords.table, rows: Self.evenlySpaced(userSample, options.gramSample)),
+            itemGram: gram(state.itemRecords.table, rows: Self.evenlySpaced(liveItemRows, options.gramSample), offset: state.itemRecords.rankOffset),
+            rank: k)
+        let userTransform = projection.userTransform.values.map(Float.init)
+        let itemTransform = projection.itemTransform.values.map(Float.init)
+        var studentItems = [Float](repeating: 0, count: itemCount * k)
+        var itemBias = [Float](repeating: -.infinity, count: itemCount)
+        for row in liveItemRows {
+            let rank = state.itemRecords.rank(row)
+            project(rank, itemTransform, k, into: &studentItems, at: row * k)
+            itemBias[row] = rank[dimension]
+        }
+        let itemRows = studentItems.withUnsafeBufferPointer { buffer in
+            Int8Rows(dimension: k, count: itemCount) { buffer.baseAddress! + $0 * k }
+        }
+        let transferTransform = transfer?.projecting(userTransform: projection.userTransform).values.map(Float.init) ?? userTransform
+        var userRows = [Float](repeating: 0, count: userCount * k)
+        for row in 0..<userCount where users.isLive(Int32(row)) {
+            let cold = userRecords[row, domain: d, UserColumn.ratings] == 0
+            project(userRecords.vector(row), cold ? transferTransform : userTransform, k, into: &userRows, at: row * k)
+        }
+        return (ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil), studentItems)
+    }
+
+    private func gram(_ matrix: ChunkedMatrix<Float>, rows: [Int], offset: Int = 0) -> SmallMatrix {
         var result = SmallMatrix(rows: dimension, columns: dimension)
         var row = [Double](repeating: 0, count: dimension)
         for index in rows {
-            let source = matrix.row(index)
+            let source = matrix.row(index) + offset
             for j in 0..<dimension { row[j] = Double(source[j]) }
             row.withUnsafeBufferPointer { result.addOuter($0.baseAddress!) }
         }

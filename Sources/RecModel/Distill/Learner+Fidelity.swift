@@ -2,7 +2,7 @@
 extension Learner {
     func measureFidelity(
         domain d: Int, users sample: [Int], items: [Int], studentItems: Int8Rows, studentItemBias: [Float],
-        studentUsers: [Float], dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int)
+        studentUsers: [Float], lists: ListTable, dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int)
     ) -> Fidelity {
         let state = domains[d]
         let range = configuration.domains[d].ratingRange
@@ -29,6 +29,17 @@ extension Learner {
             }
             let top = min(10, items.count)
             guard top > 0 else { continue }
+            if lists.isRanking {
+                // The overlap is of the lists' order: the ranking head's, teacher and student.
+                lists.userRows.withUnsafeBufferPointer { rows in
+                    studentScores.withUnsafeMutableBufferPointer { lists.itemRows.scores(rows.baseAddress! + user * k, into: $0) }
+                }
+                for item in items {
+                    let rank = state.itemRecords.rank(item)
+                    teacherScores[item] = Double(rank[dimension] + VectorMath.dot(userVector, rank, dimension))
+                    studentScores[item] += lists.itemBias[item]
+                }
+            }
             // Ties by row: both sides rank the same way, so equal scores do not count as misses.
             let teacherTop = Set(Self.best(top, of: items) { teacherScores[$0] })
             let studentTop = Self.best(top, of: items) { Double(studentScores[$0]) }

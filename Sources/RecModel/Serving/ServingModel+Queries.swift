@@ -3,9 +3,10 @@
 extension ServingModel {
     public typealias Recommendation = Learner.Recommendation
 
-    /// The `k` best items of domain `d` for `user`, best first: ranked by the student's score
-    /// (unclipped, so ranks stay distinct above the top of the range), ties by item id; the
-    /// score shown is the predicted rating, clipped to the range.
+    /// The `k` best items of domain `d` for `user`, best first, ties by item id: ranked by the
+    /// ranking head's student when there is one (the score shown is its logit), else by the
+    /// rating student's score (unclipped, so ranks stay distinct above the top of the range;
+    /// the score shown is the predicted rating, clipped to the range).
     public func recommend(user: String, domain d: Int, k: Int, excludeSeen: Bool) -> (
         items: [Recommendation], strategy: Strategy
     ) {
@@ -13,12 +14,10 @@ extension ServingModel {
             return (popular(domain: d, k: k).map { Recommendation(item: $0.item, score: $0.count) }, .popular)
         }
         let served = domains[d]
+        let items = topItems(userRow: row, domain: d, k: k, excludeSeen: excludeSeen, useIndex: true)
+        guard !served.lists.isRanking else { return (items, strategy) }
         let range = served.ratingRange
-        return (
-            topItems(userRow: row, domain: d, k: k, excludeSeen: excludeSeen, useIndex: true).map {
-                Recommendation(item: $0.item, score: min(max($0.score, range.lowerBound), range.upperBound))
-            }, strategy
-        )
+        return (items.map { Recommendation(item: $0.item, score: min(max($0.score, range.lowerBound), range.upperBound)) }, strategy)
     }
 
     /// The top `k` of domain `d` for a user row, unclipped; through the cluster index when the
@@ -31,14 +30,15 @@ extension ServingModel {
         let seen = SeenHashSet(seenHashes)  // empty: keep all
         // Candidate scores are item bias + dot, -∞ for free rows; the user's base is the same
         // for every item, so it is added only to the candidates.
-        var scan = TopKScan(k: k, base: Float(served.mean) + served.userBias[row], seen: seenHashes.count)
+        let lists = served.lists
+        var scan = TopKScan(k: k, base: lists.base(userRow: row), seen: seenHashes.count)
         // Through the index, rows are positions in cluster order; without it, item rows.
         let index = useIndex ? served.index : nil
         let (itemAt, hashAt) = (index?.itemAt, index?.hashAt)
-        served.userRows.withUnsafeBufferPointer { rows in
+        lists.userRows.withUnsafeBufferPointer { rows in
             let query = rows.baseAddress! + row * dimension
-            (index?.rows ?? served.itemRows).visitCandidates(
-                query, offsets: index?.offsets ?? served.itemBias, ranges: index?.clustersToProbe(query),
+            (index?.rows ?? lists.itemRows).visitCandidates(
+                query, offsets: index?.offsets ?? lists.itemBias, ranges: index?.clustersToProbe(query),
                 floor: { scan.floor(forRunWith: $0) }
             ) { position, score in
                 if let itemAt, let hashAt {

@@ -81,9 +81,12 @@ public struct ServedDomain: Sendable {
     /// Item bias by item row, -∞ for free rows: added inside the scoring kernel, so a
     /// recommendation needs no per-item liveness test.
     let itemBias: [Float]
-    /// The item rows again, grouped for approximate top-k (`distill.index_clusters`); nil: every
-    /// `recommend` scans all rows. A var only so that the build can record the recall it
-    /// measured on the finished model.
+    /// The tables `recommend` ranks by: the ranking head's student when the learner has one,
+    /// else these rating rows again (shared, not copied).
+    let lists: ListTable
+    /// The list table's item rows again, grouped for approximate top-k
+    /// (`distill.index_clusters`); nil: every `recommend` scans all rows. A var only so that
+    /// the build can record the recall it measured on the finished model.
     var index: ClusterIndex?
     /// ‖dequantized row‖ by item row, for cosine similarity.
     let itemNorms: [Float]
@@ -102,13 +105,33 @@ public struct ServedDomain: Sendable {
     /// What the refit of a target domain's items on its latest ratings chose (nil: no refit).
     public let refit: RefitChoice?
 
-    var itemBytes: Int { itemRows.byteCount + itemBias.count * 4 + (index?.byteCount ?? 0) }
+    var itemBytes: Int {
+        itemRows.byteCount + itemBias.count * 4 + (index?.byteCount ?? 0) + (lists.isRanking ? lists.itemRows.byteCount + lists.itemBias.count * 4 : 0)
+    }
 
     /// The cluster index's shape and measured recall, for `stats`.
     public var indexSummary: (clusters: Int, probe: Int, recallAt10: Double?)? {
         index.map { ($0.clusters, $0.probe, $0.recallAt10) }
     }
-    var userBytes: Int { userRows.count * 4 + userBias.count * 4 }
+    var userBytes: Int { userRows.count * 4 + userBias.count * 4 + (lists.isRanking ? lists.userRows.count * 4 : 0) }
+}
+
+/// Student rows a list is ranked by: a candidate's score is `base` + item bias + user row ·
+/// item row.
+struct ListTable: Sendable {
+    let itemRows: Int8Rows
+    /// -∞ for free rows.
+    let itemBias: [Float]
+    let userRows: [Float]
+    /// The ranking head's rows (scores are logits, unbounded); else the rating head's
+    /// (scores are predicted ratings, shown clipped to the range).
+    let isRanking: Bool
+    /// The user's part of a rating score (domain mean + user bias) by user row; none for the
+    /// ranking head, where a constant per user orders nothing.
+    let userBase: [Float]?
+
+    @inline(__always)
+    func base(userRow row: Int) -> Float { userBase?[row] ?? 0 }
 }
 
 /// A set of rows as a bitset.
@@ -130,7 +153,8 @@ public struct Fidelity: Sendable, Equatable {
     /// RMSE of the student's rating predictions against the teacher's, over every item of
     /// the sampled users.
     public var scoreRMSE: Double
-    /// Mean share of the teacher's top 10 the student also ranks in its top 10.
+    /// Mean share of the teacher's top 10 the student also ranks in its top 10 (by the
+    /// ranking head when the learner has one).
     public var top10Overlap: Double
     public var sampledUsers: Int
     /// Share of the teacher's score energy the k' kept directions hold.

@@ -34,22 +34,45 @@ struct ReplayCommand: ParsableCommand {
     var target: [String] = []
     @Option(help: "Learn the whole stream this many times from scratch and report the median time (the results are identical: the learner is deterministic).")
     var repeats = 1
+    @Option(help: "Rank every Nth event whose user is known in its domain before learning it: prequential HR@10, NDCG@10, MRR (0: off; not timed).")
+    var rankEvery = 100
+    @Option(help: "Temporal split: learn this fraction of the stream (time order), then judge top-N lists of the users with ratings on both sides.")
+    var split: Double?
+    @Option(help: "With --split: write each warm user's served list here (domain, user, then the items, tab-separated).")
+    var lists: String?
+
+    func validate() throws {
+        if let split, !(split > 0 && split < 1) { throw ValidationError("--split wants a fraction between 0 and 1, e.g. 0.8") }
+        if lists != nil, split == nil { throw ValidationError("--lists needs --split") }
+        guard repeats >= 1 else { throw ValidationError("--repeats wants at least 1") }
+        guard rankEvery >= 0 else { throw ValidationError("--rank-every wants 0 or more") }
+    }
 
     func run() throws {
         let events = try loadEvents()
         guard !events.isEmpty else { throw ValidationError("no ratings found in \(files.joined(separator: ", "))") }
-        guard repeats >= 1 else { throw ValidationError("--repeats wants at least 1") }
-        let runner = ReplayRunner(
+        var runner = ReplayRunner(
             configuration: try learnerConfiguration(domains: events.domainNames), showProgress: progress && !json && repeats == 1)
-        var (report, learner) = runner.run(events)
+        runner.rankEvery = rankEvery
+        let limit = split.map { Int(Double(events.count) * $0) }
+        var (report, learner) = runner.run(events, limit: limit)
         if repeats > 1 {
+            // The repeats only time the learner: the ranking samples of the first run stand.
+            let ranking = report.domains.map(\.ranking)
+            runner.rankEvery = 0
             var times = [report.seconds]
             for _ in 1..<repeats {
-                (report, learner) = runner.run(events)
+                (report, learner) = runner.run(events, limit: limit)
                 times.append(report.seconds)
             }
             report.runSeconds = times
             report.seconds = times.sorted()[times.count / 2]
+            for d in report.domains.indices { report.domains[d].ranking = ranking[d] }
+        }
+        if let limit {
+            let evaluations = try evaluateSplit(events, at: limit, learner: learner)
+            print(json ? report.json(extra: ["top_n": evaluations.map(\.json)]) : ([report.table()] + evaluations.map(\.text)).joined(separator: "\n"))
+            return
         }
         guard let predict else {
             print(json ? report.json() : report.table())
@@ -81,6 +104,37 @@ struct ReplayCommand: ParsableCommand {
             return fields
         }
         print(json ? report.json(extra: ["cold_start": evaluation.json, "served": served]) : report.table() + "\n" + evaluation.text)
+    }
+
+    /// Top-N figures of the split, per domain: most popular, the learner's own lists, and the
+    /// served model's (what the daemon answers); `--lists` gets the served ones.
+    private func evaluateSplit(_ events: ReplayEvents, at limit: Int, learner: Learner) throws -> [TopNEvaluation] {
+        let model = learner.distill(version: 1, options: distill.options)
+        var output = ""
+        var evaluations: [TopNEvaluation] = []
+        for (d, name) in events.domainNames.enumerated() {
+            var evaluation = TopNEvaluation(
+                domain: name, train: events.events[..<limit].filter { $0.domain == d },
+                test: events.events[limit...].filter { $0.domain == d })
+            evaluation.addMostPopular()
+            evaluation.add(method: "learner") { user in
+                learner.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item)
+            }
+            evaluation.add(method: "served") { user in
+                let items = model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item)
+                if lists != nil { output += ([name, user] + items).joined(separator: "\t") + "\n" }
+                return items
+            }
+            evaluations.append(evaluation)
+        }
+        if let lists {
+            do {
+                try output.write(toFile: lists, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write --lists \(lists): \(error.localizedDescription)")
+            }
+        }
+        return evaluations
     }
 
     private func loadEvents() throws -> ReplayEvents {
@@ -138,6 +192,25 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Standard deviation of the initial vectors.") var initScale: Double?
     @Option(help: "Latest ratings kept per target domain for the refit at distillation (0: none).")
     var refitRatings: Int?
+    @Option(help: "Most recent items remembered per user and domain, which lists exclude.") var seenItems: Int?
+    @Option(help: "Negatives sampled per event by the ranking head (0: no head; lists ranked by predicted rating).")
+    var rankNegatives: Int?
+    @Option(help: "AdaGrad rate of the ranking head's item vectors.") var rankLearningRate: Double?
+    @Option(help: "SGD rate of the ranking head's item biases.") var rankBiasLearningRate: Double?
+    @Option(help: "L2 penalty of the ranking head's item vectors.") var rankRegularization: Double?
+    @Option(help: "λ: the ranking gradient's share on the shared user vector.") var rankUserWeight: Double?
+    @Option(help: "SGD rate of the ranking gradient on the user vector.") var rankUserLearningRate: Double?
+
+    func validate() throws {
+        if let optimizer, LearnerConfiguration.Optimizer(rawValue: optimizer) == nil {
+            throw ValidationError(
+                "--optimizer: \(optimizer) is not one of \(LearnerConfiguration.Optimizer.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let rankNegatives, !(0...RankingHead.maxNegatives).contains(rankNegatives) {
+            throw ValidationError("--rank-negatives wants 0 to \(RankingHead.maxNegatives)")
+        }
+        if let seenItems, seenItems < 0 { throw ValidationError("--seen-items wants 0 or more") }
+    }
 
     func apply(to configuration: inout LearnerConfiguration) {
         configuration.dimension = dimension
@@ -149,6 +222,13 @@ struct ModelOptions: ParsableArguments {
         if let biasRegularization { configuration.biasRegularization = biasRegularization }
         if let initScale { configuration.initScale = initScale }
         if let refitRatings { configuration.recentTargetRatings = max(0, refitRatings) }
+        if let seenItems { configuration.seenItemsPerUser = seenItems }
+        if let rankNegatives { configuration.ranking.negatives = rankNegatives }
+        if let rankLearningRate { configuration.ranking.learningRate = rankLearningRate }
+        if let rankBiasLearningRate { configuration.ranking.biasLearningRate = rankBiasLearningRate }
+        if let rankRegularization { configuration.ranking.regularization = rankRegularization }
+        if let rankUserWeight { configuration.ranking.userWeight = rankUserWeight }
+        if let rankUserLearningRate { configuration.ranking.userLearningRate = rankUserLearningRate }
     }
 }
 

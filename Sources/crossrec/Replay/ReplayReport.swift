@@ -7,6 +7,8 @@ struct ReplayReport {
         var statistics: Learner.DomainStatistics
         var tailRMSE: Double
         var tailMAE: Double
+        var ranking: PrequentialRanking?
+        var items: Int
     }
 
     var domains: [Domain]
@@ -28,6 +30,15 @@ struct ReplayReport {
                 format(domain.tailRMSE), format(domain.tailMAE), format(s.metrics.baselineRMSE), format(s.metrics.baselineMAE),
             ])
         }
+        let rankingRows = domains.compactMap { domain in
+            domain.ranking.map { ranking in
+                let j = ranking.json(items: domain.items)
+                return String(
+                    format: "%@: prequential ranking on %d sampled events: HR@10 %.4f, NDCG@10 %.4f, MRR %.4f, coverage@10 %.3f",
+                    domain.statistics.name, ranking.sampled, j["hr10"] as! Double, j["ndcg10"] as! Double, j["mrr"] as! Double,
+                    j["coverage10"] as! Double)
+            }
+        }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         var text = rows.map { row in
             row.enumerated().map { index, cell in
@@ -38,6 +49,7 @@ struct ReplayReport {
         text += String(
             format: "\n%d events in %.3f s: %.0f events/s (learner only), d=%d, peak RSS %.1f MiB",
             events, seconds, eventsPerSecond, dimension, Double(peakResidentBytes) / 1_048_576)
+        if !rankingRows.isEmpty { text += "\n" + rankingRows.joined(separator: "\n") }
         if runSeconds.count > 1 {
             text += "\nmedian of \(runSeconds.count) runs: "
                 + runSeconds.map { String(format: "%.2f M", Double(events) / $0 / 1e6) }.joined(separator: ", ") + " events/s"
@@ -51,11 +63,13 @@ struct ReplayReport {
             "peak_rss_bytes": peakResidentBytes, "run_events_per_second": runSeconds.map { Double(events) / $0 },
             "domains": domains.map { domain -> [String: Any] in
                 let s = domain.statistics
-                return [
+                var fields: [String: Any] = [
                     "domain": s.name, "events": s.events, "users": s.users, "items": s.items,
                     "rmse": s.metrics.rmse, "mae": s.metrics.mae, "rmse_last10": domain.tailRMSE, "mae_last10": domain.tailMAE,
                     "baseline_rmse": s.metrics.baselineRMSE, "baseline_mae": s.metrics.baselineMAE,
                 ]
+                if let ranking = domain.ranking { fields["ranking"] = ranking.json(items: domain.items) }
+                return fields
             },
         ]) { $1 }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()

@@ -6,35 +6,49 @@ struct ReplayRunner {
     let configuration: LearnerConfiguration
     let showProgress: Bool
 
-    func run(_ replay: ReplayEvents) -> (report: ReplayReport, learner: Learner) {
+    /// Every `rankEvery`-th event whose user has ratings in its domain is also ranked before it
+    /// is learned (0: none); that work is not timed.
+    var rankEvery = 0
+
+    /// Learns the first `limit` events (all when nil).
+    func run(_ replay: ReplayEvents, limit: Int? = nil) -> (report: ReplayReport, learner: Learner) {
         var learner = Learner(configuration: configuration)
         let domainCount = replay.domainNames.count
+        let count = min(limit ?? replay.count, replay.count)
+        var ranking = (0..<domainCount).map { _ in PrequentialRanking() }
+        var untimed: UInt64 = 0
         // Each rating is moved into `apply`, as the ingest path hands over a rating it built:
         // a copy at the call would retain and release both id strings.
-        let ratings = UnsafeMutableBufferPointer<Rating>.allocate(capacity: replay.count)
+        let ratings = UnsafeMutableBufferPointer<Rating>.allocate(capacity: count)
         defer { ratings.deallocate() }
-        _ = ratings.initialize(from: replay.events.lazy.map {
+        _ = ratings.initialize(from: replay.events.prefix(count).lazy.map {
             Rating(domain: $0.domain, user: $0.user, item: $0.item, value: $0.rating, timestampMillis: $0.timeMillis)
         })
         // Only the learner is timed: predictions are kept, and scored on the tail afterwards.
-        var predictions = [Double](repeating: 0, count: replay.count)
-        let progress = ProgressBar(total: replay.count, enabled: showProgress)
+        var predictions = [Double](repeating: 0, count: count)
+        let progress = ProgressBar(total: count, enabled: showProgress)
         let start = DispatchTime.now().uptimeNanoseconds
         predictions.withUnsafeMutableBufferPointer { predictions in
             for index in ratings.indices {
+                if rankEvery > 0, index % rankEvery == 0 {
+                    let before = DispatchTime.now().uptimeNanoseconds
+                    let event = ratings[index]
+                    ranking[event.domain].sample(learner, user: event.user, item: event.item, domain: event.domain)
+                    untimed += DispatchTime.now().uptimeNanoseconds - before
+                }
                 predictions[index] = learner.apply(ratings.moveElement(from: index))
                 if index & 0xFFFF == 0 { progress.update(index) }
             }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start - untimed) / 1e9
         progress.finish()
         // "Last 10 %" is per domain: the tail starts at 90 % of that domain's events.
         var perDomain = [Int](repeating: 0, count: domainCount)
-        for event in replay.events { perDomain[event.domain] += 1 }
+        for event in replay.events.prefix(count) { perDomain[event.domain] += 1 }
         let tailStart = perDomain.map { Int((Double($0) * 0.9).rounded(.down)) }
         var tails = perDomain.map { _ in PrequentialMetrics(window: 1) }
         var seenPerDomain = [Int](repeating: 0, count: domainCount)
-        for (event, prediction) in zip(replay.events, predictions) {
+        for (event, prediction) in zip(replay.events.prefix(count), predictions) {
             if seenPerDomain[event.domain] >= tailStart[event.domain] {
                 tails[event.domain].record(error: prediction - event.rating, baselineError: 0)
             }
@@ -42,11 +56,45 @@ struct ReplayRunner {
         }
         let report = ReplayReport(
             domains: (0..<domainCount).map { d in
-                ReplayReport.Domain(statistics: learner.statistics(domain: d), tailRMSE: tails[d].rmse, tailMAE: tails[d].mae)
+                ReplayReport.Domain(
+                    statistics: learner.statistics(domain: d), tailRMSE: tails[d].rmse, tailMAE: tails[d].mae,
+                    ranking: rankEvery > 0 ? ranking[d] : nil, items: learner.statistics(domain: d).items)
             },
-            events: replay.count, seconds: seconds, peakResidentBytes: peakResidentBytes(),
+            events: count, seconds: seconds, peakResidentBytes: peakResidentBytes(),
             dimension: configuration.dimension)
         return (report, learner)
+    }
+}
+
+/// Prequential ranking figures of one domain: for sampled events, before they are learned,
+/// where the event's item stood in the user's list.
+struct PrequentialRanking {
+    var sampled = 0
+    var hits10 = 0
+    var ndcg10 = 0.0
+    var reciprocalRank = 0.0
+    /// Items in the sampled users' top 10 (for coverage).
+    var listed: Set<String> = []
+
+    mutating func sample(_ learner: Learner, user: String, item: String, domain d: Int) {
+        guard let (position, _) = learner.listPosition(of: item, user: user, domain: d) else { return }
+        sampled += 1
+        reciprocalRank += 1 / Double(position + 1)
+        if position < 10 {
+            hits10 += 1
+            ndcg10 += 1 / log2(Double(position) + 2)
+        }
+        for recommendation in learner.recommend(user: user, domain: d, k: 10, excludeSeen: true).items {
+            listed.insert(recommendation.item)
+        }
+    }
+
+    func json(items: Int) -> [String: Any] {
+        let n = Double(max(sampled, 1))
+        return [
+            "sampled": sampled, "hr10": Double(hits10) / n, "ndcg10": ndcg10 / n, "mrr": reciprocalRank / n,
+            "coverage10": items > 0 ? Double(listed.count) / Double(items) : 0,
+        ]
     }
 }
 
