@@ -39,7 +39,7 @@ def run_crossrec(binary: str, split: splits.Split, workdir: pathlib.Path, extra:
         *extra,
     ]
     output = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    return {**output["cold_start"], "served": output["served"]}
+    return {**output["cold_start"], "served": output["served"], "cold_top_n": output.get("cold_top_n", [])}
 
 
 def main() -> None:
@@ -58,10 +58,13 @@ def main() -> None:
 
     methods = list(arguments.baselines) + (["crossrec"] if arguments.crossrec else [])
     rows = []
+    # (task, beta, mean NDCG@10 of the served lists, the daemon's popular list, training counts)
+    lists = []
     for task in arguments.tasks:
         ratings, users, items = splits.load_task(pathlib.Path(arguments.data), task)
         for beta in arguments.betas:
             scores: dict[str, list[tuple[float, float]]] = {method: [] for method in methods}
+            ndcg: list[tuple[float, float]] = []
             for seed in arguments.seeds:
                 split = splits.make_split(ratings, users, items, beta, seed)
                 if arguments.validation:
@@ -78,17 +81,28 @@ def main() -> None:
                     with tempfile.TemporaryDirectory() as directory:
                         result = run_crossrec(arguments.crossrec, split, pathlib.Path(directory), arguments.crossrec_option)
                     scores["crossrec"].append((result["rmse"], result["mae"]))
+                    for cold in result["cold_top_n"]:  # the held-out users' lists in the target
+                        figures = cold["methods"]
+                        ndcg.append((figures["served"]["ndcg10"], figures["popular"]["ndcg10"], figures["most_popular"]["ndcg10"]))
                     print(f"{task} beta={beta} seed={seed} crossrec: rmse {result['rmse']:.4f} {result}", file=sys.stderr)
                     for served in result["served"]:  # the student against its teacher
                         print(f"  {served['domain']}: score RMSE {served['score_rmse']:.4f}, top-10 overlap "
                               f"{served['top10_overlap']:.3f}, student/teacher bytes "
                               f"{served['student_bytes'] / served['teacher_bytes']:.2f}", file=sys.stderr)
             rows.append((task, beta, {m: np.mean(np.array(v), axis=0) for m, v in scores.items()}))
+            if ndcg:
+                lists.append((task, beta, *np.mean(np.array(ndcg), axis=0)))
 
     print("| task | β | " + " | ".join(f"{m} RMSE / MAE" for m in methods) + " |")
     print("| --- | --- |" + " --- |" * len(methods))
     for task, beta, means in rows:
         print(f"| {task} | {beta} | " + " | ".join(f"{means[m][0]:.3f} / {means[m][1]:.3f}" for m in methods) + " |")
+    if lists:
+        print("\nCold users' lists in the target domain (NDCG@10, mean over seeds):\n")
+        print("| task | β | crossrec transfer lists | the daemon's popular list (decayed) | most rated in training |")
+        print("| --- | --- | --- | --- | --- |")
+        for task, beta, served, popular, counted in lists:
+            print(f"| {task} | {beta} | {served:.4f} | {popular:.4f} | {counted:.4f} |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import topn  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(HERE, "..", "data", "ml-1m", "ml-1m.inter")
-EASE_LAMBDAS = [1000, 2000, 5000, 10000, 20000, 50000]
+EASE_LAMBDAS = [1000, 3000, 10000, 30000, 100000, 300000, 1000000]
 SVD_RANKS = [2, 3, 5, 10, 20]
 # (factors, regularization, alpha): 16 factors as in the reference figure.
 ALS_SETTINGS = [(16, 0.1, 0.3), (16, 0.1, 1.0), (16, 1.0, 1.0), (16, 10.0, 1.0), (16, 1.0, 5.0)]

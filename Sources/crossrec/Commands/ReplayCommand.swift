@@ -103,7 +103,20 @@ struct ReplayCommand: ParsableCommand {
             }
             return fields
         }
-        print(json ? report.json(extra: ["cold_start": evaluation.json, "served": served]) : report.table() + "\n" + evaluation.text)
+        // The held-out users' lists in each target domain: what they would be shown before
+        // their first rating there, against the domain's popular list.
+        let coldLists = events.domainNames.enumerated().filter { target.contains($0.element) }.map { d, name in
+            var evaluation = TopNEvaluation(
+                domain: name, train: events.events.filter { $0.domain == d }, test: heldOut.events.filter { $0.domain == d }, cold: true)
+            evaluation.addMostPopular()
+            evaluation.add(method: "popular") { _ in model.popular(domain: d, k: 20).map(\.item) }
+            evaluation.add(method: "served") { user in model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
+            return evaluation
+        }
+        print(
+            json
+                ? report.json(extra: ["cold_start": evaluation.json, "served": served, "cold_top_n": coldLists.map(\.json)])
+                : ([report.table(), evaluation.text] + coldLists.map(\.text)).joined(separator: "\n"))
     }
 
     /// Top-N figures of the split, per domain: most popular, the learner's own lists, and the

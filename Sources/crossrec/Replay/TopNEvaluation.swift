@@ -47,8 +47,10 @@ struct TopNEvaluation {
     /// Training items by count, most first (ties by id): the MostPop reference.
     private let popular: [String]
 
-    /// `train` and `test` are the events of one domain on either side of the split.
-    init(domain: String, train: [ReplayEvents.Event], test: [ReplayEvents.Event]) {
+    /// `train` and `test` are the events of one domain on either side of the split. `cold`:
+    /// judge the users with no training rating in the domain instead (cold start: a target
+    /// domain's held-out users, whose lists come from what they rated elsewhere).
+    init(domain: String, train: [ReplayEvents.Event], test: [ReplayEvents.Event], cold: Bool = false) {
         self.domain = domain
         var training: [String: Set<String>] = [:]
         var counts: [String: Int] = [:]
@@ -57,7 +59,7 @@ struct TopNEvaluation {
             counts[event.item, default: 0] += 1
         }
         var relevant: [String: Set<String>] = [:]
-        for event in test where training[event.user] != nil { relevant[event.user, default: []].insert(event.item) }
+        for event in test where (training[event.user] == nil) == cold { relevant[event.user, default: []].insert(event.item) }
         popular = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
         popularityRank = Dictionary(uniqueKeysWithValues: popular.enumerated().map { ($1, $0 + 1) })
         self.training = training
@@ -90,6 +92,7 @@ struct TopNEvaluation {
     private func score(_ items: [String], user: String, into figures: inout Figures) {
         guard let wanted = relevant[user] else { return }
         let seen = training[user] ?? []
+        let activity = seen.count
         figures.users += 1
         var dcg10 = 0.0, dcg20 = 0.0, hits10 = 0, hits20 = 0
         for (position, item) in items.enumerated() {
@@ -118,7 +121,6 @@ struct TopNEvaluation {
         figures.recall20 += Double(hits20) / Double(wanted.count)
         figures.precision10 += Double(hits10) / 10
         figures.precision20 += Double(hits20) / 20
-        let activity = seen.count
         if let bucket = Self.activityBuckets.firstIndex(where: { $0.range.contains(activity) }) {
             figures.bucketUsers[bucket] += 1
             figures.bucketNDCG10[bucket] += ndcg10
@@ -130,7 +132,7 @@ struct TopNEvaluation {
     }
 
     var text: String {
-        var lines = ["top-N on the split, domain \(domain): \(users.count) warm users, \(catalog) items before the split"]
+        var lines = ["top-N, domain \(domain): \(users.count) users judged, \(catalog) items in training"]
         lines.append("  method          NDCG@10  HR@10  Recall@10  NDCG@20  coverage@10  pop.rank  leaks  NDCG@10 by activity (" + Self.activityBuckets.map(\.name).joined(separator: ", ") + ")")
         for (name, figures) in methods {
             let j = figures.json(catalog: catalog)
