@@ -44,6 +44,9 @@ struct ConfigurationTests {
         (valid + "\ndistill:\n  transfer_methods: []\n", "distill.transfer_methods", 5, "at least one method"),
         (valid + "\ndistill:\n  judged_users: 0\n", "distill.judged_users", 5, "must be in 1...1000000"),
         (valid + "\nsocket:\n  answer_cache_mib: -1\n", "socket.answer_cache_mib", 5, "must be in 0...1048576"),
+        (valid + "\nkafka:\n  dead_letter_topic: ratings.movies\n", "kafka.dead_letter_topic", 5, "is a domain's topic"),
+        (valid + "\nmodel:\n  dimension: 8\ndistill:\n  dimension: 16\n", "distill.dimension", 7, "at most model.dimension (8)"),
+        (valid + "\nmodel:\n  ranking_negatives: 65\n", "model.ranking_negatives", 5, "must be in 0...64"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {

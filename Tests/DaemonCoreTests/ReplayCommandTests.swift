@@ -58,10 +58,45 @@ struct ReplayCommandTests {
             (["--lists", "\(directory)/l.tsv"], "--lists needs --split"),
             (["--optimizer", "adagard"], "--optimizer: adagard is not one of"),
             (["--rank-negatives", "1000"], "--rank-negatives wants 0 to"),
+            (["--loss-weights", "tagret=0.2"], "--loss-weights: no domain tagret in the files (domains: default)"),
+            (["--target", "Target"], "--target: no domain Target in the files"),
         ] {
             let result = try ExternalTool.run([crossrec, "replay", file, "--no-header", "--no-progress"] + arguments)
             #expect(result.status != 0, "\(arguments) was accepted")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
+        // Held-out ratings of a domain the training files do not have: nothing to predict them with.
+        let train = "\(directory)/train.tsv", heldOut = "\(directory)/heldout.tsv"
+        try "u1\ti1\t4\t1\tmovies\nu2\ti1\t3\t2\tmovies\n".write(toFile: train, atomically: true, encoding: .utf8)
+        try "u1\tb1\t4\t3\tbooks\n".write(toFile: heldOut, atomically: true, encoding: .utf8)
+        let predict = try ExternalTool.run([
+            crossrec, "replay", train, "--columns", "user=0,item=1,rating=2,time=3,domain=4", "--no-header", "--predict", heldOut, "--json",
+        ])
+        #expect(predict.status != 0, "\(predict.stdout)")
+        #expect(predict.stderr.contains("--predict: domain books is not a training domain (movies)"), "\(predict.stderr)")
+    }
+}
+
+/// What users see when a file is missing or a directory: words, not Foundation's error codes.
+@Suite("CLI file errors")
+struct CLIFileErrorTests {
+    @Test func missingFilesAndDirectoriesAreNamedInWords() throws {
+        let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
+        let crossrecd = DaemonProcess.binary("crossrecd", root: repositoryRoot)
+        let directory = try makeShortTemporaryDirectory("files")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let missing = try ExternalTool.run([crossrec, "replay", "\(directory)/missing.csv"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("cannot read \(directory)/missing.csv: no such file"), "\(missing.stderr)")
+        let folder = try ExternalTool.run([crossrec, "replay", directory])
+        #expect(folder.status != 0)
+        #expect(folder.stderr.contains("is a directory"), "\(folder.stderr)")
+        let config = try ExternalTool.run([crossrecd, "--check-config", directory])
+        #expect(config.status == 78)
+        #expect(config.stderr.contains("is a directory") && !config.stderr.contains("NSCocoaErrorDomain"), "\(config.stderr)")
+        // An empty state directory has nothing to restore from: not a pass.
+        let verify = try ExternalTool.run([crossrec, "checkpoint", "verify", directory])
+        #expect(verify.status == 1)
+        #expect(verify.stderr.contains("no checkpoint in \(directory)"), "\(verify.stderr)")
     }
 }

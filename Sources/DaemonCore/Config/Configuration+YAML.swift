@@ -8,7 +8,7 @@ extension Configuration {
     public static func load(path: String) throws(ConfigError) -> Configuration {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigError(file: path, key: "", line: nil, message: "cannot read: \(error.localizedDescription)")
+            throw ConfigError(file: path, key: "", line: nil, message: "cannot read: \(FileProblem.describe(path: path, error: error))")
         }
         var configuration = try parse(yaml: text, file: path)
         configuration.resolvePaths(relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent().path)
@@ -38,7 +38,25 @@ extension Configuration {
         guard !configuration.domains.isEmpty else {
             throw ConfigError(file: file, key: "domains", line: root.mark?.line, message: "at least one domain is required")
         }
+        try checkAcrossSections(configuration, root, reader)
         return configuration
+    }
+
+    /// Rules that tie keys of two sections; the error names the key that must change.
+    private static func checkAcrossSections(_ configuration: Configuration, _ root: Node, _ reader: YAMLReader) throws(ConfigError) {
+        // A dead-letter topic that is also consumed would feed each bad message back in, and
+        // set it aside again, forever.
+        if let topic = configuration.kafka.deadLetterTopic, configuration.domains.contains(where: { $0.topic == topic }),
+            let node = root["kafka"]?["dead_letter_topic"]
+        {
+            throw reader.error("kafka.dead_letter_topic", node, "\(topic) is a domain's topic: bad messages would loop; name another topic")
+        }
+        // The student's rows are a projection of the teacher's: they cannot be longer.
+        if configuration.distill.dimension > configuration.model.dimension, let node = root["distill"]?["dimension"] {
+            throw reader.error(
+                "distill.dimension", node,
+                "at most model.dimension (\(configuration.model.dimension)): the student is a projection of the teacher")
+        }
     }
 
     /// Relative paths in the file are relative to the file's directory's parent when that is a

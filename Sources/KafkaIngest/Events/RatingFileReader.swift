@@ -56,8 +56,14 @@ public struct RatingFileReader: Sendable {
         self.hasHeader = hasHeader
     }
 
+    /// Throws `ReadError` (the path and why, in words) when the file cannot be read.
     public func read(path: String) throws -> Result {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw ReadError(path: path, reason: FileProblem.describe(path: path, error: error))
+        }
         return data.withUnsafeBytes { read(bytes: $0) }
     }
 
@@ -120,5 +126,18 @@ public struct RatingFileReader: Sendable {
         let time = columns.time.flatMap { number($0) }
         if let column = columns.time, column < fields.count, !fields[column].isEmpty, time == nil { return nil }
         return Line(user: user, item: item, rating: rating, time: time, domain: columns.domain.flatMap { text($0) })
+    }
+}
+
+extension RatingFileReader {
+    public struct ReadError: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot read \(path): \(reason)" }
+
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
     }
 }

@@ -66,7 +66,7 @@ struct CheckpointCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Verify every checkpoint of a directory (newest first); exit 1 if any fails.")
+            abstract: "Verify every checkpoint of a directory (newest first); exit 1 if any fails or there is none.")
         @Argument(help: "The state directory.") var directory: String
 
         func run() throws {
@@ -76,6 +76,11 @@ struct CheckpointCommand: ParsableCommand {
             } catch {
                 FileHandle.standardError.write(Data("crossrec: \(error.message)\n".utf8))
                 throw ExitCode(66)
+            }
+            // Nothing to restore from is not a pass: a script checking backups must see it.
+            guard !entries.isEmpty else {
+                FileHandle.standardError.write(Data("crossrec: no checkpoint in \(directory)\n".utf8))
+                throw ExitCode(1)
             }
             var failed = 0
             for entry in entries {

@@ -50,7 +50,12 @@ struct ProduceCommand: ParsableCommand {
     private func messages(of file: String, output: EventFormat) throws -> [(key: String?, value: String)] {
         let isJSONLines = file == "-" || file.hasSuffix(".jsonl") || file.hasSuffix(".ndjson")
         if isJSONLines {
-            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            let data: Data
+            do {
+                data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw RatingFileReader.ReadError(path: file, reason: FileProblem.describe(path: file, error: error))
+            }
             return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map { (nil, String($0)) }
         }
         let reader = RatingFileReader(

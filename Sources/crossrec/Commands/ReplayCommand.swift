@@ -79,7 +79,13 @@ struct ReplayCommand: ParsableCommand {
             return
         }
         var heldOut = try loadEvents(files: [predict], domains: fileDomains.isEmpty ? [] : [fileDomains[0]])
+        let unknown = heldOut.domainNames.filter { !events.domainNames.contains($0) }
+        guard unknown.isEmpty else {
+            throw ValidationError(
+                "--predict: domain \(unknown.joined(separator: ", ")) is not a training domain (\(events.domainNames.joined(separator: ", ")))")
+        }
         heldOut.resolveDomains(against: events.domainNames)
+        guard !heldOut.isEmpty else { throw ValidationError("--predict: no ratings found in \(predict)") }
         let model = learner.distill(version: 1, options: distill.options)
         let evaluation = ColdStartEvaluation(heldOut.events, range: learner.configuration.domains[0].ratingRange) { event in
             model.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
@@ -184,6 +190,14 @@ struct ReplayCommand: ParsableCommand {
                 throw ValidationError("--loss-weights wants name=weight pairs")
             }
             weights[String(parts[0])] = weight
+        }
+        // A misspelt domain would silently keep its default: name the ones the files have.
+        let known = domains.joined(separator: ", ")
+        for name in weights.keys.sorted() where !domains.contains(name) {
+            throw ValidationError("--loss-weights: no domain \(name) in the files (domains: \(known))")
+        }
+        for name in target where !domains.contains(name) {
+            throw ValidationError("--target: no domain \(name) in the files (domains: \(known))")
         }
         var configuration = LearnerConfiguration(domains: domains.map {
             DomainSpec(name: $0, ratingRange: bounds[0]...bounds[1], lossWeight: weights[$0] ?? 1, isTarget: target.contains($0))
