@@ -45,7 +45,9 @@ public struct Daemon: Sendable {
         let ingest = IngestService(learner: learner, positions: positions, consumer: consumer, logger: logger)
         let checkpoints = CheckpointService(
             store: store, ingest: ingest, intervalSeconds: configuration.checkpoint.intervalSeconds,
-            restoredFrom: restored.file?.path, logger: logger)
+            restoredFrom: restored.file?.path, skipped: restored.skipped.map(\.message),
+            startedWithoutHistory: restored.file == nil && restored.skipped.contains { !(discardIncompatibleCheckpoint && $0.code == .incompatible) },
+            logger: logger)
         let distill = DistillService(ingest: ingest, schedule: configuration.distillSchedule, logger: logger)
         ingest.measureHitRate { [distill] in distill.model }
         notifier.notify(["STATUS=building the first serving model"])
@@ -105,6 +107,8 @@ public struct Daemon: Sendable {
         for error in restored.skipped {
             logger.error("checkpoint skipped", metadata: [LoggingKeys.error: "\(error.message)", "crossrec.reason": "\(error.code.rawValue)"])
         }
+        // Files discarded on the operator's word (--discard-incompatible-checkpoint) were decided on.
+        let unusable = restored.skipped.filter { !(discardIncompatibleCheckpoint && $0.code == .incompatible) }
         if let file = restored.file, let learner = restored.learner {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             logger.notice(
@@ -114,6 +118,17 @@ public struct Daemon: Sendable {
                     "crossrec.seconds": "\(seconds)",
                     "crossrec.offsets": "\(file.offsets.map { "\($0.topic)/\($0.partition)@\($0.offset)" }.joined(separator: ","))",
                 ])
+        } else if !unusable.isEmpty, configuration.checkpoint.onUnusable == .refuse {
+            // Starting empty would resume from the group's committed offsets: the model's
+            // history would be gone without anyone deciding it.
+            let message = "every checkpoint in \(store.directory) is unusable (\(unusable.count) skipped, reasons above); "
+                + "move them aside to start empty, or set checkpoint.on_unusable: start_empty"
+            logger.critical("\(message)")
+            throw UnusableCheckpoints(message: message)
+        } else if !unusable.isEmpty {
+            logger.critical(
+                "every checkpoint is unusable: starting with an empty model (checkpoint.on_unusable: start_empty); health stays degraded until a checkpoint is written",
+                metadata: [LoggingKeys.path: "\(store.directory)", "crossrec.skipped": "\(restored.skipped.count)"])
         } else {
             logger.notice(
                 "no usable checkpoint: starting with an empty model",
@@ -181,4 +196,11 @@ extension Logger {
         logger.logLevel = logLevel
         return logger
     }
+}
+
+/// Checkpoints exist but none can be restored, and `checkpoint.on_unusable` is `refuse`:
+/// crossrecd stops with EX_CONFIG (78), which systemd does not restart.
+public struct UnusableCheckpoints: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

@@ -42,6 +42,9 @@ struct CrossrecdCommand: AsyncParsableCommand {
         } catch let error as CheckpointError where error.code == .incompatible {
             FileHandle.standardError.write(Data("crossrecd: \(error.message)\n".utf8))
             throw ExitCode(ConfigError.exitCode)
+        } catch let error as UnusableCheckpoints {
+            FileHandle.standardError.write(Data("crossrecd: \(error.message)\n".utf8))
+            throw ExitCode(ConfigError.exitCode)
         }
     }
 

@@ -64,9 +64,58 @@ extension WholeDaemonTests {
                 executable: helper.crossrecd, arguments: ["--config", config, "--discard-incompatible-checkpoint"],
                 logPath: "\(directory)/log.2")
             #expect(discarding.waitForLog { _ in helper.appliedEvents(directory) == 20 }, "an empty model re-reads the topic")
-            #expect(discarding.log.contains("no usable checkpoint: starting with an empty model"))
+            #expect(discarding.log.contains("starting with an empty model"))
             discarding.signal(SIGTERM)
             #expect(discarding.waitForExit() == 0)
+        }
+
+        /// Every checkpoint damaged: by default the start is refused (78, not restarted by
+        /// systemd); with `on_unusable: start_empty` the daemon starts empty and says so in
+        /// `health` until it has written a checkpoint of its own.
+        @Test func everyCheckpointDamagedRefusesTheStartUnlessToldToStartEmpty() throws {
+            let directory = try makeShortTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let broker = try broker(events: 20, items: "a")
+            let config = try checkpointed(broker, in: directory, total: 20)
+            let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/state").filter { $0.hasSuffix(".ckpt") }
+            try #require(!files.isEmpty)
+            for file in files {  // one flipped byte in the middle of each: its checksum fails
+                let handle = try #require(FileHandle(forUpdatingAtPath: "\(directory)/state/\(file)"))
+                let size = try handle.seekToEnd()
+                try handle.seek(toOffset: size / 2)
+                let byte = try #require(try handle.read(upToCount: 1)).first ?? 0
+                try handle.seek(toOffset: size / 2)
+                try handle.write(contentsOf: [byte ^ 0xFF])
+                try handle.close()
+            }
+
+            let refused = try helper.start(config, directory, run: 1)
+            #expect(refused.waitForExit() == 78)
+            #expect(refused.log.contains("every checkpoint in \(directory)/state is unusable"), "\(refused.log.suffix(1_500))")
+
+            let yaml = try String(contentsOfFile: config, encoding: .utf8)
+                .replacingOccurrences(of: "checkpoint: {interval_seconds: 0.2}", with: "checkpoint: {interval_seconds: 600, on_unusable: start_empty}")
+            try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+            let started = try helper.start(config, directory, run: 2)
+            let socket = "\(directory)/run/crossrecd.sock"
+            func query(_ op: String) -> [String: Any] {
+                let line = (try? QuerySocketClient(path: socket).request(["op": op])) ?? "{}"
+                return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+            }
+            // It resumes from the group's committed offsets: the 20 events are not read again,
+            // which is the history an operator chose to drop.
+            #expect(started.waitForLog { _ in query("health")["status"] != nil }, "\(started.log.suffix(2_000))")
+            #expect(started.log.contains("every checkpoint is unusable: starting with an empty model"))
+            let health = query("health")
+            #expect(health["status"] as? String == "degraded")
+            #expect((health["reasons"] as? [String] ?? []).contains { $0.contains("started with an empty model") }, "\(health)")
+            let skipped = (query("stats")["checkpoint"] as? [String: Any])?["skipped_at_start"] as? [String] ?? []
+            #expect(skipped.count == files.count, "\(skipped)")
+            // A checkpoint of the new model ends it.
+            #expect(query("checkpoint")["ok"] as? Bool == true)
+            #expect(query("health")["status"] as? String == "ready")
+            started.signal(SIGTERM)
+            #expect(started.waitForExit() == 0)
         }
     }
 }

@@ -211,10 +211,12 @@ extension Configuration {
 
     private static func parseCheckpoint(_ node: Node, _ key: String, _ reader: YAMLReader) throws(ConfigError) -> Checkpoints {
         var checkpoint = Checkpoints()
-        for (field, value, path) in try reader.mapping(node, key, allowed: ["interval_seconds", "retain"]) {
+        for (field, value, path) in try reader.mapping(node, key, allowed: ["interval_seconds", "retain", "on_unusable"]) {
             switch field {
             case "interval_seconds": checkpoint.intervalSeconds = try reader.double(value, path, 0.1...86_400)
-            default: checkpoint.retain = try reader.int(value, path, 1...1_000)
+            case "retain": checkpoint.retain = try reader.int(value, path, 1...1_000)
+            case "on_unusable": checkpoint.onUnusable = try reader.choice(value, path, Checkpoints.OnUnusable.self)
+            default: break  // `mapping` admits only the keys above
             }
         }
         return checkpoint

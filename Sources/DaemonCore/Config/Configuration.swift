@@ -80,6 +80,16 @@ public struct Configuration: Sendable, Equatable {
         public var intervalSeconds: Double = 60
         /// Checkpoints kept; older ones are deleted after each successful write.
         public var retain = 3
+        /// What a start does when checkpoints exist but none can be restored (all damaged).
+        public var onUnusable = OnUnusable.refuse
+
+        public enum OnUnusable: String, Sendable, CaseIterable {
+            /// Stop with exit status 78 and say why: starting empty would resume from the
+            /// group's committed offsets and lose the model's history without anyone deciding it.
+            case refuse
+            /// Start with an empty model; `health` says `degraded` until a checkpoint is written.
+            case start_empty
+        }
     }
 
     /// Building the serving model from the learner.

@@ -34,6 +34,11 @@ public final class CheckpointService: Service, Sendable {
     public struct Status: Sendable {
         /// The checkpoint restored at start, if any.
         public var restoredFrom: String?
+        /// Checkpoints passed over at start (damaged, or from a newer format), with why.
+        public var skippedAtStart: [String] = []
+        /// True from a start that found checkpoints but could use none (`on_unusable:
+        /// start_empty`) until a checkpoint is written: the model lacks its history.
+        public var startedWithoutHistory = false
         public var lastSuccess: Success?
         public var lastError: String?
         public var consecutiveFailures = 0
@@ -61,13 +66,14 @@ public final class CheckpointService: Service, Sendable {
     private let durationTimer = Metrics.Timer(label: "crossrec_checkpoint_write_duration")
 
     public init(
-        store: CheckpointStore, ingest: IngestService, intervalSeconds: Double, restoredFrom: String?, logger: Logger
+        store: CheckpointStore, ingest: IngestService, intervalSeconds: Double, restoredFrom: String?, skipped: [String] = [],
+        startedWithoutHistory: Bool = false, logger: Logger
     ) {
         schedule = Mutex((store, intervalSeconds))
         self.ingest = ingest
         topics = ingest.consumer.settings.topics.map(\.name)
         self.logger = logger
-        state = Mutex(Status(restoredFrom: restoredFrom))
+        state = Mutex(Status(restoredFrom: restoredFrom, skippedAtStart: skipped, startedWithoutHistory: startedWithoutHistory))
         (requests, requestSink) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
     }
 
@@ -146,6 +152,7 @@ public final class CheckpointService: Service, Sendable {
                 status.lastSuccess = success
                 status.lastError = nil
                 status.consecutiveFailures = 0
+                status.startedWithoutHistory = false
                 status.writes += 1
             }
             writesCounter.increment()

@@ -122,6 +122,10 @@ struct ServingQueryHandler: QueryHandler {
             reasons.append(.string("kafka: \(reset.description)"))
         }
         let checkpoint = checkpoints.status
+        if checkpoint.startedWithoutHistory {
+            reasons.append(.string(
+                "started with an empty model: \(checkpoint.skippedAtStart.count) unusable checkpoint(s) (stats.checkpoint.skipped_at_start); degraded until a checkpoint is written"))
+        }
         if let error = checkpoint.lastError {
             reasons.append(.string("checkpoint: \(checkpoint.consecutiveFailures) failed in a row, last: \(error)"))
         }
@@ -231,6 +235,7 @@ struct ServingQueryHandler: QueryHandler {
             "writes": .integer(Int64(status.writes)), "failures": .integer(Int64(status.failures)),
             "last_error": status.lastError.map(JSONValue.string) ?? .null,
             "restored_from": status.restoredFrom.map(JSONValue.string) ?? .null,
+            "skipped_at_start": .array(status.skippedAtStart.map(JSONValue.string)),
         ]
         if let last = status.lastSuccess {
             fields["last"] = .object(Self.describe(last).merging([
