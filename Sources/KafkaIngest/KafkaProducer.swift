@@ -58,6 +58,31 @@ public final class KafkaProducer: @unchecked Sendable {
         handle.poll(timeoutMs: timeoutMs)
     }
 
+    /// The low and high watermarks of every partition of `topic`, by partition (metadata and
+    /// watermark queries: each blocks up to `timeoutMs`).
+    public func watermarks(topic: String, timeoutMs: Int32 = 5_000) throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let topicHandle = rd_kafka_topic_new(handle.pointer, topic, nil)
+        defer { if let topicHandle { rd_kafka_topic_destroy(topicHandle) } }
+        let err = rd_kafka_metadata(handle.pointer, 0, topicHandle, &metadata, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw .rdKafka(.brokerUnavailable, err, context: "metadata of \(topic)") }
+        // The metadata is librdkafka's allocation: read it, then give it back.
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var partitions: [Int32] = []
+        for t in 0..<Int(metadata.pointee.topic_cnt) where String(cString: metadata.pointee.topics[t].topic) == topic {
+            let entry = metadata.pointee.topics[t]
+            for p in 0..<Int(entry.partition_cnt) { partitions.append(entry.partitions[p].id) }
+        }
+        var result: [Int32: (low: Int64, high: Int64)] = [:]
+        for partition in partitions {
+            var (low, high): (Int64, Int64) = (0, 0)
+            let err = rd_kafka_query_watermark_offsets(handle.pointer, topic, partition, &low, &high, timeoutMs)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .rdKafka(.brokerUnavailable, err, context: "watermarks of \(topic)/\(partition)") }
+            result[partition] = (low, high)
+        }
+        return result
+    }
+
     /// Waits until every queued message is delivered or failed.
     public func flush(timeoutMs: Int32 = 30_000) throws(KafkaError) {
         let err = rd_kafka_flush(handle.pointer, timeoutMs)

@@ -100,3 +100,30 @@ struct CLIFileErrorTests {
         #expect(verify.stderr.contains("no checkpoint in \(directory)"), "\(verify.stderr)")
     }
 }
+
+/// `crossrec produce` against the dev broker, which keeps about 5 MiB per partition.
+@Suite("crossrec produce")
+struct ProduceCommandTests {
+    @Test func saysLoudlyWhenTheBrokerDroppedWhatWasJustProduced() throws {
+        let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
+        let broker = try TestKafka.broker(["small": 1, "large": 1])
+        let directory = try makeShortTemporaryDirectory("produce")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func file(_ name: String, lines: Int) throws -> String {
+            let path = "\(directory)/\(name).jsonl"
+            let padding = String(repeating: "x", count: 40)
+            try (0..<lines).map { #"{"user":"u\#($0 % 1000)","item":"i\#($0)","rating":4,"note":"\#(padding)"}"# }
+                .joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let small = try ExternalTool.run([crossrec, "produce", try file("small", lines: 100), "--topic", "small", "--bootstrap", broker.bootstrapServers])
+        #expect(small.status == 0, "\(small.stderr)")
+        #expect(small.stdout.contains("produced 100 messages to small"))
+        #expect(!small.stderr.contains("WARNING"), "\(small.stderr)")
+        // About 9 MB into one partition: the oldest batches are gone before anyone read them.
+        let large = try ExternalTool.run([crossrec, "produce", try file("large", lines: 120_000), "--topic", "large", "--bootstrap", broker.bootstrapServers])
+        #expect(large.status == 0, "\(large.stderr)")
+        #expect(large.stderr.contains("WARNING: the broker no longer holds"), "\(large.stderr)")
+        #expect(large.stderr.contains("large/0 now starts at"))
+    }
+}

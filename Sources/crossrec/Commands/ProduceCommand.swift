@@ -27,6 +27,8 @@ struct ProduceCommand: ParsableCommand {
     func run() throws {
         guard let output = EventFormat(rawValue: format) else { throw ValidationError("--format is json or csv") }
         let producer = try KafkaProducer(bootstrapServers: try broker.resolve(), logger: cliLogger("produce"))
+        // Where each partition's log ended before: our messages are from there on.
+        let before = try? producer.watermarks(topic: topic)
         var sent = 0
         for file in files {
             let messages = try messages(of: file, output: output)
@@ -44,7 +46,30 @@ struct ProduceCommand: ParsableCommand {
         try producer.flush()
         let failed = producer.failedDeliveries
         print("produced \(sent - failed) messages to \(topic)\(failed > 0 ? " (\(failed) failed)" : "")")
+        warnOfRetention(producer, before: before)
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Says loudly when the broker no longer holds some of what was just produced: the dev
+    /// broker (librdkafka's mock cluster) keeps about 5 MiB per partition and drops older
+    /// batches without a word. A consumer that read them in time (crossrecd running) has them.
+    private func warnOfRetention(_ producer: KafkaProducer, before: [Int32: (low: Int64, high: Int64)]?) {
+        guard let before, let after = try? producer.watermarks(topic: topic) else { return }
+        var dropped: Int64 = 0
+        var details: [String] = []
+        for (partition, now) in after.sorted(by: { $0.key < $1.key }) {
+            let firstOurs = before[partition]?.high ?? 0
+            guard now.low > firstOurs else { continue }
+            dropped += min(now.low, now.high) - firstOurs
+            details.append("\(topic)/\(partition) now starts at \(now.low), ours from \(firstOurs)")
+        }
+        guard dropped > 0 else { return }
+        FileHandle.standardError.write(Data("""
+            WARNING: the broker no longer holds \(dropped) of the messages just produced (\(details.joined(separator: "; "))).
+            A consumer that was not reading them meanwhile will never see them. The dev broker keeps about 5 MiB per
+            partition: raise kafka.dev_broker_partitions, or produce while crossrecd consumes.
+
+            """.utf8))
     }
 
     private func messages(of file: String, output: EventFormat) throws -> [(key: String?, value: String)] {
