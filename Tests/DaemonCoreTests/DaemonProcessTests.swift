@@ -158,6 +158,9 @@ extension WholeDaemonTests {
             let (sampled, hits) = (personal["sampled"] as? Int ?? 0, personal["hits"] as? Int ?? -1)
             #expect(hits >= 0 && hits <= sampled)
             #expect((personal["hr10"] as? Double) == Double(hits) / Double(sampled))
+            let unknownItem = try QuerySocketClient(path: socketPath).request(["op": "predict", "user": "u1", "domain": "movies", "item": "nothing"])
+            #expect(unknownItem.contains(#""code":"unknown_item""#), "\(unknownItem)")
+
             // Later batches may be sampled meanwhile: the exported tally is at least as high.
             let metricsLine = try QuerySocketClient(path: socketPath).request(["op": "metrics"])
             let text = (try JSONSerialization.jsonObject(with: Data(metricsLine.utf8)) as? [String: Any])?["text"] as? String ?? ""
