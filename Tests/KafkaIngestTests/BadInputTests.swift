@@ -81,3 +81,44 @@ struct BadInputTests {
         #expect(records.allSatisfy { if case .event = $0.outcome { true } else { false } })
     }
 }
+
+@Suite("Dead letters keep the message")
+struct DeadLetterFidelityTests {
+    /// A rejected message is set aside as it came: its key, a null value kept null, and one
+    /// over the broker's default message size cut to its head with a header saying so.
+    @Test func keyNullAndOversizedMessagesAreSetAsideFaithfully() throws {
+        try #require(ExternalTool.isInstalled("kcat"), "make test installs kcat")
+        let broker = try TestKafka.broker(["ratings.movies": 1, "ratings.dlq": 1])
+        let large = "{\"pad\":\"" + String(repeating: "z", count: 1_200_000) + "\""  // malformed: no closing brace
+        for (arguments, input) in [
+            (["-K", ":"], "user-7:{oops\n"),  // keyed
+            (["-K", ":", "-Z"], "tombstone:\n"),  // an empty value sent as NULL
+            (["-X", "message.max.bytes=2000000"], large + "\n"),
+        ] {
+            let sent = try ExternalTool.run(["kcat", "-P", "-b", broker.bootstrapServers, "-t", "ratings.movies", "-p", "0"] + arguments, input: input)
+            try #require(sent.status == 0, "\(arguments): \(sent.stderr)")
+        }
+        var settings = TestKafka.settings(
+            broker, topics: [TopicSettings(name: "ratings.movies", domain: "movies", ratingRange: 1...5)],
+            assignment: .manual([TopicPartition("ratings.movies", 0)]))
+        settings.deadLetterTopic = "ratings.dlq"
+        let consumer = try KafkaConsumer(settings: settings, logger: TestKafka.logger())
+        try consumer.start()
+        let records = TestKafka.drain(consumer) { $0.count >= 3 }
+        consumer.stop()
+        #expect(records.count == 3)
+        #expect(consumer.counters.snapshot.deadLetterFailures == 0)
+
+        // kcat reads them back: key, value length (-1 for NULL), headers.
+        let read = try ExternalTool.run([
+            "kcat", "-C", "-b", broker.bootstrapServers, "-t", "ratings.dlq", "-o", "beginning", "-e", "-q", "-f", "%k|%S|%h\n",
+        ])
+        #expect(read.status == 0, "\(read.stderr)")
+        let lines = read.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 3, "\(read.stdout.prefix(2_000))")
+        #expect(lines[0].hasPrefix("user-7|5|"), "the key is kept: \(lines[0])")
+        #expect(lines[1].hasPrefix("tombstone|-1|"), "a NULL value stays NULL: \(lines[1])")
+        #expect(lines[2].hasPrefix("|900000|") && lines[2].contains("crossrec.truncated_from=\(large.utf8.count)"), "\(lines[2].prefix(300))")
+        #expect(lines.allSatisfy { $0.contains("crossrec.source.offset=") })
+    }
+}

@@ -14,6 +14,8 @@ public final class IngestCounters: Sendable {
         public var rejected: [[RejectReason: Int]]
         /// Rejected messages of topics not in the configuration.
         public var unknownTopic: Int
+        /// Rejected messages that could not be queued to the dead-letter topic.
+        public var deadLetterFailures = 0
 
         public func rejected(_ topicIndex: Int, _ reason: RejectReason) -> Int { rejected[topicIndex][reason] ?? 0 }
         public var totalRejected: Int { rejected.reduce(unknownTopic) { $0 + $1.values.reduce(0, +) } }
@@ -22,6 +24,7 @@ public final class IngestCounters: Sendable {
     private let state: Mutex<Snapshot>
     private let consumedMetrics: [Counter]
     private let rejectedMetrics: [[RejectReason: Counter]]
+    private let deadLetterFailuresMetric = Counter(label: "crossrec_dead_letter_failures_total")
 
     public init(topics: [String]) {
         state = Mutex(Snapshot(consumed: topics.map { _ in 0 }, rejected: topics.map { _ in [:] }, unknownTopic: 0))
@@ -41,6 +44,11 @@ public final class IngestCounters: Sendable {
             for (index, count) in counts.enumerated() where count > 0 { snapshot.consumed[index] += count }
         }
         for (index, count) in counts.enumerated() where count > 0 { consumedMetrics[index].increment(by: count) }
+    }
+
+    func deadLetterFailed() {
+        state.withLock { $0.deadLetterFailures += 1 }
+        deadLetterFailuresMetric.increment()
     }
 
     func rejected(topicIndex: Int?, _ reason: RejectReason) {

@@ -72,7 +72,8 @@ extension KafkaConsumer {
         pollState.pending.append(
             topicIndex: index, topicName: { rkm.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-" },
             partition: rkm.partition, offset: rkm.offset, timestampMillis: rd_kafka_message_timestamp(message, nil),
-            payload: UnsafeRawBufferPointer(start: rkm.payload, count: rkm.len))
+            payload: UnsafeRawBufferPointer(start: rkm.payload, count: rkm.len),
+            key: rkm.key.map { UnsafeRawBufferPointer(start: $0, count: rkm.key_len) })
     }
 
     private func topicIndex(of rkt: OpaquePointer?) -> Int? {

@@ -54,7 +54,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         topicIndex = Dictionary(settings.topics.enumerated().map { ($1.name, $0) }) { first, _ in first }
         handle = try RDKafkaHandle(.consumer, config: RDKafkaConfig(settings.librdkafkaProperties), logger: logger)
         if let topic = settings.deadLetterTopic {
-            deadLetterState = Mutex((topic, try KafkaProducer(bootstrapServers: settings.bootstrapServers, logger: logger)))
+            deadLetterState = Mutex((topic, try Self.deadLetterProducer(settings, logger: logger)))
             logger.info("dead-letter topic configured", metadata: [LoggingKeys.topic: "\(topic)"])
         } else {
             deadLetterState = Mutex((nil, nil))
@@ -110,13 +110,29 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func setDeadLetterTopic(_ topic: String?) throws(KafkaError) {
         var producer = deadLetterState.withLock { $0.producer }
         if producer == nil, topic != nil {
-            producer = try KafkaProducer(bootstrapServers: settings.bootstrapServers, logger: logger)
+            producer = try Self.deadLetterProducer(settings, logger: logger)
         }
         deadLetterState.withLock { [producer] in $0 = (topic, producer) }
         logger.info("dead-letter topic set", metadata: [LoggingKeys.topic: "\(topic ?? "none")"])
     }
 
     var deadLetter: KafkaProducer? { deadLetterState.withLock { $0.producer } }
+
+    /// The dead-letter producer takes the consumer's client properties (`kafka.properties`):
+    /// a secured cluster's SSL/SASL settings apply to both. Consumer-only ones are left out, so
+    /// librdkafka has nothing to warn about.
+    static func deadLetterProducer(_ settings: ConsumerSettings, logger: Logger) throws(KafkaError) -> KafkaProducer {
+        let consumerOnly: Set<String> = [
+            "group.id", "group.instance.id", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+            "auto.offset.reset", "enable.auto.commit", "enable.auto.offset.store", "auto.commit.interval.ms",
+            "queued.min.messages", "queued.max.messages.kbytes", "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes",
+            "fetch.message.max.bytes", "max.partition.fetch.bytes", "partition.assignment.strategy", "isolation.level",
+            "check.crcs", "enable.partition.eof", "fetch.error.backoff.ms", "group.protocol.type", "coordinator.query.interval.ms",
+        ]
+        return try KafkaProducer(
+            bootstrapServers: settings.bootstrapServers, properties: settings.extra.filter { !consumerOnly.contains($0.key) },
+            logger: logger)
+    }
 
     /// True once `stop` was called: the group was (or is being) left, commits are pointless.
     public var isStopping: Bool { stopRequested.load(ordering: .acquiring) }

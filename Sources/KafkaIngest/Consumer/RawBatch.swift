@@ -11,6 +11,10 @@ struct RawBatch: Sendable {
         var timestampMillis: Int64
         var payloadStart: Int32
         var payloadCount: Int32
+        /// The message key's bytes follow the payload's in the arena; -1: no key.
+        var keyCount: Int32
+        /// The message had no value at all (a tombstone), not an empty one.
+        var isNull: Bool
     }
 
     var arena: [UInt8] = []
@@ -27,14 +31,18 @@ struct RawBatch: Sendable {
 
     mutating func append(
         topicIndex: Int?, topicName: () -> String, partition: Int32, offset: Int64, timestampMillis: Int64,
-        payload: UnsafeRawBufferPointer
+        payload: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?
     ) {
         if topicIndex == nil { unknownTopics[records.count] = topicName() }
+        // Keys are kept for dead letters only, but copying a few bytes here is cheaper than
+        // keeping the librdkafka message alive until the parse.
         records.append(
             Record(
                 topicIndex: Int32(topicIndex ?? -1), partition: partition, offset: offset, timestampMillis: timestampMillis,
-                payloadStart: Int32(arena.count), payloadCount: Int32(payload.count)))
+                payloadStart: Int32(arena.count), payloadCount: Int32(payload.count), keyCount: Int32(key?.count ?? -1),
+                isNull: payload.baseAddress == nil))
         arena.append(contentsOf: payload)
+        if let key { arena.append(contentsOf: key) }
     }
 
     /// Drops the records of these partitions (their bytes stay in the arena, unreferenced).
