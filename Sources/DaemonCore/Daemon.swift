@@ -46,7 +46,7 @@ public struct Daemon: Sendable {
         let checkpoints = CheckpointService(
             store: store, ingest: ingest, intervalSeconds: configuration.checkpoint.intervalSeconds,
             restoredFrom: restored.file?.path, skipped: restored.skipped.map(\.message),
-            startedWithoutHistory: restored.file == nil && restored.skipped.contains { !(discardIncompatibleCheckpoint && $0.code == .incompatible) },
+            startedWithoutHistory: restored.file == nil && !unusable(restored).isEmpty,
             logger: logger)
         let distill = DistillService(ingest: ingest, schedule: configuration.distillSchedule, logger: logger)
         ingest.measureHitRate { [distill] in distill.model }
@@ -107,8 +107,7 @@ public struct Daemon: Sendable {
         for error in restored.skipped {
             logger.error("checkpoint skipped", metadata: [LoggingKeys.error: "\(error.message)", "crossrec.reason": "\(error.code.rawValue)"])
         }
-        // Files discarded on the operator's word (--discard-incompatible-checkpoint) were decided on.
-        let unusable = restored.skipped.filter { !(discardIncompatibleCheckpoint && $0.code == .incompatible) }
+        let unusable = unusable(restored)
         if let file = restored.file, let learner = restored.learner {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             logger.notice(
@@ -135,6 +134,12 @@ public struct Daemon: Sendable {
                 metadata: [LoggingKeys.path: "\(store.directory)", "crossrec.skipped": "\(restored.skipped.count)"])
         }
         return restored
+    }
+
+    /// The skipped checkpoints nobody decided to drop: files discarded on the operator's word
+    /// (--discard-incompatible-checkpoint) are not among them.
+    private func unusable(_ restored: CheckpointStore.Restored) -> [CheckpointError] {
+        restored.skipped.filter { !(discardIncompatibleCheckpoint && $0.code == .incompatible) }
     }
 
     /// The checkpoint's offsets for the configured topics (others are ignored, with a log line).

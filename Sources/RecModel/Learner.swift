@@ -178,10 +178,16 @@ public struct Learner: Sendable {
             record.vector, count: dimension, idHash: hash,
             seed: configuration.seed &+ UInt64(d + 1) &* 0x9E37_79B9, scale: Float(configuration.initScale))
         record.scalars.update(repeating: 0, count: ItemColumn.count)
-        SeededInit.fill(
-            record.rank, count: dimension, idHash: hash, seed: RankingHead.initSeed(configuration.seed, domain: d),
-            scale: Float(configuration.initScale))
-        record.rank.advanced(by: dimension).update(repeating: 0, count: RankingHead.scalarCount)
+        seedRanking(record.rank, idHash: hash, domain: d)
         return (row, hash)
+    }
+
+    /// A new item's ranking part: its seeded vector (a pure function of id and seed, another
+    /// stream than the rating vector's), a zero bias and accumulator.
+    func seedRanking(_ rank: UnsafeMutablePointer<Float>, idHash: UInt64, domain d: Int) {
+        SeededInit.fill(
+            rank, count: dimension, idHash: idHash, seed: RankingHead.initSeed(configuration.seed, domain: d),
+            scale: Float(configuration.initScale))
+        rank.advanced(by: dimension).update(repeating: 0, count: RankingHead.scalarCount)
     }
 }

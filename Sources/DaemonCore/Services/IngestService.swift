@@ -163,20 +163,19 @@ public final class IngestService: Service, @unchecked Sendable {
     }
 
     private func apply(_ batch: [IngestRecord]) {
-        var sampleNext = false
-        if let model = servingModel.withLock({ $0 }), !batch.isEmpty {
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now &- lastHitSampleNanos >= Self.hitSampleIntervalNanos, model() != nil {
-                sampleNext = true
-                lastHitSampleNanos = now
-            }
+        // The first event of the batch is sampled when the last sample is old enough.
+        var sampleAgainst: ServingModel?
+        let now = DispatchTime.now().uptimeNanoseconds
+        if !batch.isEmpty, now &- lastHitSampleNanos >= Self.hitSampleIntervalNanos, let model = servingModel.withLock({ $0 })?() {
+            sampleAgainst = model
+            lastHitSampleNanos = now
         }
         for record in batch where tracker.admit(record) {
             guard case .event(let event) = record.outcome else { continue }
-            if sampleNext, let model = servingModel.withLock({ $0 })?() {
+            if let model = sampleAgainst {
                 // Before the event is learned: what the user was being shown.
                 hitRates[record.topicIndex].sample(model, user: event.user, item: event.item, domain: record.topicIndex)
-                sampleNext = false
+                sampleAgainst = nil
             }
             learner.apply(
                 Rating(

@@ -152,11 +152,8 @@ extension Learner {
                 domains[d].itemRecords.restoreRanking(matrix, rows: items)
             } else {
                 // Written before the head: it starts where a new item's would.
-                domains[d].items.forEach { row, key in
-                    let rank = domains[d].itemRecords.writable(Int(row)).rank
-                    SeededInit.fill(
-                        rank, count: dimension, idHash: StableHash.hash(key),
-                        seed: RankingHead.initSeed(configuration.seed, domain: d), scale: Float(configuration.initScale))
+                domains[d].items.forEach { row, _ in
+                    seedRanking(domains[d].itemRecords.writable(Int(row)).rank, idHash: domains[d].items.hash(of: row), domain: d)
                 }
             }
         }

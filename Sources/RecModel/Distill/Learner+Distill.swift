@@ -93,8 +93,8 @@ extension Learner {
             (lists, listItems) = distillRanking(
                 domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer)
         } else {
-            let base = (0..<userCount).map { Float(state.mean) + userBias[$0] }
-            lists = ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: base)
+            lists = ListTable(
+                itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: (Float(state.mean), userBias))
         }
         let index = options.indexClusters > 0
             ? ClusterIndex(

@@ -126,12 +126,12 @@ struct ListTable: Sendable {
     /// The ranking head's rows (scores are logits, unbounded); else the rating head's
     /// (scores are predicted ratings, shown clipped to the range).
     let isRanking: Bool
-    /// The user's part of a rating score (domain mean + user bias) by user row; none for the
-    /// ranking head, where a constant per user orders nothing.
-    let userBase: [Float]?
+    /// The user's part of a rating score: the domain mean plus the user's bias (the served
+    /// user biases, shared); none for the ranking head, where a constant per user orders nothing.
+    let userBase: (mean: Float, bias: [Float])?
 
     @inline(__always)
-    func base(userRow row: Int) -> Float { userBase?[row] ?? 0 }
+    func base(userRow row: Int) -> Float { userBase.map { $0.mean + $0.bias[row] } ?? 0 }
 }
 
 /// A set of rows as a bitset.
