@@ -58,3 +58,6 @@ echo "== student recommend through the cluster index, one core (recall@10 printe
 "$bin" bench distill --users 100000 --repeats 3 --index-clusters 316 --index-probe 32
 echo "== query path overhead: trivial queries (a model of two items), daemon CPU per request"
 bench/query-overhead.sh
+echo "== 100 clients that pipeline popular k=1000 without reading and disconnect; another client's latency"
+bench/query-abuse.sh
+LINGER=3 bench/query-abuse.sh

@@ -8,11 +8,11 @@ public enum QueryFrame: Equatable, Sendable {
     case tooLarge
 }
 
-/// Splits the byte stream into newline-terminated request lines (a trailing `\r` is dropped)
-/// and bounds what a peer can make us buffer: never more than `maxLineBytes` + one read.
-public struct QueryLineDecoder: ByteToMessageDecoder {
-    public typealias InboundOut = QueryFrame
-
+/// Splits the byte stream into newline-terminated request lines (a trailing `\r` is dropped).
+/// Frames are pulled one at a time by whoever serves them, so a connection takes a line off
+/// its input only when it is ready to answer it; a line beyond `maxLineBytes` is discarded as
+/// it arrives, so the caller never holds more than `maxLineBytes` of one unfinished line.
+public struct QueryLineDecoder: Sendable {
     public let maxLineBytes: Int
     /// Inside an oversized line: drop bytes until its newline.
     private var discarding = false
@@ -22,34 +22,36 @@ public struct QueryLineDecoder: ByteToMessageDecoder {
         self.maxLineBytes = maxLineBytes
     }
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > maxLineBytes {
-                if !discarding { context.fireChannelRead(wrapInboundOut(.tooLarge)) }
-                discarding = true
-                buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+    /// The next frame at the front of `buffer`, consumed from it; nil when the buffer holds no
+    /// complete line (a half line stays for the next read; at disconnect it is dropped, there
+    /// is nobody left to answer).
+    public mutating func nextFrame(_ buffer: inout ByteBuffer) -> QueryFrame? {
+        while true {
+            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                if buffer.readableBytes > maxLineBytes {
+                    buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+                    if !discarding {
+                        discarding = true
+                        return .tooLarge
+                    }
+                }
+                return nil
             }
-            return .needMoreData
+            let length = newline - buffer.readerIndex
+            if discarding {
+                // The tail of a line already answered `too_large`.
+                discarding = false
+                buffer.moveReaderIndex(forwardBy: length + 1)
+                continue
+            }
+            if length > maxLineBytes {
+                buffer.moveReaderIndex(forwardBy: length + 1)
+                return .tooLarge
+            }
+            var line = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
+            return .line(line)
         }
-        let length = newline - buffer.readerIndex
-        if discarding || length > maxLineBytes {
-            if !discarding { context.fireChannelRead(wrapInboundOut(.tooLarge)) }
-            discarding = false
-            buffer.moveReaderIndex(forwardBy: length + 1)
-            return .continue
-        }
-        var line = buffer.readSlice(length: length)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
-        context.fireChannelRead(wrapInboundOut(.line(line)))
-        return .continue
-    }
-
-    public mutating func decodeLast(
-        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
-    ) throws -> DecodingState {
-        // A half line at disconnect is dropped: there is nobody left to answer.
-        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-        return .needMoreData
     }
 }

@@ -160,9 +160,6 @@ public final class QueryServer: Service, Sendable {
         return PeerCredentials.of(channel: channel).flatMapThrowing { [self] peer in
             let connection = Connection(admitted: admitted, peer: peer, limits: limits)
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(limits.idleTimeoutSeconds)))
-            try pipeline.addHandler(IdleConnectionCloser())
-            try pipeline.addHandler(ByteToMessageHandler(QueryLineDecoder(maxLineBytes: limits.maxLineBytes)))
             try pipeline.addHandler(QueryConnectionHandler(server: self, connection: connection))
         }
     }
@@ -174,7 +171,7 @@ public final class QueryServer: Service, Sendable {
     var isQuiescing: Bool { quiescing.load(ordering: .acquiring) }
 
     /// What is fixed for a connection at accept: whether it is within the connection limit,
-    /// its peer, and the limits of that moment (its line limit is fixed in its decoder).
+    /// its peer, and the limits of that moment (its line limit and idle time are fixed for it).
     struct Connection: Sendable {
         var admitted: Bool
         var peer: PeerCredentials?
@@ -279,19 +276,6 @@ final class RanFlag: Sendable {
 final class ConnectionCounter: Sendable {
     let count = Atomic<Int>(0)
     let gauge = Gauge(label: "crossrec_query_connections")
-}
-
-/// Closes a connection when `IdleStateHandler` reports no read for the idle timeout.
-final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
 }
 
 /// Why the server could not start.

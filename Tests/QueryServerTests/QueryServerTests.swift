@@ -3,28 +3,39 @@ import Logging
 import QueryProtocol
 import QueryServer
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TestSupport
 
 /// Answers from the request alone, so that tests can check what the server did with it.
-/// Answers on the event loop, except for the domains `slow` (500 ms) and `later` (at once,
-/// but from a task): the server must keep answers in request order across both paths.
+/// Answers on the event loop, except for the domains `slow` (500 ms), `slower` (2 s) and
+/// `later` (at once, but from a task): the server must keep answers in request order across
+/// both paths. The domain `big` answers k × 10 bytes, like a long list, and counts its answers.
 struct ReflectingHandler: QueryHandler {
+    /// Answers computed for the domain `big`, since the process started.
+    static let bigAnswers = Atomic<Int>(0)
+
     func handle(_ request: QueryRequest) async -> Result<[String: JSONValue], QueryError> {
         if request.domain == "slow" { try? await Task.sleep(for: .milliseconds(500)) }
+        if request.domain == "slower" { try? await Task.sleep(for: .seconds(2)) }
         return reflect(request)
     }
 
     func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>? {
-        request.domain == "slow" || request.domain == "later" ? nil : reflect(request)
+        ["slow", "slower", "later"].contains(request.domain) ? nil : reflect(request)
     }
 
     private func reflect(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError> {
         if request.domain == "missing" { return .failure(QueryError(.unknownDomain, "no domain missing")) }
-        return .success([
+        var answer: [String: JSONValue] = [
             "op": .string(request.op.rawValue), "k": .integer(Int64(request.k)), "user": request.user.map(JSONValue.string) ?? .null,
             "domain": request.domain.map(JSONValue.string) ?? .null,
-        ])
+        ]
+        if request.domain == "big" {
+            Self.bigAnswers.add(1, ordering: .relaxed)
+            answer["items"] = .string(String(repeating: "item-name,", count: request.k))
+        }
+        return .success(answer)
     }
 }
 
