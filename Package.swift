@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "crossrecd", targets: ["crossrecd"]),
         .executable(name: "crossrec", targets: ["crossrec"]),
+        .executable(name: "crossrec-bench", targets: ["crossrec-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -79,6 +80,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the two command-line tools share: broker options, loggers, rating payloads.
+        .target(
+            name: "CLISupport",
+            dependencies: [
+                "KafkaIngest", "QueryProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "crossrecd",
             dependencies: [
@@ -93,7 +104,17 @@ let package = Package(
         .executableTarget(
             name: "crossrec",
             dependencies: [
-                "QueryProtocol", "KafkaIngest", "RecModel", "Checkpoint",
+                "CLISupport", "QueryProtocol", "KafkaIngest", "RecModel", "Checkpoint",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmarks behind docs/BENCHMARKS.md (`make bench`), apart from the user CLI.
+        .executableTarget(
+            name: "crossrec-bench",
+            dependencies: [
+                "CLISupport", "CRdKafka", "QueryProtocol", "KafkaIngest", "RecModel", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

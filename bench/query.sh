@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Query benchmark: crossrecd (release) on the dev broker with ~100 000 items in one domain
 # (answers from the int8 serving model, redistilled every 10 s),
-# ingest running at a fixed rate, then `crossrec bench query` with 1, 10 and 100 connections.
+# ingest running at a fixed rate, then `crossrec-bench query` with 1, 10 and 100 connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # BIN=<dir>: another build's crossrec and crossrecd (to alternate two builds).
@@ -30,19 +30,19 @@ feed_data=""
 if [ "${QUERY_DATA:-}" = structured ]; then feed_data="--tastes 8 --zipf 0.7"; fi
 start_query_daemon query-bench 16 "$extra_yaml"
 preload=600000
-"$bin/crossrec" bench feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1 $feed_data
+"$bin/crossrec-bench" feed --address-file "$addr" --rate 0 --events $preload --items 100000 --users 20000 --seed 1 $feed_data
 wait_for_model_events $preload
 items=$("$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["items"])')
 echo "model: $applied events in the published serving model, $items items, teacher d=32, int8 student d=16"
 if [ -n "${QUERY_INDEX:-}" ]; then
     "$bin/crossrec" stats --socket "$socket" --json | python3 -c 'import json,sys; i=json.load(sys.stdin)["domains"][0]["model"]["index"]; print("index: %d clusters, %d probed, recall@10 %.3f against the exact scan" % (i["clusters"], i["probe"], i["recall_at_10"]))'
 fi
-"$bin/crossrec" bench feed --address-file "$addr" --rate 10000 --events 600000 --items 100000 --users 20000 --seed 2 $feed_data > /dev/null &
+"$bin/crossrec-bench" feed --address-file "$addr" --rate 10000 --events 600000 --items 100000 --users 20000 --seed 2 $feed_data > /dev/null &
 feeder=$!
 sleep 2
 echo "ingest running at 10 000 events/s during the runs"
 for depth in ${QUERY_PIPELINE:-1}; do
-    "$bin/crossrec" bench query --socket "$socket" --connections ${QUERY_CONNECTIONS:-1,10,100} \
+    "$bin/crossrec-bench" query --socket "$socket" --connections ${QUERY_CONNECTIONS:-1,10,100} \
         --seconds ${QUERY_SECONDS:-10} --users 20000 --pipeline $depth
 done
 "$bin/crossrec" stats --socket "$socket" --json | python3 -c '

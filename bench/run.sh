@@ -4,15 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release/crossrec
-[ -x "$bin" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+bench=.build/release/crossrec-bench
+[ -x "$bin" ] && [ -x "$bench" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 bench/fetch_movielens.sh
 data=bench/data/ml-1m/ml-1m.inter
 
 echo "== machine: $(nproc) cores, $(uname -sr), $(date -u +%FT%TZ)"
 echo "== event parsing (one core)"
-"$bin" bench parse --events 10000000 --repeats 5
+"$bench" parse --events 10000000 --repeats 5
 echo "== end-to-end consume vs raw librdkafka (dev broker, 16 partitions, 1 M events)"
-"$bin" bench consume --events 1000000 --partitions 16 --repeats 3
+"$bench" consume --events 1000000 --partitions 16 --repeats 3
 echo "== learner: MovieLens-1M prequential, one pass, d=32, single domain (3 runs)"
 replays=$(mktemp) peers=$(mktemp)
 trap 'rm -f "$replays" "$peers"' EXIT
@@ -31,11 +32,11 @@ bench/.venv/bin/python bench/topn/run.py --crossrec "$bin"
 echo "== the learner with the ranking head off (rating head only), to price each head"
 "$bin" replay "$data" --dimension 32 --no-progress --repeats 5 --rank-every 0 --rank-negatives 0
 echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
-"$bin" bench checkpoint --users 1000000 --dimension 64 --repeats 3
+"$bench" checkpoint --users 1000000 --dimension 64 --repeats 3
 echo "== distillation: 1 M users × 64 d → int8 16 d (build, ingest stall, size, fidelity, query time)"
-"$bin" bench distill --users 1000000 --dimension 64 --student-dimension 16 --repeats 3
+"$bench" distill --users 1000000 --dimension 64 --student-dimension 16 --repeats 3
 echo "== scoring kernel: float d=32 vs int8 d=16 over 100 000 items (one core)"
-"$bin" bench topk
+"$bench" topk
 echo "== cross-domain cold start: MovieLens-1M genre tasks, TGT/CMF/EMCDR vs crossrec (mean of seeds 1-3)"
 # Defaults first, then the options chosen on the validation slice (bench/cdr/run.py --validation).
 bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin"
@@ -55,7 +56,7 @@ echo "== the same on structured ratings (8 taste dimensions, Zipf(0.7) popularit
 QUERY_DATA=structured bench/query.sh
 QUERY_DATA=structured QUERY_INDEX="316 32" bench/query.sh
 echo "== student recommend through the cluster index, one core (recall@10 printed)"
-"$bin" bench distill --users 100000 --repeats 3 --index-clusters 316 --index-probe 32
+"$bench" distill --users 100000 --repeats 3 --index-clusters 316 --index-probe 32
 echo "== query path overhead: trivial queries (a model of two items), daemon CPU per request"
 bench/query-overhead.sh
 echo "== 100 clients that pipeline popular k=1000 without reading and disconnect; another client's latency"

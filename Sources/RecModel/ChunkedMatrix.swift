@@ -9,7 +9,7 @@ public struct ChunkedMatrix<Element: BitwiseCopyable>: @unchecked Sendable {
     // unique to this value; shared chunks are never written.
     /// 256 rows (64 KiB at 64 floats): after a snapshot, each event copies at most one small
     /// chunk per table it writes, and restore still moves large blocks. Measured against 64 and
-    /// 4,096 rows with `crossrec bench checkpoint` (docs/BENCHMARKS.md).
+    /// 4,096 rows with `crossrec-bench checkpoint` (docs/BENCHMARKS.md).
     public static var rowsPerChunkShift: Int { 8 }
     public static var rowsPerChunk: Int { 1 << rowsPerChunkShift }
 

@@ -5,7 +5,7 @@
 /// domain (≈130 ms for 1 M users); here it is the outer array and one chunk. Copying a chunk
 /// retains every list in it, so chunks are as small as the parameter tables' (256 rows): the
 /// slowest ingest batch during a distillation went from 90 to 64–74 ms with 4,096-row chunks
-/// before (`crossrec bench distill`, docs/BENCHMARKS.md).
+/// before (`crossrec-bench distill`, docs/BENCHMARKS.md).
 struct SeenLists: Sendable {
     static let rowsPerChunkShift = 8
     var chunks: [[[UInt64]]] = []

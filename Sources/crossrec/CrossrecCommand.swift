@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// `crossrec`: query the daemon, feed Kafka, run the dev broker, replay and benchmark.
+/// `crossrec`: query the daemon, feed Kafka, run the dev broker, replay a ratings file.
 @main
 struct CrossrecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +9,7 @@ struct CrossrecCommand: AsyncParsableCommand {
         subcommands: [
             RecommendCommand.self, PredictCommand.self, SimilarCommand.self, PopularCommand.self, StatsCommand.self,
             HealthCommand.self, MetricsCommand.self, ForgetCommand.self, CheckpointCommand.self,
-            ProduceCommand.self, ReplayCommand.self, DevBrokerCommand.self, BenchCommand.self,
+            ProduceCommand.self, ReplayCommand.self, DevBrokerCommand.self,
         ]
     )
 }

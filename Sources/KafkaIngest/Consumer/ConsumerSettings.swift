@@ -48,8 +48,8 @@ public struct ConsumerSettings: Sendable {
         self.topics = topics
     }
 
-    /// The librdkafka properties of the consumer handle.
-    var librdkafkaProperties: [String: String] {
+    /// The librdkafka properties of the consumer handle (also the raw-consume benchmark's).
+    package var librdkafkaProperties: [String: String] {
         var properties = [
             "bootstrap.servers": bootstrapServers,
             "group.id": groupID,

@@ -13,6 +13,12 @@ public struct DistillOptions: Sendable, Equatable {
     /// Cold-start methods the held-out users choose among (TransferMap.swift).
     public var transferMethods = allTransferMethods
     public static let allTransferMethods = ["shared", "shared+bias", "bridge"]
+
+    /// What is wrong with a `--transfer-method` list: the first name that is not a method.
+    public static func unknownTransferMethod(in methods: [String]) -> String? {
+        methods.first { !allTransferMethods.contains($0) }
+            .map { "--transfer-method: \($0) is not one of \(allTransferMethods.joined(separator: ", "))" }
+    }
     /// Ridge penalties of the bridge's Δ and of its bias weights, absolute (summed over the
     /// ratings; ColdBridge.swift). 100 each: flat optima (30–1,000 and 100–300) on the
     /// validation cells of the cross-domain benchmark (docs/BENCHMARKS.md).

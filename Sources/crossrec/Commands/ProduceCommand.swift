@@ -1,3 +1,4 @@
+import CLISupport
 import ArgumentParser
 import Foundation
 import KafkaIngest
@@ -89,53 +90,7 @@ struct ProduceCommand: ParsableCommand {
         let result = try reader.read(path: file)
         for rejected in result.rejected.prefix(5) { FileHandle.standardError.write(Data("\(file): \(rejected.reason)\n".utf8)) }
         return result.lines.map { line in
-            (line.user, output == .json ? Self.json(line) : Self.csv(line))
+            (line.user, RatingPayload.text(line, format: output))
         }
     }
-
-    static func json(_ line: RatingFileReader.Line) -> String {
-        let time = line.time.map { ",\"ts\":\(formatNumber($0))" } ?? ""
-        return "{\"user\":\(jsonString(line.user)),\"item\":\(jsonString(line.item)),\"rating\":\(formatNumber(line.rating))\(time)}"
-    }
-
-    static func csv(_ line: RatingFileReader.Line) -> String {
-        func field(_ text: String) -> String {
-            text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline })
-                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-        }
-        let time = line.time.map { ",\(formatNumber($0))" } ?? ""
-        return "\(field(line.user)),\(field(line.item)),\(formatNumber(line.rating))\(time)"
-    }
-}
-
-/// Where the Kafka broker is: --bootstrap, else $CROSSREC_BOOTSTRAP, else the dev broker's file.
-struct BrokerOptions: ParsableArguments {
-    @Option(help: "Kafka bootstrap servers (default: $CROSSREC_BOOTSTRAP, else the dev broker of `make run`).")
-    var bootstrap: String?
-    @Option(help: "Dev broker address file.") var addressFile = ".run/dev-broker.addr"
-
-    func resolve() throws -> String {
-        if let bootstrap { return bootstrap }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["CROSSREC_BOOTSTRAP"], !fromEnvironment.isEmpty {
-            return fromEnvironment
-        }
-        if let address = DevBroker.readAddressFile(path: addressFile) { return address }
-        throw ValidationError(
-            "no Kafka broker: pass --bootstrap, set CROSSREC_BOOTSTRAP, or start the dev broker (`make run`)")
-    }
-}
-
-/// CLI loggers are quiet (warnings) unless CROSSREC_LOG_LEVEL names another level.
-func cliLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["CROSSREC_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-    return logger
-}
-
-/// A JSON string literal (the protocol's own encoder).
-func jsonString(_ text: String) -> String { JSONValue.string(text).encoded }
-
-/// Integers without a fraction, others in the shortest round-trip form.
-func formatNumber(_ value: Double) -> String {
-    value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
 }

@@ -259,13 +259,6 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Refuses `--transfer-method` values that are not methods.
-func validateTransferMethods(_ methods: [String]) throws {
-    for method in methods where !DistillOptions.allTransferMethods.contains(method) {
-        throw ValidationError("--transfer-method: \(method) is not one of \(DistillOptions.allTransferMethods.joined(separator: ", "))")
-    }
-}
-
 /// Distillation settings of `replay --predict` and the benchmarks.
 struct DistillArguments: ParsableArguments {
     @Option(help: "Student dimension k'.") var studentDimension = 16
@@ -281,7 +274,9 @@ struct DistillArguments: ParsableArguments {
     @Option(help: "Ridge penalty of the cold-start bridge's correction matrix.") var bridgeRegularization = DistillOptions().bridgeRegularization
     @Option(help: "Ridge penalty of the cold-start bridge's bias weights.") var bridgeBiasRegularization = DistillOptions().bridgeBiasRegularization
 
-    func validate() throws { try validateTransferMethods(transferMethod) }
+    func validate() throws {
+        if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
+    }
 
     var options: DistillOptions {
         var options = DistillOptions()

@@ -1,10 +1,11 @@
+import CLISupport
 import ArgumentParser
 import Dispatch
 import Foundation
 import KafkaIngest
 import RecModel
 
-/// `crossrec bench feed`: ratings into a topic at a fixed rate (the ingest load of the query
+/// `crossrec-bench feed`: ratings into a topic at a fixed rate (the ingest load of the query
 /// benchmark), or as fast as possible with `--rate 0`.
 struct FeedBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "feed", abstract: "Produce generated ratings at a fixed rate.")
@@ -45,7 +46,7 @@ struct FeedBench: ParsableCommand {
             let rating = ratings.next()
             let line = RatingFileReader.Line(
                 user: "u\(rating.user)", item: "i\(rating.item)", rating: rating.value, time: Double(1_700_000_000 + index / 100))
-            try producer.send(topic: topic, key: line.user, value: ProduceCommand.json(line))
+            try producer.send(topic: topic, key: line.user, value: RatingPayload.json(line))
             if index & 0x3FF == 0 { producer.poll() }
         }
         try producer.flush()

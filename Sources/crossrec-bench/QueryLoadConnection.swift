@@ -4,7 +4,7 @@ import NIOCore
 import QueryProtocol
 import RecModel
 
-/// One closed-loop client connection of `crossrec bench query`: keeps `depth` `recommend`
+/// One closed-loop client connection of `crossrec-bench query`: keeps `depth` `recommend`
 /// requests in flight (pipelined; 1: send, wait for the answer line, send the next), records
 /// each round trip from its send to its answer, and sends a new request for each answer,
 /// until `stopAt`.

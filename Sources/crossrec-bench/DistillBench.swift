@@ -29,7 +29,9 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Cold-start methods to judge (repeat; one method: no held-out judging).")
     var transferMethod: [String] = DistillOptions.allTransferMethods
 
-    func validate() throws { try validateTransferMethods(transferMethod) }
+    func validate() throws {
+        if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
+    }
 
     func run() throws {
         var configuration = LearnerConfiguration(domains: [

@@ -8,7 +8,7 @@ import KafkaIngest
 import QueryProtocol
 import RecModel
 
-/// `crossrec bench query`: N connections asking `recommend` as fast as they are answered
+/// `crossrec-bench query`: N connections asking `recommend` as fast as they are answered
 /// (closed loop, `--pipeline` requests in flight per connection, default 1), all driven by
 /// one client event loop;
 /// latency percentiles from an HdrHistogram per connection, merged, and throughput.

@@ -1,13 +1,16 @@
+import CLISupport
 import ArgumentParser
 import Dispatch
 import Foundation
 import KafkaIngest
 import RecModel
 
-/// `crossrec bench`: the benchmarks behind docs/BENCHMARKS.md (run them on a release build).
-struct BenchCommand: ParsableCommand {
+/// `crossrec-bench`: the benchmarks behind docs/BENCHMARKS.md (run them on a release build;
+/// `make bench` runs them all).
+@main
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks (use the release build).",
+        commandName: "crossrec-bench", abstract: "The benchmarks behind docs/BENCHMARKS.md (use the release build).",
         subcommands: [ParseBench.self, ConsumeBench.self, QueryBench.self, FeedBench.self, CheckpointBench.self, TopKBench.self, DistillBench.self])
 }
 
@@ -28,7 +31,7 @@ struct ParseBench: ParsableCommand {
             return RatingFileReader.Line(user: user, item: item, rating: rating, time: Double(1_700_000_000 + generator.next() % 10_000_000), domain: nil)
         }
         for format in [EventFormat.json, .csv] {
-            let texts = samples.map { format == .json ? ProduceCommand.json($0) : ProduceCommand.csv($0) }
+            let texts = samples.map { format == .json ? RatingPayload.json($0) : RatingPayload.csv($0) }
             // One contiguous buffer with offsets: the loop touches no reference counts.
             let buffer = Array(texts.joined().utf8)
             var offsets = [0]
@@ -80,7 +83,7 @@ struct ConsumeBench: ParsableCommand {
             let line = RatingFileReader.Line(
                 user: "u\(generator.next() % 100_000)", item: "i\(generator.next() % 20_000)",
                 rating: Double(generator.next() % 5 + 1), time: Double(1_700_000_000 + index), domain: nil)
-            try producer.send(topic: topic, partition: Int32(index) % partitions, value: ProduceCommand.json(line))
+            try producer.send(topic: topic, partition: Int32(index) % partitions, value: RatingPayload.json(line))
             if index & 0xFFF == 0 { producer.poll() }
         }
         try producer.flush()
@@ -89,7 +92,7 @@ struct ConsumeBench: ParsableCommand {
         for _ in 0..<repeats {
             let settings = settings(broker: broker, topic: topic)
             raw.append(Double(events) / (try RawConsumeBenchmark.run(
-                settings: settings, topic: topic, partitions: partitions, count: events, logger: logger)))
+                settings: settings, topic: topic, partitions: partitions, count: events)))
             endToEnd.append(Double(events) / (try consumeEndToEnd(settings: settings)))
         }
         let rawMedian = median(raw)
