@@ -80,11 +80,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // What the two command-line tools share: broker options, loggers, rating payloads.
+        // What the two command-line tools share: rating files and payloads, broker options, loggers.
         .target(
             name: "CLISupport",
             dependencies: [
-                "KafkaIngest", "QueryProtocol",
+                "KafkaIngest", "QueryProtocol", "JSONScanning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -130,6 +130,7 @@ let package = Package(
         ),
         .testTarget(name: "KafkaIngestTests", dependencies: ["KafkaIngest", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RecModelTests", dependencies: ["RecModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLISupportTests", dependencies: ["CLISupport", "KafkaIngest"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CheckpointTests", dependencies: ["Checkpoint", "RecModel", "TestSupport"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings

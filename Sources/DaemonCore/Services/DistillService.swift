@@ -36,7 +36,7 @@ public final class DistillService: Service, Sendable {
     }
 
     private enum Request: Sendable {
-        case build(reason: String, done: CheckedContinuation<ServingModel?, Never>?)
+        case build(reason: String)
     }
 
     private let ingest: IngestService
@@ -77,23 +77,13 @@ public final class DistillService: Service, Sendable {
         schedule.withLock { $0 = new }
     }
 
-    /// Builds and publishes a version now (after any queued build) and returns it.
-    @discardableResult
-    public func distillNow(reason: String) async -> ServingModel? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<ServingModel?, Never>) in
-            if case .terminated = requestSink.yield(.build(reason: reason, done: continuation)) {
-                continuation.resume(returning: model)
-            }
-        }
-    }
-
     /// Forgets `user` in the published model at once (a derived version without them), then
     /// queues a full build so that the transfer map is refitted without them too.
     public func forget(user: String) {
         if let current = model {
             publish(current.removing(user: user, version: nextVersion.add(1, ordering: .relaxed).oldValue), stallNanos: 0)
         }
-        requestSink.yield(.build(reason: "forget", done: nil))
+        requestSink.yield(.build(reason: "forget"))
     }
 
     /// Builds and publishes the first version from the learner restored at start (before the
@@ -112,9 +102,8 @@ public final class DistillService: Service, Sendable {
             await withGracefulShutdownHandler {
                 for await request in requests {
                     switch request {
-                    case .build(let reason, let done):
-                        let model = await build(reason: reason)
-                        done?.resume(returning: model)
+                    case .build(let reason):
+                        await build(reason: reason)
                     }
                 }
             } onGracefulShutdown: { [requestSink] in
@@ -140,7 +129,7 @@ public final class DistillService: Service, Sendable {
             // has not moved): nothing to rebuild.
             guard events != lastEvents else { continue }
             lastEvents = events
-            requestSink.yield(.build(reason: enough ? "events" : "interval", done: nil))
+            requestSink.yield(.build(reason: enough ? "events" : "interval"))
         }
     }
 

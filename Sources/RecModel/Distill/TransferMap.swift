@@ -108,7 +108,7 @@ extension Learner {
     /// their twins (source-only vectors) against items refitted without them, each candidate
     /// fitted on the other users. Slice after slice is held out until `judgedUsers` users have
     /// been, or every slice has: with few overlapping users, one slice's errors are too noisy
-    /// to choose by (docs/BENCHMARKS.md, session 12).
+    /// to choose by.
     private func judgeOnRatings(
         data: BridgeData, overlapping: [Int], target t: Int, options: DistillOptions, refit: DomainRefit?
     ) -> (errors: [String: Double], users: Int) {

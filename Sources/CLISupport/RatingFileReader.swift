@@ -1,5 +1,6 @@
-import JSONScanning
 import Foundation
+import JSONScanning
+import KafkaIngest
 
 /// Reads rating files (CSV/TSV, one rating a line) for `crossrec replay` and `crossrec produce`.
 public struct RatingFileReader: Sendable {
