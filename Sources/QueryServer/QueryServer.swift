@@ -22,7 +22,7 @@ public final class QueryServer: Service, Sendable {
     let handler: any QueryHandler
     let logger: Logger
     private let connections = ConnectionCounter()
-    private let metrics = RequestMetrics()
+    let metrics = RequestMetrics()
     /// Open connections, for quiescing at shutdown.
     private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
     /// How long in-flight requests get at shutdown before the connections are closed hard.
@@ -37,22 +37,6 @@ public final class QueryServer: Service, Sendable {
 
     /// True once the socket accepts connections (bound, or inherited and registered).
     public var isListening: Bool { listening.load(ordering: .acquiring) }
-
-    /// True when every event loop of the server runs a task within `seconds`: a wedged loop
-    /// (a blocking call on it) makes this false, and the watchdog stops its pings.
-    public func eventLoopsRespond(withinSeconds seconds: Double) async -> Bool {
-        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
-            let ran = RanFlag()
-            loop.execute { ran.value.store(true, ordering: .releasing) }
-            // Polled from outside: waiting on a future of a wedged loop would wedge this check too.
-            let deadline = ContinuousClock.now + .seconds(seconds)
-            while !ran.value.load(ordering: .acquiring) {
-                if ContinuousClock.now > deadline { return false }
-                try? await Task.sleep(for: .milliseconds(5))
-            }
-        }
-        return true
-    }
 
     /// The limits as they are now.
     public var currentLimits: QueryServerSettings { limits.withLock { $0 } }
@@ -177,99 +161,6 @@ public final class QueryServer: Service, Sendable {
         var peer: PeerCredentials?
         var limits: QueryServerSettings
     }
-
-    /// An answer line, or a request whose answer must wait for another service (with the
-    /// monotonic time its line was decoded, for the duration metric).
-    enum Answer {
-        /// The UTF-8 bytes of the line, without its newline.
-        case line([UInt8])
-        case later(QueryRequest, sinceNanos: UInt64)
-    }
-
-    /// Decodes and checks one frame and answers it if that needs no waiting; called on the
-    /// connection's event loop.
-    func answerNow(_ frame: QueryFrame, _ connection: Connection) -> Answer {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let peer = connection.peer
-        let limits = currentLimits
-        switch frame {
-        case .tooLarge:
-            let failure = QueryFailure(error: QueryError(.tooLarge, "request line longer than \(connection.limits.maxLineBytes) bytes"))
-            return .line(line(.failure(failure.error), id: nil, op: nil, sinceNanos: start))
-        case .line(let buffer):
-            switch buffer.withUnsafeReadableBytes({ QueryRequest.decode($0, maxK: limits.maxK) }) {
-            case .failure(let failure):
-                return .line(line(.failure(failure.error), id: failure.id, op: nil, sinceNanos: start))
-            case .success(let request):
-                if request.op.isAdmin, peer?.mayRunAdminOperations(allowedUIDs: limits.adminUIDs) != true {
-                    let who = peer.map { "uid \($0.uid)" } ?? "an unidentified peer"
-                    let error = QueryError(.forbidden, "\(request.op.rawValue) is not allowed for \(who)")
-                    return .line(line(.failure(error), id: request.id, op: request.op, sinceNanos: start))
-                }
-                guard let result = handler.answerNow(request) else { return .later(request, sinceNanos: start) }
-                return .line(line(result, id: request.id, op: request.op, sinceNanos: start))
-            }
-        }
-    }
-
-    /// The one answer of a connection beyond the limit (counted like a request).
-    func refusal(_ connection: Connection) -> [UInt8] {
-        let error = QueryError(.overloaded, "too many connections (\(connection.limits.maxConnections))")
-        return line(.failure(error), id: nil, op: nil, sinceNanos: 0)
-    }
-
-    /// The answer to a request that `answerNow` left for later.
-    func answerLater(_ request: QueryRequest, sinceNanos start: UInt64) async -> [UInt8] {
-        line(await handler.handle(request), id: request.id, op: request.op, sinceNanos: start)
-    }
-
-    /// The answer line, counted (`op` is nil when the line could not be read as a request).
-    private func line(
-        _ result: Result<[String: JSONValue], QueryError>, id: JSONValue?, op: QueryRequest.Operation?, sinceNanos start: UInt64
-    ) -> [UInt8] {
-        let line: [UInt8]
-        switch result {
-        case .success(let fields):
-            line = QueryResponse.success(id: id, fields)
-            metrics.record(op: op, error: nil, sinceNanos: start)
-        case .failure(let error):
-            line = QueryResponse.failure(QueryFailure(id: id, error: error))
-            metrics.record(op: op, error: error.code, sinceNanos: start)
-        }
-        return line
-    }
-
-    /// A socket file left by a crashed daemon is removed; one that a live daemon answers on is
-    /// not (starting twice on one path is refused).
-    private func removeStaleSocket() throws {
-        var status = stat()
-        guard lstat(settings.socketPath, &status) == 0 else { return }
-        guard status.st_mode & S_IFMT == S_IFSOCK else {
-            throw QueryServerError("\(settings.socketPath) exists and is not a socket")
-        }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(settings.socketPath.utf8CString)
-        guard path.count <= MemoryLayout.size(ofValue: address.sun_path) else {
-            throw QueryServerError("socket path too long: \(settings.socketPath)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            path.withUnsafeBytes { raw.copyMemory(from: $0) }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected != 0 else { throw QueryServerError("another process is serving \(settings.socketPath)") }
-        unlink(settings.socketPath)
-        logger.notice("removed stale socket file", metadata: ["crossrec.socket": "\(settings.socketPath)"])
-    }
-}
-
-/// Set by a task once an event loop ran it.
-final class RanFlag: Sendable {
-    let value = Atomic<Bool>(false)
 }
 
 /// Open connections, shared with the accept callback (an `Atomic` cannot be captured itself).
