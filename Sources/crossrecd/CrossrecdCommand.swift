@@ -15,12 +15,18 @@ struct CrossrecdCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Configuration file.") var config = "/etc/crossrec/crossrecd.yaml"
     @Option(name: .customLong("check-config"), help: "Validate this configuration file and exit.")
     var checkConfig: String?
+    @Flag(name: .customLong("print-config"), help: "Print the documented configuration file (every key, its default) and exit.")
+    var printConfig = false
     @Flag(
         name: .customLong("discard-incompatible-checkpoint"),
         help: "Start with an empty model when the newest checkpoint does not fit the configuration.")
     var discardIncompatibleCheckpoint = false
 
     func run() async throws {
+        if printConfig {
+            print(DaemonCore.Configuration.documentedYAML, terminator: "")
+            return
+        }
         if let checkConfig {
             _ = try loadOrExit(checkConfig)
             print("\(checkConfig): OK")

@@ -2,7 +2,8 @@ import KafkaIngest
 import RecModel
 
 /// Everything `crossrecd` reads from its YAML file, with the production defaults.
-/// `configs/crossrecd.yaml` documents every key; `Configuration+YAML.swift` parses and checks it.
+/// Every key of the file is a row of the schema (`Configuration+Schema.swift`), which drives
+/// parsing (`Configuration+YAML.swift`), reload and the documented configs/crossrecd.yaml.
 public struct Configuration: Sendable, Equatable {
     /// One rating domain and the topic that feeds it.
     public struct Domain: Sendable, Equatable {
