@@ -46,7 +46,7 @@ class Metrics:
 # Both peers are set to reproduce the reference errors on this protocol (River RMSE
 # 0.9007, VW 0.9102, to 4 digits), so their speeds here calibrate a machine against the one the
 # issue's reference speeds were measured on. Tuned further, neither reaches crossrec's error
-# (docs/BENCHMARKS.md, session 15).
+# (docs/BENCHMARKS.md, "Learner").
 RIVER_L2 = 0.015
 
 
