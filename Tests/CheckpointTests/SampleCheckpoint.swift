@@ -21,7 +21,9 @@ enum SampleCheckpoint {
         configuration.maxUsers = 30
         configuration.metricsWindow = 50
         configuration.recentTargetRatings = 100  // fewer than the books events: the ring wraps
-        if !rankingHead { configuration.ranking.negatives = 0 }
+        // Pinned, not the default: the fixtures are files written once, and a default chosen
+        // later must not change what they hold.
+        configuration.ranking.negatives = rankingHead ? 4 : 0
         return configuration
     }
 
