@@ -12,9 +12,14 @@ BINDIR = $(PREFIX)/bin
 UNITDIR = $(PREFIX)/lib/systemd/system
 SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 DOCDIR = $(PREFIX)/share/doc/crossrec
+MANDIR = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 SYSCONFDIR ?= /etc
 # Binaries `install` copies (release by default; the unit check uses the debug build).
 INSTALL_BIN ?= $(RELEASE_BIN)
+INSTALL_CONFIGURATION = $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release,debug)
 
 .PHONY: all deps build build-release run test verify-units install install-files bench instructions clean
 
@@ -52,16 +57,24 @@ test: deps
 	$(SWIFT) test --skip-build --no-parallel
 	$(MAKE) --no-print-directory verify-units
 
-## verify-units: install into a temporary root, `systemd-analyze verify`; any warning fails.
+## verify-units: install into a temporary root: `systemd-analyze verify` (any warning fails), man
+##   pages and shell completions in place.
 verify-units: build
 	@root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
 	$(MAKE) --no-print-directory install-files PREFIX=$$root/usr SYSCONFDIR=$$root/etc INSTALL_BIN=$(BIN) >/dev/null && \
 	out=$$(systemd-analyze verify $$root/usr/lib/systemd/system/crossrecd.socket $$root/usr/lib/systemd/system/crossrecd.service 2>&1); \
 	status=$$?; echo "$$out"; \
 	if [ $$status -ne 0 ] || [ -n "$$out" ]; then echo "systemd-analyze verify: warnings or errors" >&2; exit 1; fi; \
-	echo "systemd-analyze verify: crossrecd.service and crossrecd.socket clean"
+	echo "systemd-analyze verify: crossrecd.service and crossrecd.socket clean"; \
+	for tool in crossrecd crossrec; do \
+		grep -q '^\.Dt' $$root/usr/share/man/man1/$$tool.1 && bash -n $$root/usr/share/bash-completion/completions/$$tool && \
+		test -s $$root/usr/share/zsh/site-functions/_$$tool && test -s $$root/usr/share/fish/vendor_completions.d/$$tool.fish || \
+		{ echo "install: man page or completions of $$tool missing or broken" >&2; exit 1; }; \
+	done; \
+	echo "install: man pages and bash/zsh/fish completions of crossrecd and crossrec"
 
-## install: release binaries, units, sysusers snippet, default config (kept if present), docs.
+## install: release binaries, units, sysusers snippet, default config (kept if present), docs,
+##   man pages, bash/zsh/fish completions.
 ##   make install PREFIX=/usr DESTDIR=/tmp/pkg
 install: build-release
 	$(MAKE) --no-print-directory install-files
@@ -76,6 +89,15 @@ install-files:
 	done
 	install -m 0644 systemd/crossrec.sysusers $(DESTDIR)$(SYSUSERSDIR)/crossrec.conf
 	install -m 0644 docs/OPERATIONS.md docs/PROTOCOL.md docs/CHECKPOINTS.md $(DESTDIR)$(DOCDIR)/
+	# Man pages and shell completions, generated from the binaries' ArgumentParser commands.
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration $(INSTALL_CONFIGURATION) >/dev/null
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	for tool in crossrecd crossrec; do \
+		install -m 0644 .build/plugins/GenerateManual/outputs/$$tool/$$tool.1 $(DESTDIR)$(MANDIR)/man1/ && \
+		$(INSTALL_BIN)/$$tool --generate-completion-script bash > $(DESTDIR)$(BASHCOMPDIR)/$$tool && \
+		$(INSTALL_BIN)/$$tool --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$tool && \
+		$(INSTALL_BIN)/$$tool --generate-completion-script fish > $(DESTDIR)$(FISHCOMPDIR)/$$tool.fish || exit 1; \
+	done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/crossrec/crossrecd.yaml ] || \
 		install -m 0640 configs/crossrecd.yaml $(DESTDIR)$(SYSCONFDIR)/crossrec/crossrecd.yaml
 

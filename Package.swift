@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "crossrecd",
             dependencies: [
-                "DaemonCore", "Checkpoint",
+                "DaemonCore", "Checkpoint", "QueryProtocol",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,8 +1,9 @@
-import CLISupport
 import ArgumentParser
+import CLISupport
 import Dispatch
 import Foundation
 import KafkaIngest
+import QueryProtocol
 import RecModel
 
 /// `crossrec-bench`: the benchmarks behind docs/BENCHMARKS.md (run them on a release build;
@@ -11,6 +12,7 @@ import RecModel
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crossrec-bench", abstract: "The benchmarks behind docs/BENCHMARKS.md (use the release build).",
+        version: CrossrecVersion.current,
         subcommands: [ParseBench.self, ConsumeBench.self, QueryBench.self, FeedBench.self, CheckpointBench.self, TopKBench.self, DistillBench.self])
 }
 

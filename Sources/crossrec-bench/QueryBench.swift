@@ -2,9 +2,9 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Histogram
+import KafkaIngest
 import NIOCore
 import NIOPosix
-import KafkaIngest
 import QueryProtocol
 import RecModel
 

@@ -5,12 +5,13 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import QueryProtocol
 
 /// `crossrecd`: the daemon. Everything but argument handling lives in DaemonCore.
 @main
 struct CrossrecdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "crossrecd", abstract: "Real-time cross-domain recommendation daemon.")
+        commandName: "crossrecd", abstract: "Real-time cross-domain recommendation daemon.", version: CrossrecVersion.current)
 
     @Option(name: .shortAndLong, help: "Configuration file.") var config = "/etc/crossrec/crossrecd.yaml"
     @Option(name: .customLong("check-config"), help: "Validate this configuration file and exit.")

@@ -1,10 +1,18 @@
 import Foundation
+import QueryProtocol
 import Testing
 import TestSupport
 
 /// What scripts see from the query commands when the daemon is not there or does not answer.
 @Suite("CLI exit status")
 struct CLIExitStatusTests {
+    @Test(arguments: ["crossrec", "crossrecd"])
+    func versionIsPrintedAndIsTheBuildsVersion(tool: String) throws {
+        let result = try ExternalTool.run([DaemonProcess.binary(tool, root: repositoryRoot), "--version"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == CrossrecVersion.current + "\n")
+    }
+
     @Test func unreachableIs69AndNoAnswerInTimeIs75() throws {
         let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
         let directory = try makeShortTemporaryDirectory("cli")

@@ -109,6 +109,9 @@ extension WholeDaemonTests {
             }
             try #require(answers.count == 8, "\(answers)")
             #expect(answers[0]["id"] as? String == "h" && answers[0]["status"] as? String == "ready")
+            // Which build answers, in health and stats (the same string as `--version`).
+            #expect(answers[0]["crossrec_version"] as? String == CrossrecVersion.current)
+            #expect(answers[7]["crossrec_version"] as? String == CrossrecVersion.current)
             #expect(answers[1]["id"] as? Int == 2 && answers[1]["strategy"] as? String == "personal")
             #expect((answers[1]["items"] as? [[String: Any]])?.count == 3)
             #expect(answers[2]["score"] is Double, "u1 rated books too: a prediction in range")
@@ -208,6 +211,7 @@ extension WholeDaemonTests {
             #expect(verify.status == 0, "\(verify.stdout)")
             let newest = try #require(try CheckpointStore(directory: "\(directory)/state").list().first)
             #expect(try CheckpointFile(path: newest.path).metadata["applied_events"] == "90")
+            #expect(try CheckpointFile(path: newest.path).metadata["crossrec.version"] == CrossrecVersion.current)
             let inspect = try ExternalTool.run([crossrec, "checkpoint", "inspect", newest.path])
             #expect(inspect.status == 0 && inspect.stdout.contains("verifies: yes"), "\(inspect.stdout)")
             #expect(inspect.stdout.contains("applied_events = 90") && inspect.stdout.contains("ratings.books/"))

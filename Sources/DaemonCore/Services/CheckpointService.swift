@@ -4,6 +4,7 @@ import Foundation
 import KafkaIngest
 import Logging
 import Metrics
+import QueryProtocol
 import RecModel
 import ServiceLifecycle
 import Synchronization
@@ -129,7 +130,7 @@ public final class CheckpointService: Service, Sendable {
         }
         let metadata = [
             "reason": reason, "applied_events": String(cut.learner.appliedEvents),
-            "host": ProcessInfo.processInfo.hostName, "writer": "crossrecd",
+            "host": ProcessInfo.processInfo.hostName, "writer": "crossrecd", "crossrec.version": CrossrecVersion.current,
         ]
         let store = schedule.withLock { $0.store }
         let wallMillis = Int64(Date().timeIntervalSince1970 * 1_000)

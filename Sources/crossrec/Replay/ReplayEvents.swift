@@ -1,5 +1,5 @@
-import CLISupport
 import ArgumentParser
+import CLISupport
 import KafkaIngest
 
 /// Events loaded from rating files, in replay order.
