@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= configs/dev.yaml
-APT_PACKAGES := librdkafka-dev kcat socat systemd
+APT_PACKAGES := librdkafka-dev kcat socat systemd curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/debug
 RELEASE_BIN := .build/release
@@ -31,6 +31,7 @@ deps:
 	pkg-config --exists rdkafka 2>/dev/null || missing="$$missing librdkafka-dev"; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v socat >/dev/null || missing="$$missing socat"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

@@ -56,13 +56,13 @@ public struct Daemon: Sendable {
         var serverSettings = configuration.serverSettings
         serverSettings.inheritedSocket = inheritedSocket
         let answers = ServingAnswerCache(budgetMiB: configuration.socket.answerCacheMiB)
-        let server = QueryServer(
-            settings: serverSettings,
-            handler: ServingQueryHandler(
-                ingest: ingest, distill: distill, checkpoints: checkpoints,
-                metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) },
-                answers: answers),
-            logger: logger)
+        let queries = ServingQueryHandler(
+            ingest: ingest, distill: distill, checkpoints: checkpoints,
+            metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) },
+            answers: answers)
+        let server = QueryServer(settings: serverSettings, handler: queries, logger: logger)
+        // Read operations over HTTP for Prometheus and probes, when configured.
+        let http = configuration.http.address.map { HTTPEndpoints(host: $0.host, port: $0.port, handler: queries, logger: logger) }
         let systemd = SystemdService(notifier: notifier, ingest: ingest, distill: distill, checkpoints: checkpoints, server: server, logger: logger)
         let reload = ReloadService(path: configurationPath, configuration: configuration, notifier: notifier, logger: logger) {
             new in
@@ -79,7 +79,8 @@ public struct Daemon: Sendable {
         // Shutdown runs in reverse: STOPPING=1 first, stats, the socket, distillation, ingest,
         // and last the checkpoints, whose final cut is then the state after the last applied event.
         let group = ServiceGroup(
-            services: [checkpoints, ingest, distill, server, stats, reload, systemd], gracefulShutdownSignals: [.sigterm, .sigint],
+            services: [checkpoints, ingest, distill, server] + (http.map { [$0] } ?? []) + [stats, reload, systemd],
+            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         logger.info("crossrecd starting", metadata: [LoggingKeys.bootstrap: "\(bootstrap)"])
         try await group.run()

@@ -35,6 +35,7 @@ struct ConfigurationTests {
         (valid + "\n    rating_range: [5, 1]\n", "domains[0].rating_range", 4, "min must be below max"),
         (valid + "\n  - name: books\n    topic: ratings.movies\n", "domains[1].topic", 4, "already used"),
         (valid + "\nlog:\n  format: xml\n", "log.format", 5, "must be one of text, json"),
+        (valid + "\nhttp:\n  listen: localhost\n", "http.listen", 5, "expected host:port"),
         ("domains: []\n", "domains", 1, "at least one domain"),
         ("domains:\n  - topic: t\n", "domains[0].name", 2, "required"),
         (valid + "\ndistill:\n  index_clusters: 10\n  index_probe: 11\n", "distill.index_probe", 6, "at most distill.index_clusters"),

@@ -13,6 +13,14 @@ extension Configuration {
         ("socket", []),
         ("paths", []),
         (
+            "http",
+            [
+                "Optional HTTP listener for Prometheus and probes: GET /metrics, /healthz (200 while the",
+                "process serves), /readyz (200 when health is ready, else 503). No authentication: bind",
+                "it to localhost or a private address (docs/OPERATIONS.md, \"Metrics over HTTP\").",
+            ]
+        ),
+        (
             "distill",
             [
                 "The serving model: an immutable compact student per domain (int8 rows of `dimension`),",
@@ -55,7 +63,7 @@ extension Configuration {
 
     /// Every key of every section but `domains`.
     static var schema: [ConfigKey<Configuration>] {
-        kafkaKeys + modelKeys + socketKeys + pathKeys + distillKeys + checkpointKeys + logKeys
+        kafkaKeys + modelKeys + socketKeys + pathKeys + httpKeys + distillKeys + checkpointKeys + logKeys
     }
 
     private static var kafkaKeys: [ConfigKey<Configuration>] {
@@ -173,6 +181,21 @@ extension Configuration {
         [
             .string("paths", "run_dir", \.paths.runDirectory, "socket, dev broker address file"),
             .string("paths", "state_dir", \.paths.stateDirectory, "checkpoints"),
+        ]
+    }
+
+    private static var httpKeys: [ConfigKey<Configuration>] {
+        [
+            ConfigKey.field(
+                "http", "listen", \Configuration.http.listen, example: "127.0.0.1:9464", "host:port; unset = no HTTP listener",
+                parse: { (node, path, reader) throws(ConfigError) in
+                    if reader.isNull(node) { return nil }
+                    let text = try reader.string(node, path)
+                    guard Configuration.HTTP(listen: text).address != nil else {
+                        throw reader.error(path, node, "expected host:port, e.g. 127.0.0.1:9464 or [::1]:9464")
+                    }
+                    return text
+                }, render: { $0 }),
         ]
     }
 

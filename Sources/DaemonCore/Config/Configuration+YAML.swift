@@ -31,6 +31,8 @@ extension Configuration {
                 configuration.domains = try parseDomains(node, path, reader)
                 continue
             }
+            // A section with every key commented out (as the documented file shows `http`) is empty.
+            if reader.isNull(node) { continue }
             let section = keys[name] ?? [:]
             for (field, value, fieldPath) in try reader.mapping(node, path, allowed: Set(section.keys)) {
                 try section[field]!.read(&configuration, value, fieldPath, reader)

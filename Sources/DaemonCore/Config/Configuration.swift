@@ -67,6 +67,22 @@ public struct Configuration: Sendable, Equatable {
         public var adminUIDs: [UInt32] = []
     }
 
+    /// The optional HTTP listener for Prometheus and probes.
+    public struct HTTP: Sendable, Equatable {
+        /// `host:port` (`[::1]:9464` for IPv6); nil: no listener.
+        public var listen: String?
+
+        /// The host and port of `listen`, when it is set and well formed.
+        public var address: (host: String, port: Int)? {
+            guard let listen, let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                (1...65_535).contains(port)
+            else { return nil }
+            var host = String(listen[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            return host.isEmpty ? nil : (host, port)
+        }
+    }
+
     public struct Log: Sendable, Equatable {
         public enum Format: String, Sendable, CaseIterable { case text, json }
         public var level: String = "info"
@@ -144,6 +160,7 @@ public struct Configuration: Sendable, Equatable {
     public var model = ModelSettings()
     public var paths = Paths()
     public var socket = Socket()
+    public var http = HTTP()
     public var log = Log()
 
     /// Where the query socket is.
