@@ -11,8 +11,6 @@ cd "$(dirname "$0")/.."
 trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 start_query_daemon query-abuse 4 "distill:
   interval_seconds: 2"
-"$bin/crossrec-bench" feed --address-file "$addr" --rate 0 --events 200000 --items 10000 --users 5000 \
-    --seed 1 > /dev/null
-wait_for_model_events 200000
+feed_and_wait 200000 10000 5000
 python3 bench/query_abuse.py --socket "$socket" --pid "$daemon" --abusers "${ABUSERS:-100}" \
     --seconds "${SECONDS_RUN:-20}" --linger "${LINGER:-0}" --user u1

@@ -39,3 +39,10 @@ wait_for_model_events() {
     done
     return 1
 }
+
+# Produces $1 generated ratings over $2 items and $3 users (seed 1, as fast as the broker takes
+# them) and waits until the published model holds them.
+feed_and_wait() {
+    "$bin/crossrec-bench" feed --address-file "$addr" --rate 0 --events "$1" --items "$2" --users "$3" --seed 1 > /dev/null
+    wait_for_model_events "$1"
+}

@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 start_query_daemon query-overhead 4 "distill:
   interval_seconds: 1"
-"$bin/crossrec-bench" feed --address-file "$addr" --rate 0 --events "${EVENTS:-1000}" --items "${ITEMS:-2}" \
-    --users "${USERS:-2}" --seed 1 > /dev/null
-wait_for_model_events "${EVENTS:-1000}"
+feed_and_wait "${EVENTS:-1000}" "${ITEMS:-2}" "${USERS:-2}"
 ticks=$(getconf CLK_TCK)
 before=$(awk '{print $14 + $15}' /proc/$daemon/stat)
 "$bin/crossrec-bench" query --socket "$socket" --connections "${C:-10}" --seconds "${S:-10}" --users "${USERS:-2}" --domain movies

@@ -38,49 +38,48 @@ struct HTTPEndpointsTests {
         return try DaemonProcess(executable: crossrecd, arguments: ["--config", "\(directory)/crossrecd.yaml"], logPath: "\(directory)/log")
     }
 
-    @Test func servesMetricsAndProbesOverHTTP() throws {
+    /// A daemon on `bootstrap` with the HTTP listener on a free port, for the body (which gets
+    /// the base URL); then SIGTERM and a clean exit.
+    private func withDaemon(bootstrap: String, _ body: (String, DaemonProcess) throws -> Void) throws {
         let directory = try makeShortTemporaryDirectory("http")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try freePort()
-        let daemon = try startDaemon(bootstrap: "dev", port: port, directory)
+        let daemon = try startDaemon(bootstrap: bootstrap, port: port, directory)
         defer { daemon.signal(SIGKILL) }
-        let base = "http://127.0.0.1:\(port)"
-        let up = daemon.waitForLog(limitSeconds: 60) { _ in (try? get(base + "/readyz").code) == 200 }
-        try #require(up, "\(daemon.log.suffix(1_500))")
-
-        let metrics = try get(base + "/metrics")
-        #expect(metrics.code == 200)
-        #expect(metrics.type == "text/plain; version=0.0.4; charset=utf-8")
-        #expect(metrics.body.contains("# TYPE crossrec_query_requests_total counter"), "\(metrics.body.prefix(500))")
-        let ready = try get(base + "/readyz")
-        #expect(ready.type == "application/json")
-        let health = try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: Any]
-        #expect(health?["status"] as? String == "ready" && health?["crossrec_version"] as? String == CrossrecVersion.current)
-        #expect(try get(base + "/healthz").code == 200)
-        #expect(try get(base + "/metrics?x=1").code == 200, "a query string is ignored")
-        #expect(try get(base + "/nope").code == 404)
-        #expect(try get(base + "/metrics", ["-X", "POST"]).code == 405)
-        #expect(try get(base + "/readyz", ["-I"]).code == 200, "HEAD")
-
+        try body("http://127.0.0.1:\(port)", daemon)
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0, "\(daemon.log.suffix(1_500))")
+    }
+
+    @Test func servesMetricsAndProbesOverHTTP() throws {
+        try withDaemon(bootstrap: "dev") { base, daemon in
+            let up = daemon.waitForLog(limitSeconds: 60) { _ in (try? get(base + "/readyz").code) == 200 }
+            try #require(up, "\(daemon.log.suffix(1_500))")
+            let metrics = try get(base + "/metrics")
+            #expect(metrics.code == 200)
+            #expect(metrics.type == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(metrics.body.contains("# TYPE crossrec_query_requests_total counter"), "\(metrics.body.prefix(500))")
+            let ready = try get(base + "/readyz")
+            #expect(ready.type == "application/json")
+            let health = try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: Any]
+            #expect(health?["status"] as? String == "ready" && health?["crossrec_version"] as? String == CrossrecVersion.current)
+            #expect(try get(base + "/healthz").code == 200)
+            #expect(try get(base + "/metrics?x=1").code == 200, "a query string is ignored")
+            #expect(try get(base + "/nope").code == 404)
+            #expect(try get(base + "/metrics", ["-X", "POST"]).code == 405)
+            #expect(try get(base + "/readyz", ["-I"]).code == 200, "HEAD")
+        }
     }
 
     /// Kafka unreachable: the process is alive (/healthz 200) but not ready (/readyz 503), and
     /// the body says why.
     @Test func readinessFailsWhileKafkaIsUnreachable() throws {
-        let directory = try makeShortTemporaryDirectory("http")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try freePort()
-        let daemon = try startDaemon(bootstrap: "127.0.0.1:\(try freePort())", port: port, directory)
-        defer { daemon.signal(SIGKILL) }
-        let base = "http://127.0.0.1:\(port)"
-        let degraded = daemon.waitForLog(limitSeconds: 60) { _ in (try? get(base + "/readyz").code) == 503 }
-        #expect(degraded, "\(daemon.log.suffix(1_500))")
-        let ready = try get(base + "/readyz")
-        #expect(ready.body.contains("\"status\":\"degraded\"") && ready.body.contains("kafka"), "\(ready.body)")
-        #expect(try get(base + "/healthz").code == 200)
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0, "\(daemon.log.suffix(1_500))")
+        try withDaemon(bootstrap: "127.0.0.1:\(try freePort())") { base, daemon in
+            let degraded = daemon.waitForLog(limitSeconds: 60) { _ in (try? get(base + "/readyz").code) == 503 }
+            #expect(degraded, "\(daemon.log.suffix(1_500))")
+            let ready = try get(base + "/readyz")
+            #expect(ready.body.contains("\"status\":\"degraded\"") && ready.body.contains("kafka"), "\(ready.body)")
+            #expect(try get(base + "/healthz").code == 200)
+        }
     }
 }
