@@ -203,6 +203,8 @@ extension WholeDaemonTests {
             let table = try ExternalTool.run([crossrec, "stats", "--socket", socketPath])
             #expect(table.status == 0, "\(table.stderr)")
             #expect(table.stdout.range(of: #"int8 16-d from \d+-d, age \d+\.\d s"#, options: .regularExpression) != nil, "\(table.stdout)")
+            // The live ranking figure is in the table, not only in the JSON.
+            #expect(table.stdout.contains("HR@10 live"), "\(table.stdout)")
 
             daemon.signal(SIGTERM)
             #expect(daemon.waitForExit() == 0)

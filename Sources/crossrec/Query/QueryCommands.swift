@@ -143,12 +143,16 @@ struct HealthCommand: ParsableCommand {
 }
 
 struct StatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Per-domain events, errors, sizes and lag.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Per-domain events, errors, sizes, rating error, live hit rate and lag.")
     @OptionGroup var socket: SocketOptions
 
     func run() throws {
         try socket.send(["op": "stats"]) { object in
-            var rows = [["domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "lag", "top-10 vs teacher", "transfer", "refit"]]
+            var rows = [[
+                "domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "HR@10 live", "lag",
+                "top-10 vs teacher", "transfer", "refit",
+            ]]
             for domain in object["domains"] as? [[String: Any]] ?? [] {
                 let rejected = (domain["rejected"] as? [String: Any] ?? [:]).values.compactMap { $0 as? Int }.reduce(0, +)
                 let lag = (domain["lag"] as? [[String: Any]] ?? []).compactMap { $0["lag"] as? Int }.reduce(0, +)
@@ -156,12 +160,19 @@ struct StatsCommand: ParsableCommand {
                 let served = domain["model"] as? [String: Any]
                 let overlap = (served?["top10_overlap"] as? Double).map { String(format: "%.2f", $0) } ?? "-"
                 let transfer = (served?["transfer"] as? [String: Any])?["method"] as? String ?? "-"
+                // The online hit rate of users with ratings in the domain (transfer users after a slash).
+                let rates = domain["online_hit_rate"] as? [String: Any]
+                func hitRate(_ strategy: String) -> String? {
+                    ((rates?[strategy] as? [String: Any])?["hr10"] as? Double).map { String(format: "%.3f", $0) }
+                }
+                let live = [hitRate("personal") ?? "-", hitRate("transfer")].compactMap { $0 }.joined(separator: " / ")
                 let refit = (served?["refit"] as? [String: Any]).map { refit in
                     "\(refit["ratings"] ?? 0) ratings, L2 \((refit["regularization"] as? Double).map { String(format: "%g", $0) } ?? "-")"
                 } ?? "-"
                 rows.append([
                     "\(domain["domain"] ?? "")", "\(domain["events"] ?? 0)", "\(rejected)", "\(domain["users"] ?? 0)",
-                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), "\(lag)", overlap, transfer, refit,
+                    "\(domain["items"] ?? 0)", metric("rmse"), metric("mae"), metric("baseline_rmse"), live, "\(lag)", overlap, transfer,
+                    refit,
                 ])
             }
             let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
