@@ -120,7 +120,15 @@ extension WholeDaemonTests {
             // Prometheus text exposition inside the JSON answer.
             let exposition = answers[5]["text"] as? String ?? ""
             #expect(exposition.contains(#"crossrec_ingest_rejected_total{topic="ratings.movies",reason="malformed"} 1"#), "\(exposition)")
-            #expect(exposition.contains(#"crossrec_events_applied{domain="movies"} 40"#))
+            #expect(exposition.contains(#"crossrec_events_applied_total{domain="movies"} 40"#))
+            // Prometheus' naming rules: a counter ends in _total and nothing else does; a
+            // duration is a histogram in seconds.
+            for line in exposition.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                try #require(parts.count == 4, "\(line)")
+                #expect((parts[3] == "counter") == parts[2].hasSuffix("_total"), "\(line)")
+                if parts[2].contains("duration") { #expect(parts[2].hasSuffix("_seconds") && parts[3] == "histogram", "\(line)") }
+            }
             // Requests by op and errors by code, counted before this answer was computed.
             func count(_ series: String) -> Int {
                 exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
@@ -167,7 +175,7 @@ extension WholeDaemonTests {
             // Later batches may be sampled meanwhile: the exported tally is at least as high.
             let metricsLine = try QuerySocketClient(path: socketPath).request(["op": "metrics"])
             let text = (try JSONSerialization.jsonObject(with: Data(metricsLine.utf8)) as? [String: Any])?["text"] as? String ?? ""
-            let series = text.split(separator: "\n").first { $0.hasPrefix(#"crossrec_online_hit_samples{domain="movies",strategy="personal"} "#) }
+            let series = text.split(separator: "\n").first { $0.hasPrefix(#"crossrec_online_hit_samples_total{domain="movies",strategy="personal"} "#) }
             #expect(series.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= Double(sampled) } == true, "\(text.suffix(2_000))")
 
             // forget (admin: root here) erases u1 from the model that queries read, at once: the

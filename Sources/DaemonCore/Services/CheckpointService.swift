@@ -64,7 +64,7 @@ public final class CheckpointService: Service, Sendable {
     private let failuresCounter = Counter(label: "crossrec_checkpoint_failures_total")
     private let lastSuccessGauge = Gauge(label: "crossrec_checkpoint_last_success_timestamp_seconds")
     private let bytesGauge = Gauge(label: "crossrec_checkpoint_bytes")
-    private let durationTimer = Metrics.Timer(label: "crossrec_checkpoint_write_duration")
+    private let durationTimer = Metrics.Timer(label: "crossrec_checkpoint_write_duration_seconds")
 
     public init(
         store: CheckpointStore, ingest: IngestService, intervalSeconds: Double, restoredFrom: String?, skipped: [String] = [],

@@ -48,7 +48,7 @@ public final class DistillService: Service, Sendable {
     private let nextVersion = Atomic<Int>(1)
     private let requests: AsyncStream<Request>
     private let requestSink: AsyncStream<Request>.Continuation
-    private let buildTimer = Metrics.Timer(label: "crossrec_distill_duration")
+    private let buildTimer = Metrics.Timer(label: "crossrec_distill_duration_seconds")
     private let versionGauge = Gauge(label: "crossrec_model_version")
 
     public init(ingest: IngestService, schedule: Schedule, logger: Logger) {
