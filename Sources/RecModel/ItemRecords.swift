@@ -6,8 +6,7 @@
 /// Why records: an event writes all three, and in separate tables that was three writable
 /// lookups (each with its copy-on-write checks) and three scattered places in memory. One
 /// record is one lookup and adjacent cache lines: 5.6 → 5.9 M events/s on the MovieLens-1M
-/// replay. Checkpoints still store the three as separate
-/// matrices (Learner+Archive.swift), so the file format did not change.
+/// replay. Checkpoints still store the parts as separate matrices (Learner+Archive.swift).
 struct ItemRecords: Sendable {
     var table: ChunkedMatrix<Float>
     let dimension: Int

@@ -36,9 +36,10 @@ extension Learner {
         }
         // Scores by row first; ids (strings) only for the winners.
         var best = TopRows(k: k)
+        let scorer = listScorer(userRow: Int(u), domain: d)
         for row in 0..<state.items.rowLimit where state.items.isLive(Int32(row)) {
             if excludeSeen, seenRows[row >> 6] & (1 << (UInt64(row) & 63)) != 0 { continue }
-            best.offer(score: listScore(userRow: Int(u), itemRow: row, domain: d), row: Int32(row), ids: state.items)
+            best.offer(score: scorer.score(itemRow: row), row: Int32(row), ids: state.items)
         }
         return (best.sorted(ids: state.items), strategy)
     }
@@ -48,19 +49,33 @@ extension Learner {
         domains[d].items.find(item, hash: StableHash.hash(item)).map { domains[d].itemRecords.rank(Int($0))[dimension] }
     }
 
-    /// The score lists are ordered by: the ranking head's c_i + p_u·w_i when it is on, else the
-    /// predicted rating, clipped.
+    /// What orders user row `u`'s lists in domain `d`, read once for all the items it scores.
+    func listScorer(userRow u: Int, domain d: Int) -> ListScorer {
+        ListScorer(
+            items: domains[d].itemRecords, user: userRecords.vector(u), dimension: dimension,
+            ranking: configuration.ranking.isEnabled,
+            base: domains[d].mean + userRecords[u, domain: d, UserColumn.bias], range: configuration.domains[d].ratingRange)
+    }
+}
+
+/// The teacher's list score of one user: the ranking head's c_i + p_u·w_i when it is on, else
+/// the predicted rating, clipped. Valid while the learner it came from is not changed.
+struct ListScorer {
+    let items: ItemRecords
+    let user: UnsafePointer<Float>
+    let dimension: Int
+    let ranking: Bool
+    /// The rating head's per-user part: the domain mean plus the user's bias.
+    let base: Double
+    let range: ClosedRange<Double>
+
     @inline(__always)
-    func listScore(userRow u: Int, itemRow row: Int, domain d: Int) -> Double {
-        let state = domains[d]
-        let userVector = userRecords.vector(u)
-        if configuration.ranking.isEnabled {
-            let rank = state.itemRecords.rank(row)
-            return Double(rank[dimension] + VectorMath.dot(userVector, rank, dimension))
+    func score(itemRow row: Int) -> Double {
+        if ranking {
+            let rank = items.rank(row)
+            return Double(rank[dimension] + VectorMath.dot(user, rank, dimension))
         }
-        let range = configuration.domains[d].ratingRange
-        let raw = state.mean + userRecords[u, domain: d, UserColumn.bias] + state.itemRecords[row, ItemColumn.bias]
-            + Double(VectorMath.dot(userVector, state.itemRecords.vector(row), dimension))
+        let raw = base + items[row, Learner.ItemColumn.bias] + Double(VectorMath.dot(user, items.vector(row), dimension))
         return min(max(raw, range.lowerBound), range.upperBound)
     }
 }
@@ -137,12 +152,13 @@ extension Learner {
             let target = state.items.find(item, hash: StableHash.hash(item))
         else { return nil }
         let seen = Set(state.seen[u]?.suffix(configuration.seenItemsPerUser) ?? [])
-        let targetScore = listScore(userRow: Int(u), itemRow: Int(target), domain: d)
+        let scorer = listScorer(userRow: Int(u), domain: d)
+        let targetScore = scorer.score(itemRow: Int(target))
         var (above, candidates) = (0, 0)
         for row in 0..<state.items.rowLimit where row != Int(target) && state.items.isLive(Int32(row)) {
             if !seen.isEmpty, seen.contains(state.items.hash(of: Int32(row))) { continue }
             candidates += 1
-            if listScore(userRow: Int(u), itemRow: row, domain: d) >= targetScore { above += 1 }
+            if scorer.score(itemRow: row) >= targetScore { above += 1 }
         }
         return (above, candidates + 1)
     }

@@ -94,7 +94,7 @@ struct ConsumeBench: ParsableCommand {
         for _ in 0..<repeats {
             let settings = settings(broker: broker, topic: topic)
             raw.append(Double(events) / (try RawConsumeBenchmark.run(
-                settings: settings, topic: topic, partitions: partitions, count: events)))
+                settings: settings, topic: topic, partitions: partitions, count: events, logger: logger)))
             endToEnd.append(Double(events) / (try consumeEndToEnd(settings: settings)))
         }
         let rawMedian = median(raw)

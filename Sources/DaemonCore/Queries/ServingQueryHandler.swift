@@ -52,6 +52,7 @@ struct ServingQueryHandler: QueryHandler {
             return nil
         case .health:
             fields.merge(health(model)) { $1 }
+            fields["crossrec_version"] = .string(CrossrecVersion.current)
             return .success(fields)
         case .stats:
             fields.merge(stats(model)) { $1 }
@@ -113,10 +114,7 @@ struct ServingQueryHandler: QueryHandler {
     /// `ready`, or `degraded` with the reasons: Kafka unreachable since the last message, or a
     /// writer thread that stopped making progress.
     private func health(_ model: ServingModel?) -> [String: JSONValue] {
-        let version = JSONValue.string(CrossrecVersion.current)
-        guard model != nil else {
-            return ["status": .string("starting"), "reasons": .array([.string("first model not built yet")]), "crossrec_version": version]
-        }
+        guard model != nil else { return ["status": .string("starting"), "reasons": .array([.string("first model not built yet")])] }
         var reasons: [JSONValue] = []
         if let error = ingest.consumer.unresolvedError { reasons.append(.string("kafka: \(error)")) }
         // A reset of an unavailable position means lost events: loud for ten minutes.
@@ -136,9 +134,7 @@ struct ServingQueryHandler: QueryHandler {
         if ingest.lastProgressNanos.load(ordering: .relaxed) > 0, writerIdleNanos > 10_000_000_000 {
             reasons.append(.string("ingest writer made no progress for \(writerIdleNanos / 1_000_000_000) s"))
         }
-        return reasons.isEmpty
-            ? ["status": .string("ready"), "crossrec_version": version]
-            : ["status": .string("degraded"), "reasons": .array(reasons), "crossrec_version": version]
+        return reasons.isEmpty ? ["status": .string("ready")] : ["status": .string("degraded"), "reasons": .array(reasons)]
     }
 
     /// `online_hit_rate`: sampled events and hits per strategy, and the share (null before a sample).

@@ -1,7 +1,7 @@
 internal import CRdKafka
 
 /// Owns one `rd_kafka_conf_t` until it is handed to `rd_kafka_new`.
-final class RDKafkaConfig {
+package final class RDKafkaConfig {
     /// Nil once ownership passed to a client (`rd_kafka_new` frees the conf only on success).
     private(set) var pointer: OpaquePointer?
 
@@ -9,7 +9,7 @@ final class RDKafkaConfig {
         pointer = rd_kafka_conf_new()
     }
 
-    convenience init(_ properties: [String: String]) throws(KafkaError) {
+    package convenience init(_ properties: [String: String]) throws(KafkaError) {
         self.init()
         // Sorted so that a conflicting pair always fails the same way.
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {

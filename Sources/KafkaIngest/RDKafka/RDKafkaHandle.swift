@@ -2,18 +2,19 @@ internal import CRdKafka
 import Logging
 
 /// Owns one `rd_kafka_t` (producer or consumer) and the context its callbacks reach.
-final class RDKafkaHandle {
-    let pointer: OpaquePointer
+/// Package-wide: the raw-consume benchmark drives librdkafka's own loop on one.
+package final class RDKafkaHandle {
+    package let pointer: OpaquePointer
     /// Kept alive here: librdkafka holds only an unretained pointer to it (see `install`).
     let context: RDKafkaClientContext
 
-    enum Kind {
+    package enum Kind {
         case producer, consumer
     }
 
     /// - Parameter queuedLogs: serve logs from our own poll calls (true) or let librdkafka's
     ///   threads call the log callback directly (false, for handles nobody polls: the dev broker's).
-    init(_ kind: Kind, config: RDKafkaConfig, logger: Logger, queuedLogs: Bool = true) throws(KafkaError) {
+    package init(_ kind: Kind, config: RDKafkaConfig, logger: Logger, queuedLogs: Bool = true) throws(KafkaError) {
         let context = RDKafkaClientContext(logger: logger)
         try context.install(on: config, kind: kind, queuedLogs: queuedLogs)
         var errstr = [CChar](repeating: 0, count: 512)

@@ -34,9 +34,9 @@ extension Learner {
                 lists.userRows.withUnsafeBufferPointer { rows in
                     studentScores.withUnsafeMutableBufferPointer { lists.itemRows.scores(rows.baseAddress! + user * k, into: $0) }
                 }
+                let scorer = listScorer(userRow: user, domain: d)
                 for item in items {
-                    let rank = state.itemRecords.rank(item)
-                    teacherScores[item] = Double(rank[dimension] + VectorMath.dot(userVector, rank, dimension))
+                    teacherScores[item] = scorer.score(itemRow: item)
                     studentScores[item] += lists.itemBias[item]
                 }
             }
