@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= configs/dev.yaml
-APT_PACKAGES := librdkafka-dev kcat socat systemd curl
+APT_PACKAGES := librdkafka-dev kcat socat systemd curl prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/debug
 RELEASE_BIN := .build/release
@@ -32,6 +32,7 @@ deps:
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v socat >/dev/null || missing="$$missing socat"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -90,6 +91,8 @@ install-files:
 	done
 	install -m 0644 systemd/crossrec.sysusers $(DESTDIR)$(SYSUSERSDIR)/crossrec.conf
 	install -m 0644 docs/OPERATIONS.md docs/PROTOCOL.md docs/CHECKPOINTS.md $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 -t $(DESTDIR)$(DOCDIR)/contrib/grafana contrib/grafana/crossrec-dashboard.json
+	install -D -m 0644 -t $(DESTDIR)$(DOCDIR)/contrib/prometheus contrib/prometheus/crossrec-alerts.yml contrib/prometheus/crossrec-alerts.test.yml
 	# Man pages and shell completions, generated from the binaries' ArgumentParser commands.
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration $(INSTALL_CONFIGURATION) >/dev/null
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)

@@ -129,6 +129,8 @@ extension WholeDaemonTests {
                 #expect((parts[3] == "counter") == parts[2].hasSuffix("_total"), "\(line)")
                 if parts[2].contains("duration") { #expect(parts[2].hasSuffix("_seconds") && parts[3] == "histogram", "\(line)") }
             }
+            let lint = try Promtool.checkMetrics(exposition)
+            #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(lint)")
             // Requests by op and errors by code, counted before this answer was computed.
             func count(_ series: String) -> Int {
                 exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0

@@ -59,6 +59,19 @@ struct HTTPEndpointsTests {
             #expect(metrics.code == 200)
             #expect(metrics.type == "text/plain; version=0.0.4; charset=utf-8")
             #expect(metrics.body.contains("# TYPE crossrec_query_requests_total counter"), "\(metrics.body.prefix(500))")
+            // What Prometheus' linter says of the scrape: nothing (names, units, help texts).
+            let lint = try Promtool.checkMetrics(metrics.body)
+            #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(lint)")
+            func value(_ series: String) -> Double? {
+                metrics.body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            #expect(value("crossrec_ready") == 1)
+            #expect(value(#"crossrec_build_info{version="\#(CrossrecVersion.current)"}"#) == 1)
+            #expect((value("process_resident_memory_bytes") ?? 0) > 1_000_000)
+            #expect((value("process_open_fds") ?? 0) > 3)
+            let started = value("process_start_time_seconds") ?? 0
+            #expect(abs(started - Date().timeIntervalSince1970) < 600, "\(started)")
+            #expect((value("crossrec_model_published_timestamp_seconds") ?? 0) >= started)
             let ready = try get(base + "/readyz")
             #expect(ready.type == "application/json")
             let health = try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: Any]
@@ -71,6 +84,23 @@ struct HTTPEndpointsTests {
         }
     }
 
+    /// The dashboard's queries and the alert rules name only metric families a daemon exports
+    /// from its start (a family that appeared later would leave a panel empty and an
+    /// `increase()` blind to its first change).
+    @Test func contribNamesOnlyMetricsTheDaemonExports() throws {
+        try withDaemon(bootstrap: "dev") { base, daemon in
+            let up = daemon.waitForLog(limitSeconds: 60) { _ in (try? get(base + "/readyz").code) == 200 }
+            try #require(up, "\(daemon.log.suffix(1_500))")
+            let body = try get(base + "/metrics").body
+            let exported = Set(body.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+            let dashboard = ContribTests.metricNames(in: try ContribTests.dashboardQueries().joined(separator: "\n"))
+            let alerts = ContribTests.metricNames(in: try String(contentsOfFile: ContribTests.alerts, encoding: .utf8))
+            #expect(dashboard.count >= 20 && alerts.count >= 10, "\(dashboard) \(alerts)")
+            #expect(dashboard.subtracting(exported).isEmpty, "dashboard names \(dashboard.subtracting(exported)), not exported")
+            #expect(alerts.subtracting(exported).isEmpty, "alert rules name \(alerts.subtracting(exported)), not exported")
+        }
+    }
+
     /// Kafka unreachable: the process is alive (/healthz 200) but not ready (/readyz 503), and
     /// the body says why.
     @Test func readinessFailsWhileKafkaIsUnreachable() throws {
@@ -80,6 +110,8 @@ struct HTTPEndpointsTests {
             let ready = try get(base + "/readyz")
             #expect(ready.body.contains("\"status\":\"degraded\"") && ready.body.contains("kafka"), "\(ready.body)")
             #expect(try get(base + "/healthz").code == 200)
+            let metrics = try get(base + "/metrics").body
+            #expect(metrics.contains("\ncrossrec_ready 0.0\n"), "the alert's input says not ready: \(metrics.prefix(300))")
         }
     }
 }

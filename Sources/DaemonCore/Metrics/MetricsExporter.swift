@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import QueryProtocol
 import RecModel
 import Synchronization
 
@@ -16,6 +17,9 @@ final class MetricsExporter: Sendable {
     private let baselineRMSE: [Metrics.Gauge]
     private let lag: [Metrics.Gauge]
     private let modelVersion = Metrics.Gauge(label: "crossrec_model_version")
+    private let modelPublished = Metrics.Gauge(label: "crossrec_model_published_timestamp_seconds")
+    private let ready = Metrics.Gauge(label: "crossrec_ready")
+    private let process = ProcessMetrics()
     /// Per domain, then strategy (personal, transfer): the online hit rate's tallies.
     private let hitSamples: [[Metrics.Counter]]
     private let hits: [[Metrics.Counter]]
@@ -40,9 +44,16 @@ final class MetricsExporter: Sendable {
         }
         hitSamples = byStrategy("crossrec_online_hit_samples_total")
         hits = byStrategy("crossrec_online_hits_total")
+        Metrics.Gauge(label: "crossrec_build_info", dimensions: [("version", CrossrecVersion.current)]).record(1)
     }
 
-    func scrape(status: IngestService.Status, lagPerDomain: [Int64], modelVersion version: Int) -> String {
+    /// - Parameters:
+    ///   - isReady: whether health answers `ready` now.
+    ///   - modelPublishedAt: when the serving model was published, in seconds since the epoch
+    ///     (nil before the first one).
+    func scrape(
+        status: IngestService.Status, lagPerDomain: [Int64], modelVersion version: Int, modelPublishedAt: Double?, isReady: Bool
+    ) -> String {
         for (index, domain) in status.domains.enumerated() {
             advance(events[index], series: "events/\(index)", to: domain.events)
             users[index].record(domain.users)
@@ -60,7 +71,10 @@ final class MetricsExporter: Sendable {
             }
         }
         modelVersion.record(version)
-        return registry.emitToString()
+        if let modelPublishedAt { modelPublished.record(modelPublishedAt) }
+        ready.record(isReady ? 1 : 0)
+        process.update()
+        return MetricHelp.adding(to: registry.emitToString())
     }
 
     /// Raises `counter` to `value` (the daemon's own count; restored events included, so the

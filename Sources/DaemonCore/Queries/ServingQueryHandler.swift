@@ -63,7 +63,11 @@ struct ServingQueryHandler: QueryHandler {
             let perDomain = ingest.consumer.settings.topics.map { topic in
                 lag.filter { $0.partition.topic == topic.name }.compactMap(\.lag).reduce(0, +)
             }
-            fields["text"] = .string(metrics.scrape(status: ingest.status, lagPerDomain: perDomain, modelVersion: model?.version ?? 0))
+            let ready = health(model)["status"] == .string("ready")
+            let publishedAt = distill.modelAgeSeconds.map { Date().timeIntervalSince1970 - $0 }
+            fields["text"] = .string(metrics.scrape(
+                status: ingest.status, lagPerDomain: perDomain, modelVersion: model?.version ?? 0,
+                modelPublishedAt: publishedAt, isReady: ready))
             return .success(fields)
         case .popular, .predict, .similar, .recommend:
             break

@@ -25,10 +25,14 @@ public final class IngestCounters: Sendable {
     private let consumedMetrics: [Counter]
     private let rejectedMetrics: [[RejectReason: Counter]]
     private let deadLetterFailuresMetric = Counter(label: "crossrec_dead_letter_failures_total")
+    /// Created at start, at 0, like every series here: Prometheus' `increase()` sees the first
+    /// reset only if the series existed before it.
+    private let offsetResetMetrics: [Counter]
 
     public init(topics: [String]) {
         state = Mutex(Snapshot(consumed: topics.map { _ in 0 }, rejected: topics.map { _ in [:] }, unknownTopic: 0))
         consumedMetrics = topics.map { Counter(label: "crossrec_ingest_messages_total", dimensions: [("topic", $0)]) }
+        offsetResetMetrics = topics.map { Counter(label: "crossrec_offset_resets_total", dimensions: [("topic", $0)]) }
         rejectedMetrics = topics.map { topic in
             Dictionary(uniqueKeysWithValues: RejectReason.allCases.map { reason in
                 (reason, Counter(label: "crossrec_ingest_rejected_total",
@@ -44,6 +48,10 @@ public final class IngestCounters: Sendable {
             for (index, count) in counts.enumerated() where count > 0 { snapshot.consumed[index] += count }
         }
         for (index, count) in counts.enumerated() where count > 0 { consumedMetrics[index].increment(by: count) }
+    }
+
+    func offsetReset(topicIndex: Int) {
+        offsetResetMetrics[topicIndex].increment()
     }
 
     func deadLetterFailed() {

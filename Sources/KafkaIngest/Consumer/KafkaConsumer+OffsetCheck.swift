@@ -1,7 +1,6 @@
 internal import CRdKafka
 import Dispatch
 import Logging
-import Metrics
 
 /// Positions the owner asks for that Kafka no longer has (retention deleted them, or the topic
 /// was recreated and is shorter): reported loudly, then the partition starts over from
@@ -46,7 +45,7 @@ extension KafkaConsumer {
                 "kafka.low_watermark": "\(low)", "kafka.high_watermark": "\(high)",
                 "kafka.auto_offset_reset": "\(settings.autoOffsetReset)",
             ])
-        Counter(label: "crossrec_offset_resets_total", dimensions: [("topic", partition.topic)]).increment()
+        if let index = topicIndex[partition.topic] { counters.offsetReset(topicIndex: index) }
         offsetResets.withLock { $0.append(reset) }
         positions.markReset(key)
         return settings.autoOffsetReset == "latest" ? Int64(RD_KAFKA_OFFSET_END) : Int64(RD_KAFKA_OFFSET_BEGINNING)
