@@ -21,7 +21,7 @@ SYSCONFDIR ?= /etc
 INSTALL_BIN ?= $(RELEASE_BIN)
 INSTALL_CONFIGURATION = $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release,debug)
 
-.PHONY: all deps build build-release run test verify-units install install-files bench instructions clean
+.PHONY: all deps build build-release run test test-python-client verify-units install install-files bench instructions clean
 
 all: build
 
@@ -33,6 +33,7 @@ deps:
 	command -v socat >/dev/null || missing="$$missing socat"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -57,7 +58,18 @@ test: deps
 	# cooperative thread, and with 2 cores two of them in parallel starve the async tests of
 	# every thread (seen as fresh-clone flakes). Serial costs ~30 s here (147 → 173 s).
 	$(SWIFT) test --skip-build --no-parallel
+	$(MAKE) --no-print-directory test-python-client
 	$(MAKE) --no-print-directory verify-units
+
+## test-python-client: install clients/python into a venv (as a user would, with pip), type-check
+##   it with mypy --strict and run its tests against a daemon they start.
+PY_CLIENT_VENV := .build/python-client-venv
+test-python-client: build
+	[ -x $(PY_CLIENT_VENV)/bin/python ] || python3 -m venv $(PY_CLIENT_VENV)
+	$(PY_CLIENT_VENV)/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./clients/python
+	$(PY_CLIENT_VENV)/bin/pip install -q --disable-pip-version-check mypy
+	cd clients/python && ../../$(PY_CLIENT_VENV)/bin/mypy --strict src/crossrec_client
+	cd /tmp && CROSSRECD=$(CURDIR)/$(BIN)/crossrecd $(CURDIR)/$(PY_CLIENT_VENV)/bin/python -m unittest discover -s $(CURDIR)/clients/python/tests -v
 
 ## verify-units: install into a temporary root: `systemd-analyze verify` (any warning fails), man
 ##   pages and shell completions in place.
