@@ -58,24 +58,34 @@ public struct RatingFileReader: Sendable {
     }
 
     /// Throws `ReadError` (the path and why, in words) when the file cannot be read.
-    public func read(path: String) throws -> Result {
+    ///
+    /// - Parameter progress: called with the bytes read so far and the file's size, every few
+    ///   MiB and at the end (for a progress bar).
+    public func read(path: String, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Result {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw ReadError(path: path, reason: FileProblem.describe(path: path, error: error))
         }
-        return data.withUnsafeBytes { read(bytes: $0) }
+        return data.withUnsafeBytes { read(bytes: $0, progress: progress) }
     }
 
-    public func read(bytes: UnsafeRawBufferPointer) -> Result {
+    public func read(bytes: UnsafeRawBufferPointer, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> Result {
         var result = Result(lines: [], rejected: [])
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return result }
         let end = bytes.count
         var start = 0
         var lineNumber = 0
         var separator = delimiter
+        let progressStep = 4 << 20
+        var nextProgress = progressStep
+        defer { progress?(end, end) }
         while start < end {
+            if start >= nextProgress {
+                progress?(start, end)
+                nextProgress = start + progressStep
+            }
             var stop = start
             while stop < end, base[stop] != 10 { stop += 1 }
             var trimmed = stop

@@ -49,6 +49,49 @@ struct ReplayCommandTests {
         #expect(written.allSatisfy { $0.split(separator: "\t").count == 22 })
     }
 
+    /// The curve adds up to the report: windows of the asked size, the last point's cumulative
+    /// RMSE is the report's, and the windows' ranked events and hits are the report's samples.
+    @Test func curveAddsUpToTheReport() throws {
+        let directory = try makeShortTemporaryDirectory("replay")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = try ratingsFile(directory)
+        let curvePath = "\(directory)/curve.csv"
+        let result = try ExternalTool.run([
+            crossrec, "replay", file, "--no-header", "--curve", curvePath, "--curve-window", "500", "--rank-every", "10", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let domain = try #require((report["domains"] as? [[String: Any]])?.first)
+        let ranking = try #require(domain["ranking"] as? [String: Any])
+        let lines = try String(contentsOfFile: curvePath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "domain,events,window_rmse,window_mae,rmse,mae,ranked,hr10,ndcg10")
+        let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.map { Int($0[1]) ?? 0 } == [500, 1_000, 1_500, 2_000, 2_400])
+        let last = try #require(rows.last)
+        #expect(abs((Double(last[4]) ?? 0) - (domain["rmse"] as? Double ?? -1)) < 1e-5, "\(last) \(domain)")
+        let ranked = rows.map { Int($0[6]) ?? 0 }
+        #expect(ranked.reduce(0, +) == ranking["sampled"] as? Int)
+        let hits = zip(rows, ranked).map { row, n in (Double(row[7]) ?? 0) * Double(n) }.reduce(0, +)
+        #expect(abs(hits / Double(ranked.reduce(0, +)) - (ranking["hr10"] as? Double ?? -1)) < 1e-5)
+        // The first window's errors are larger than the last's: the learner learns.
+        #expect((Double(rows[0][2]) ?? 0) > (Double(last[2]) ?? 0))
+    }
+
+    /// On a terminal (`script` gives it one) replay says what it is doing at each step: loading,
+    /// sorting, learning; into a pipe, nothing.
+    @Test func progressOfEveryStepOnATerminalOnly() throws {
+        let directory = try makeShortTemporaryDirectory("replay")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = try ratingsFile(directory)
+        let terminal = try ExternalTool.run(["script", "-qec", "\(crossrec) replay \(file) --no-header --rank-every 0", "/dev/null"])
+        #expect(terminal.status == 0, "\(terminal)")
+        for step in ["loading ratings.tsv [", "] 100% ", "sorting 2400 events by time… (", "learning [", "2400/2400 ("] {
+            #expect(terminal.stdout.contains(step), "\(step): \(terminal.stdout)")
+        }
+        let piped = try ExternalTool.run([crossrec, "replay", file, "--no-header", "--rank-every", "0"])
+        #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
+    }
+
     @Test func mistakesOnTheCommandLineAreErrors() throws {
         let directory = try makeShortTemporaryDirectory("replay")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -60,6 +103,8 @@ struct ReplayCommandTests {
             (["--rank-negatives", "1000"], "--rank-negatives wants 0 to"),
             (["--loss-weights", "tagret=0.2"], "--loss-weights: no domain tagret in the files (domains: default)"),
             (["--target", "Target"], "--target: no domain Target in the files"),
+            (["--curve", "\(directory)/c.csv", "--curve-window", "0"], "--curve-window wants at least 1"),
+            (["--curve", "\(directory)/no/such/folder/c.csv"], "--curve: cannot write \(directory)/no/such/folder/c.csv"),
         ] {
             let result = try ExternalTool.run([crossrec, "replay", file, "--no-header", "--no-progress"] + arguments)
             #expect(result.status != 0, "\(arguments) was accepted")

@@ -37,6 +37,9 @@ struct ReplayCommand: ParsableCommand {
     var repeats = 1
     @Option(help: "Rank every Nth event whose user is known in its domain before learning it: prequential HR@10, NDCG@10, MRR (0: off; not timed).")
     var rankEvery = 100
+    @Option(help: "Write the prequential curve here (CSV: per domain and window of events, window and cumulative RMSE/MAE, HR@10 and NDCG@10 of the window's ranked events).")
+    var curve: String?
+    @Option(help: "Events of one domain per point of --curve.") var curveWindow = 10_000
     @Option(help: "Temporal split: learn this fraction of the stream (time order), then judge top-N lists of the users with ratings on both sides.")
     var split: Double?
     @Option(help: "With --split: write each warm user's served list here (domain, user, then the items, tab-separated).")
@@ -47,20 +50,28 @@ struct ReplayCommand: ParsableCommand {
         if lists != nil, split == nil { throw ValidationError("--lists needs --split") }
         guard repeats >= 1 else { throw ValidationError("--repeats wants at least 1") }
         guard rankEvery >= 0 else { throw ValidationError("--rank-every wants 0 or more") }
+        guard curveWindow >= 1 else { throw ValidationError("--curve-window wants at least 1 event") }
     }
 
     func run() throws {
+        // A path that cannot be written is said before the replay, not after it.
+        if let curve, !FileManager.default.createFile(atPath: curve, contents: nil) {
+            throw ValidationError("--curve: cannot write \(curve)")
+        }
         let events = try loadEvents()
         guard !events.isEmpty else { throw ValidationError("no ratings found in \(files.joined(separator: ", "))") }
         var runner = ReplayRunner(
             configuration: try learnerConfiguration(domains: events.domainNames), showProgress: progress && !json && repeats == 1)
         runner.rankEvery = rankEvery
+        runner.curveWindow = curve == nil ? nil : curveWindow
         let limit = split.map { Int(Double(events.count) * $0) }
         var (report, learner) = runner.run(events, limit: limit)
         if repeats > 1 {
             // The repeats only time the learner: the ranking samples of the first run stand.
             let ranking = report.domains.map(\.ranking)
+            let curvePoints = report.curve
             runner.rankEvery = 0
+            runner.curveWindow = nil
             var times = [report.seconds]
             for _ in 1..<repeats {
                 (report, learner) = runner.run(events, limit: limit)
@@ -69,6 +80,14 @@ struct ReplayCommand: ParsableCommand {
             report.runSeconds = times
             report.seconds = times.sorted()[times.count / 2]
             for d in report.domains.indices { report.domains[d].ranking = ranking[d] }
+            report.curve = curvePoints
+        }
+        if let curve, let points = report.curve {
+            do {
+                try points.csv.write(toFile: curve, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("--curve: cannot write \(curve): \(error)")
+            }
         }
         if let limit {
             let evaluations = try evaluateSplit(events, at: limit, learner: learner)
@@ -169,15 +188,19 @@ struct ReplayCommand: ParsableCommand {
             columns: try ReplayEvents.parseColumns(columns), delimiter: try ReplayEvents.parseDelimiter(delimiter),
             hasHeader: header)
         var events = ReplayEvents()
+        let showProgress = progress && !json
         for (index, file) in files.enumerated() {
-            let result = try reader.read(path: file)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            let bar = ProgressBar(total: size, label: "loading \((file as NSString).lastPathComponent)", enabled: showProgress)
+            let result = try reader.read(path: file) { done, _ in bar.update(done) }
+            bar.finish()
             for rejected in result.rejected.prefix(5) { FileHandle.standardError.write(Data("\(file): \(rejected.reason)\n".utf8)) }
             if result.rejected.count > 5 {
                 FileHandle.standardError.write(Data("\(file): \(result.rejected.count) lines skipped in all\n".utf8))
             }
             events.append(result.lines, domain: fileDomains.isEmpty ? nil : fileDomains[index])
         }
-        events.sortByTime()
+        ProgressBar.step("sorting \(events.count) events by time", enabled: showProgress) { events.sortByTime() }
         return events
     }
 

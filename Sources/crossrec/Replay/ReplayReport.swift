@@ -18,6 +18,8 @@ struct ReplayReport {
     var runSeconds: [Double] = []
     var peakResidentBytes: Int
     var dimension: Int
+    /// With `--curve`: the prequential curve.
+    var curve: PrequentialCurve?
 
     var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
 

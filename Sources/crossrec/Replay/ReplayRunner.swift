@@ -9,6 +9,8 @@ struct ReplayRunner {
     /// Every `rankEvery`-th event whose user has ratings in its domain is also ranked before it
     /// is learned (0: none); that work is not timed.
     var rankEvery = 0
+    /// Events of one domain per point of the prequential curve (nil: no curve).
+    var curveWindow: Int?
 
     /// Learns the first `limit` events (all when nil).
     func run(_ replay: ReplayEvents, limit: Int? = nil) -> (report: ReplayReport, learner: Learner) {
@@ -17,6 +19,7 @@ struct ReplayRunner {
         let count = min(limit ?? replay.count, replay.count)
         var ranking = (0..<domainCount).map { _ in PrequentialRanking() }
         var untimed: UInt64 = 0
+        var rankSamples: [PrequentialCurve.RankSample] = []
         // Each rating is moved into `apply`, as the ingest path hands over a rating it built:
         // a copy at the call would retain and release both id strings.
         let ratings = UnsafeMutableBufferPointer<Rating>.allocate(capacity: count)
@@ -33,7 +36,10 @@ struct ReplayRunner {
                 if rankEvery > 0, index % rankEvery == 0 {
                     let before = DispatchTime.now().uptimeNanoseconds
                     let event = ratings[index]
-                    ranking[event.domain].sample(learner, user: event.user, item: event.item, domain: event.domain)
+                    if let position = ranking[event.domain].sample(learner, user: event.user, item: event.item, domain: event.domain),
+                       curveWindow != nil {
+                        rankSamples.append(.init(index: index, position: position))
+                    }
                     untimed += DispatchTime.now().uptimeNanoseconds - before
                 }
                 predictions[index] = learner.apply(ratings.moveElement(from: index))
@@ -54,7 +60,7 @@ struct ReplayRunner {
             }
             seenPerDomain[event.domain] += 1
         }
-        let report = ReplayReport(
+        var report = ReplayReport(
             domains: (0..<domainCount).map { d in
                 ReplayReport.Domain(
                     statistics: learner.statistics(domain: d), tailRMSE: tails[d].rmse, tailMAE: tails[d].mae,
@@ -62,6 +68,12 @@ struct ReplayRunner {
             },
             events: count, seconds: seconds, peakResidentBytes: peakResidentBytes(),
             dimension: configuration.dimension)
+        if let curveWindow {
+            let events = replay.events.prefix(count)
+            report.curve = PrequentialCurve(
+                errors: zip(events, predictions).map { $1 - $0.rating }, domains: events.map(\.domain),
+                domainNames: replay.domainNames, samples: rankSamples, window: curveWindow)
+        }
         return (report, learner)
     }
 }
@@ -76,8 +88,10 @@ struct PrequentialRanking {
     /// Items in the sampled users' top 10 (for coverage).
     var listed: Set<String> = []
 
-    mutating func sample(_ learner: Learner, user: String, item: String, domain d: Int) {
-        guard let (position, _) = learner.listPosition(of: item, user: user, domain: d) else { return }
+    /// The item's position in the user's list (0 is first), nil when the user could not be ranked.
+    @discardableResult
+    mutating func sample(_ learner: Learner, user: String, item: String, domain d: Int) -> Int? {
+        guard let (position, _) = learner.listPosition(of: item, user: user, domain: d) else { return nil }
         sampled += 1
         reciprocalRank += 1 / Double(position + 1)
         if position < 10 {
@@ -87,6 +101,7 @@ struct PrequentialRanking {
         for recommendation in learner.recommend(user: user, domain: d, k: 10, excludeSeen: true).items {
             listed.insert(recommendation.item)
         }
+        return position
     }
 
     func json(items: Int) -> [String: Any] {
@@ -103,29 +118,4 @@ func peakResidentBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024  // Linux reports kilobytes
-}
-
-/// A one-line progress bar on standard error, only on a terminal.
-final class ProgressBar {
-    let total: Int
-    let enabled: Bool
-
-    init(total: Int, enabled: Bool) {
-        self.total = max(total, 1)
-        self.enabled = enabled && isatty(STDERR_FILENO) != 0
-    }
-
-    func update(_ done: Int) {
-        guard enabled else { return }
-        let fraction = Double(done) / Double(total)
-        let filled = Int(fraction * 40)
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 40 - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(Int(fraction * 100))% \(done)/\(total)".utf8))
-    }
-
-    func finish() {
-        guard enabled else { return }
-        update(total)
-        FileHandle.standardError.write(Data("\n".utf8))
-    }
 }
