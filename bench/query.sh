@@ -14,6 +14,7 @@ trap 'kill $feeder 2>/dev/null || true; kill -TERM $daemon 2>/dev/null || true; 
 # rated) instead of uniform random ones (bench feed --tastes/--zipf).
 # QUERY_PIPELINE="<n> ...": requests in flight per connection, one run each (default 1);
 # QUERY_CONNECTIONS, QUERY_SECONDS: the runs.
+# QUERY_PERCENTILES=FILE, QUERY_LABEL: append each run's latency distribution to FILE (bench/plots.py).
 # QUERY_CACHE_MIB: socket.answer_cache_mib (default 64; 0 computes every answer, which is what
 # the scan costs). The bench's users are uniform over 20 000, so with the cache most answers
 # after the first of each user and model version are lookups: the hit count is printed.
@@ -43,7 +44,8 @@ sleep 2
 echo "ingest running at 10 000 events/s during the runs"
 for depth in ${QUERY_PIPELINE:-1}; do
     "$bin/crossrec-bench" query --socket "$socket" --connections ${QUERY_CONNECTIONS:-1,10,100} \
-        --seconds ${QUERY_SECONDS:-10} --users 20000 --pipeline $depth
+        --seconds ${QUERY_SECONDS:-10} --users 20000 --pipeline $depth \
+        ${QUERY_PERCENTILES:+--percentiles "$QUERY_PERCENTILES" --label "${QUERY_LABEL:-recommend}"}
 done
 "$bin/crossrec" stats --socket "$socket" --json | python3 -c '
 import json, sys

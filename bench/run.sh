@@ -8,6 +8,9 @@ bench=.build/release/crossrec-bench
 [ -x "$bin" ] && [ -x "$bench" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 bench/fetch_movielens.sh
 data=bench/data/ml-1m/ml-1m.inter
+# Inputs of bench/plots.py (the pictures in docs/img), kept until the next run.
+results=bench/results
+rm -rf "$results" && mkdir -p "$results"
 
 echo "== machine: $(nproc) cores, $(uname -sr), $(date -u +%FT%TZ)"
 echo "== event parsing (one core)"
@@ -23,12 +26,14 @@ if [ ! -x bench/.venv/bin/python ]; then
     python3 -m venv bench/.venv
     bench/.venv/bin/pip install --quiet -r bench/requirements-peers.txt
 fi
-bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32 | tee "$peers"
+bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32 --curve-dir "$results" | tee "$peers"
+echo "== the learning curve (windows of 50 000 events, every 10th event ranked; untimed)"
+"$bin" replay "$data" --dimension 32 --no-progress --rank-every 10 --curve "$results/crossrec.csv" --curve-window 50000 | tail -1
 echo "== the learner at the speed of the issue's reference machine (peers set to its errors)"
 python3 bench/peers/calibrate.py "$replays" "$peers"
 echo "== top-N: MovieLens-1M temporal 80/20, served lists vs MostPop, EASE, PureSVD, implicit ALS"
 echo "   (each baseline's knob chosen on a validation split of the training period)"
-bench/.venv/bin/python bench/topn/run.py --crossrec "$bin"
+bench/.venv/bin/python bench/topn/run.py --crossrec "$bin" --json "$results/topn.json"
 echo "== the learner with the ranking head off (rating head only), to price each head"
 "$bin" replay "$data" --dimension 32 --no-progress --repeats 5 --rank-every 0 --rank-negatives 0
 echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
@@ -37,21 +42,20 @@ echo "== distillation: 1 M users × 64 d → int8 16 d (build, ingest stall, siz
 "$bench" distill --users 1000000 --dimension 64 --student-dimension 16 --repeats 3
 echo "== scoring kernel: float d=32 vs int8 d=16 over 100 000 items (one core)"
 "$bench" topk
-echo "== cross-domain cold start: MovieLens-1M genre tasks, TGT/CMF/EMCDR vs crossrec (mean of seeds 1-3)"
-# Defaults first, then the options chosen on the validation slice (bench/cdr/run.py --validation).
-bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin"
-tuned=(--crossrec-option=--transfer-method --crossrec-option=bridge --crossrec-option=--loss-weights --crossrec-option=target=0.2)
-bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --baselines "${tuned[@]}"
-echo "== the same on genre splits nothing was tuned on (crime, horror), defaults then tuned"
-bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --tasks crime horror
-bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --tasks crime horror --baselines "${tuned[@]}"
+echo "== cross-domain cold start: MovieLens-1M and -100K, six genre pairs, β 0.2/0.5/0.8, seeds 1-3"
+echo "   (TGT, CMF with its L2 chosen on validation users, EMCDR; crossrec defaults and restricted to shared)"
+bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --datasets ml-1m ml-100k \
+    --tasks family scifihorror crime horror action drama --cmf-grid 0.02 0.05 0.1 0.2 --crossrec-shared \
+    --json "$results/cdr.json"
 echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
 echo "   (answer cache on: the bench's 20 000 users come back within each model version)"
-bench/query.sh
+export QUERY_PERCENTILES=$PWD/$results/latency.csv
+QUERY_LABEL="answer cache" bench/query.sh
 echo "== the same with the answer cache off: every answer scans (as for a stream of distinct users)"
-QUERY_CACHE_MIB=0 bench/query.sh
+QUERY_LABEL="exact scan" QUERY_CACHE_MIB=0 bench/query.sh
 echo "== the same through the cluster index (316 clusters, 32 probed; recall@10 printed)"
-QUERY_INDEX="316 32" bench/query.sh
+QUERY_LABEL="cluster index" QUERY_INDEX="316 32" bench/query.sh
+unset QUERY_PERCENTILES
 echo "== the same on structured ratings (8 taste dimensions, Zipf(0.7) popularity), exact then index"
 QUERY_DATA=structured bench/query.sh
 QUERY_DATA=structured QUERY_INDEX="316 32" bench/query.sh
@@ -62,3 +66,5 @@ bench/query-overhead.sh
 echo "== 100 clients that pipeline popular k=1000 without reading and disconnect; another client's latency"
 bench/query-abuse.sh
 LINGER=3 bench/query-abuse.sh
+echo "== pictures: docs/img from $results"
+bench/.venv/bin/python bench/plots.py "$results"

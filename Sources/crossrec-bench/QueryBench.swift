@@ -25,6 +25,9 @@ struct QueryBench: ParsableCommand {
     @Option(help: "Client event-loop threads that share the connections.") var clientThreads = 1
     @Option(help: "Requests in flight per connection (pipelined; latency counts the wait behind the others).")
     var pipeline = 1
+    @Option(help: "Append each run's latency distribution here (CSV: label, connections, percentile, latency in µs; for bench/plots.py).")
+    var percentiles: String?
+    @Option(help: "The runs' label in --percentiles.") var label = "recommend"
 
     func validate() throws {
         guard pipeline >= 1 else { throw ValidationError("--pipeline must be at least 1") }
@@ -41,7 +44,27 @@ struct QueryBench: ParsableCommand {
             print(String(format: "%3d connections%@: %8.0f queries/s  latency µs p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%d queries, %d errors)",
                 count, depth, Double(result.histogram.totalCount) / seconds, p(50), p(90), p(99), p(99.9),
                 Double(result.histogram.max) / 1_000, result.histogram.totalCount, result.errors))
+            if let percentiles { try appendDistribution(result.histogram, connections: count, to: percentiles) }
         }
+    }
+
+    /// Percentiles spaced evenly in log(1 / (1 − p)), from p50 to p99.99, as HdrHistogram's
+    /// percentile plots draw them.
+    private func appendDistribution(_ histogram: Histogram<UInt64>, connections: Int, to path: String) throws {
+        var text = ""
+        if !FileManager.default.fileExists(atPath: path) { text += "label,connections,percentile,latency_us\n" }
+        for step in stride(from: 0.3, through: 4.0, by: 0.1) {
+            let percentile = 100 * (1 - pow(10, -step))
+            text += String(format: "%@,%d,%.4f,%.1f\n", label, connections, percentile,
+                           Double(histogram.valueAtPercentile(percentile)) / 1_000)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { throw ValidationError("--percentiles: cannot write \(path)") }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
     }
 
     private func measure(connections count: Int) throws -> (histogram: Histogram<UInt64>, errors: Int) {

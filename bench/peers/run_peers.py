@@ -26,10 +26,14 @@ def load(path):
 
 
 class Metrics:
-    def __init__(self, total):
+    def __init__(self, total, window):
         self.tail_start = int(total * 0.9)
         self.n = self.se = self.ae = 0.0
         self.tn = self.tse = self.tae = 0.0
+        # The prequential curve, in `crossrec replay --curve`'s columns (no ranking here).
+        self.window = window
+        self.wn = self.wse = self.wae = 0.0
+        self.curve = []
 
     def add(self, index, predicted, truth):
         predicted = min(5.0, max(1.0, predicted))
@@ -37,6 +41,22 @@ class Metrics:
         self.n += 1; self.se += error * error; self.ae += abs(error)
         if index >= self.tail_start:
             self.tn += 1; self.tse += error * error; self.tae += abs(error)
+        self.wn += 1; self.wse += error * error; self.wae += abs(error)
+        if self.wn == self.window:
+            self.close_window()
+
+    def close_window(self):
+        if self.wn:
+            self.curve.append((int(self.n), math.sqrt(self.wse / self.wn), self.wae / self.wn,
+                               math.sqrt(self.se / self.n), self.ae / self.n))
+            self.wn = self.wse = self.wae = 0.0
+
+    def write_curve(self, path):
+        self.close_window()
+        with open(path, "w") as handle:
+            handle.write("domain,events,window_rmse,window_mae,rmse,mae,ranked,hr10,ndcg10\n")
+            for events, wrmse, wmae, rmse, mae in self.curve:
+                handle.write("default,%d,%.6f,%.6f,%.6f,%.6f,0,,\n" % (events, wrmse, wmae, rmse, mae))
 
     def result(self):
         return {"rmse": math.sqrt(self.se / self.n), "mae": self.ae / self.n,
@@ -50,13 +70,13 @@ class Metrics:
 RIVER_L2 = 0.015
 
 
-def run_river(rows, factors):
+def run_river(rows, factors, window):
     from river import optim, reco
     model = reco.BiasedMF(
         n_factors=factors, bias_optimizer=optim.SGD(0.025), latent_optimizer=optim.SGD(0.05),
         weight_initializer=optim.initializers.Zeros(),
         latent_initializer=optim.initializers.Normal(mu=0.0, sigma=0.1, seed=71), l2_bias=RIVER_L2, l2_latent=RIVER_L2)
-    metrics = Metrics(len(rows))
+    metrics = Metrics(len(rows), window)
     start = time.perf_counter()
     for index, (_, user, item, rating) in enumerate(rows):
         metrics.add(index, model.predict_one(user, item), rating)
@@ -74,11 +94,11 @@ def vw_example(rating, user, item):
     return "%s |u %s |i %s" % (rating, clean(user), clean(item))
 
 
-def run_vw(rows, factors):
+def run_vw(rows, factors, window):
     import vowpalwabbit
     options = vw_options(factors)
     workspace = vowpalwabbit.Workspace(options)
-    metrics = Metrics(len(rows))
+    metrics = Metrics(len(rows), window)
     start = time.perf_counter()
     for index, (_, user, item, rating) in enumerate(rows):
         example = workspace.parse(vw_example(rating, user, item))
@@ -89,7 +109,7 @@ def run_vw(rows, factors):
     return "vowpalwabbit", options, metrics, time.perf_counter() - start
 
 
-def run_vwdriver(rows, factors, runs=3):
+def run_vwdriver(rows, factors, window, runs=3):
     """VW's C++ driver on a file of the same examples in the same order: a parse thread and a
     learn thread, as `vw -d` runs. The timed runs write no predictions (that costs more than
     learning); one more run with `-p` gives the progressive predictions for the metrics, which
@@ -113,7 +133,7 @@ def run_vwdriver(rows, factors, runs=3):
         workspace = vowpalwabbit.Workspace("%s -d %s --no_stdin -p %s" % (options, data, predictions))
         workspace.run_parser()
         workspace.finish()
-        metrics = Metrics(len(rows))
+        metrics = Metrics(len(rows), window)
         with open(predictions) as handle:
             for index, (line, row) in enumerate(zip(handle, rows)):
                 metrics.add(index, float(line.split()[0]), row[3])
@@ -127,17 +147,21 @@ def main():
     parser.add_argument("inter", help="ml-1m.inter (from bench/fetch_movielens.sh)")
     parser.add_argument("--factors", type=int, default=32)
     parser.add_argument("--only", choices=["river", "vw", "vwdriver"])
+    parser.add_argument("--curve-dir", help="write each peer's prequential curve here (<peer>.csv)")
+    parser.add_argument("--curve-window", type=int, default=50_000, help="events per point of the curve")
     args = parser.parse_args()
     rows = load(args.inter)
     for runner in (run_river, run_vw, run_vwdriver):
         if args.only and runner.__name__ != "run_" + args.only:
             continue
-        name, settings, metrics, seconds = runner(rows, args.factors)
+        name, settings, metrics, seconds = runner(rows, args.factors, args.curve_window)
         result = {"peer": name, "settings": settings, "events": len(rows), "seconds": seconds,
                   "events_per_second": len(rows) / seconds,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         result.update(metrics.result())
         print(json.dumps(result), flush=True)
+        if args.curve_dir:
+            metrics.write_curve(os.path.join(args.curve_dir, runner.__name__[len("run_"):] + ".csv"))
 
 
 if __name__ == "__main__":
