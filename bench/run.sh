@@ -34,6 +34,8 @@ python3 bench/peers/calibrate.py "$replays" "$peers"
 echo "== top-N: MovieLens-1M temporal 80/20, served lists vs MostPop, EASE, PureSVD, implicit ALS"
 echo "   (each baseline's knob chosen on a validation split of the training period)"
 bench/.venv/bin/python bench/topn/run.py --crossrec "$bin" --json "$results/topn.json"
+echo "== N learners on a user-partitioned stream, nothing exchanged (docs/SCALING.md)"
+python3 bench/scaling/simulate.py --crossrec "$bin" --learners 1 2 4 8
 echo "== the learner with the ranking head off (rating head only), to price each head"
 "$bin" replay "$data" --dimension 32 --no-progress --repeats 5 --rank-every 0 --rank-negatives 0
 echo "== checkpoints: 1 M users × 64 d (stall, write vs dd, restore)"
