@@ -8,7 +8,7 @@ import selectors
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Generic, List, Optional, Sequence, TypeVar, cast
 
 from .errors import ConnectionFailed, CrossrecError, Timeout, error_for
 
@@ -75,7 +75,6 @@ class Health:
 
 
 Answer = Dict[str, Any]
-Decoder = Callable[[Answer], Any]
 
 
 def _items(answer: Answer) -> List[Item]:
@@ -104,44 +103,40 @@ def _fields(answer: Answer) -> Answer:
     return {key: value for key, value in answer.items() if key not in ("ok", "id")}
 
 
-class _Requests:
-    """The operations, as requests with the decoder of their answer; `Client` sends one at a
-    time, `Pipeline` many at once."""
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    """A request and the decoder of its answer."""
 
-    def _add(self, request: Answer, decode: Decoder) -> Any:
-        raise NotImplementedError
-
-    def recommend(self, user: str, domain: str, k: int = 10, exclude_seen: bool = True) -> Any:
-        return self._add(
-            {"op": "recommend", "user": user, "domain": domain, "k": k, "exclude_seen": exclude_seen},
-            _recommendations)
-
-    def predict(self, user: str, domain: str, item: str) -> Any:
-        return self._add({"op": "predict", "user": user, "domain": domain, "item": item}, _prediction)
-
-    def similar(self, domain: str, item: str, k: int = 10) -> Any:
-        return self._add({"op": "similar", "domain": domain, "item": item, "k": k}, _item_list)
-
-    def popular(self, domain: str, k: int = 10) -> Any:
-        return self._add({"op": "popular", "domain": domain, "k": k}, _item_list)
-
-    def health(self) -> Any:
-        return self._add({"op": "health"}, _health)
-
-    def stats(self) -> Any:
-        return self._add({"op": "stats"}, _fields)
-
-    def metrics(self) -> Any:
-        return self._add({"op": "metrics"}, lambda answer: str(answer["text"]))
-
-    def checkpoint(self) -> Any:
-        return self._add({"op": "checkpoint"}, _fields)
-
-    def forget(self, user: str) -> Any:
-        return self._add({"op": "forget", "user": user}, lambda answer: bool(answer["forgotten"]))
+    request: Answer
+    decode: Callable[[Answer], T]
 
 
-class Client(_Requests):
+def _recommend(user: str, domain: str, k: int, exclude_seen: bool) -> _Call[Recommendations]:
+    request = {"op": "recommend", "user": user, "domain": domain, "k": k, "exclude_seen": exclude_seen}
+    return _Call(request, _recommendations)
+
+
+def _predict(user: str, domain: str, item: str) -> _Call[Prediction]:
+    return _Call({"op": "predict", "user": user, "domain": domain, "item": item}, _prediction)
+
+
+def _similar(domain: str, item: str, k: int) -> _Call[Items]:
+    return _Call({"op": "similar", "domain": domain, "item": item, "k": k}, _item_list)
+
+
+def _popular(domain: str, k: int) -> _Call[Items]:
+    return _Call({"op": "popular", "domain": domain, "k": k}, _item_list)
+
+
+def _metrics_text(answer: Answer) -> str:
+    return str(answer["text"])
+
+
+def _forgotten(answer: Answer) -> bool:
+    return bool(answer["forgotten"])
+
+
+class Client:
     """A connection to crossrecd, opened at the first request and kept.
 
     Every method sends one request and returns its decoded answer, or raises the
@@ -174,49 +169,50 @@ class Client(_Requests):
             self._socket = None
         self._pending.clear()
 
-    # Operations of `_Requests` return what `_add` returns: the decoded answer.
     def recommend(self, user: str, domain: str, k: int = 10, exclude_seen: bool = True) -> Recommendations:
-        return super().recommend(user, domain, k, exclude_seen)  # type: ignore[no-any-return]
+        return self._call(_recommend(user, domain, k, exclude_seen))
 
     def predict(self, user: str, domain: str, item: str) -> Prediction:
-        return super().predict(user, domain, item)  # type: ignore[no-any-return]
+        return self._call(_predict(user, domain, item))
 
     def similar(self, domain: str, item: str, k: int = 10) -> Items:
-        return super().similar(domain, item, k)  # type: ignore[no-any-return]
+        return self._call(_similar(domain, item, k))
 
     def popular(self, domain: str, k: int = 10) -> Items:
-        return super().popular(domain, k)  # type: ignore[no-any-return]
+        return self._call(_popular(domain, k))
 
     def health(self) -> Health:
-        return super().health()  # type: ignore[no-any-return]
+        return self._call(_Call({"op": "health"}, _health))
 
     def stats(self) -> Dict[str, Any]:
-        return super().stats()  # type: ignore[no-any-return]
+        return self._call(_Call({"op": "stats"}, _fields))
 
     def metrics(self) -> str:
-        return super().metrics()  # type: ignore[no-any-return]
+        return self._call(_Call({"op": "metrics"}, _metrics_text))
 
     def checkpoint(self) -> Dict[str, Any]:
-        return super().checkpoint()  # type: ignore[no-any-return]
+        """Admin: writes a checkpoint now and returns the answer (`path`, `offsets` …)."""
+        return self._call(_Call({"op": "checkpoint"}, _fields))
 
     def forget(self, user: str) -> bool:
-        return super().forget(user)  # type: ignore[no-any-return]
+        """Admin: erases the user everywhere; True when the user was known."""
+        return self._call(_Call({"op": "forget", "user": user}, _forgotten))
 
     def request(self, op: str, **fields: Any) -> Dict[str, Any]:
         """Any operation, for fields this client has no method for: the answer's fields."""
-        return self._add({"op": op, **fields}, _fields)  # type: ignore[no-any-return]
+        return self._call(_Call({"op": op, **fields}, _fields))
 
     def pipeline(self) -> "Pipeline":
         """Requests sent together and answered in order (see `Pipeline`)."""
         return Pipeline(self)
 
-    def _add(self, request: Answer, decode: Decoder) -> Any:
-        result = self._exchange([(request, decode)])[0]
+    def _call(self, call: "_Call[T]") -> T:
+        result = self._exchange([call])[0]
         if isinstance(result, CrossrecError):
             raise result
-        return result
+        return cast(T, result)
 
-    def _exchange(self, requests: Sequence[Tuple[Answer, Decoder]]) -> List[Any]:
+    def _exchange(self, requests: Sequence["_Call[Any]"]) -> List[Any]:
         """Sends every request and reads one answer each, writing and reading at once so that
         neither side waits on a full buffer. Error answers come back as exceptions, in place."""
         reused = self._socket is not None
@@ -228,14 +224,14 @@ class Client(_Requests):
                 raise ConnectionFailed(f"{self.path}: the daemon closed the connection without answering") from None
             return self._exchange_once(requests)
 
-    def _exchange_once(self, requests: Sequence[Tuple[Answer, Decoder]]) -> List[Any]:
+    def _exchange_once(self, requests: Sequence["_Call[Any]"]) -> List[Any]:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         sock = self._connect()
         ids = []
         lines = []
-        for request, _ in requests:
+        for call in requests:
             ids.append(self._next_id)
-            lines.append(json.dumps({**request, "id": self._next_id}, separators=(",", ":")).encode() + b"\n")
+            lines.append(json.dumps({**call.request, "id": self._next_id}, separators=(",", ":")).encode() + b"\n")
             self._next_id += 1
         out = memoryview(b"".join(lines))
         sent = 0
@@ -284,12 +280,12 @@ class Client(_Requests):
                             line = bytes(self._pending[:newline])
                             del self._pending[:newline + 1]
                             index = len(answers)
-                            answers.append(self._decode(line, ids[index], requests[index][1]))
+                            answers.append(self._decode(line, ids[index], requests[index].decode))
         finally:
             selector.close()
         return answers
 
-    def _decode(self, line: bytes, expected_id: int, decode: Decoder) -> Any:
+    def _decode(self, line: bytes, expected_id: int, decode: Callable[[Answer], Any]) -> Any:
         try:
             answer = json.loads(line)
         except ValueError as error:
@@ -328,10 +324,11 @@ class _ClosedBeforeAnswer(Exception):
     pass
 
 
-class Pipeline(_Requests):
+class Pipeline:
     """Requests queued by the same methods as `Client`'s, sent at once by `execute`, which
     returns their answers in order: each decoded, or the `CrossrecError` of an error answer
-    (returned, not raised, so one bad request does not hide the others' answers).
+    (returned, not raised, so one bad request does not hide the others' answers). The
+    methods return the pipeline, so calls can be chained.
 
     >>> with Client() as crossrec:
     ...     pipe = crossrec.pipeline()
@@ -342,19 +339,35 @@ class Pipeline(_Requests):
 
     def __init__(self, client: Client) -> None:
         self._client = client
-        self._requests: List[Tuple[Answer, Decoder]] = []
+        self._calls: List[_Call[Any]] = []
 
     def __len__(self) -> int:
-        return len(self._requests)
+        return len(self._calls)
 
-    def _add(self, request: Answer, decode: Decoder) -> "Pipeline":
-        self._requests.append((request, decode))
-        return self
+    def recommend(self, user: str, domain: str, k: int = 10, exclude_seen: bool = True) -> "Pipeline":
+        return self._queue(_recommend(user, domain, k, exclude_seen))
+
+    def predict(self, user: str, domain: str, item: str) -> "Pipeline":
+        return self._queue(_predict(user, domain, item))
+
+    def similar(self, domain: str, item: str, k: int = 10) -> "Pipeline":
+        return self._queue(_similar(domain, item, k))
+
+    def popular(self, domain: str, k: int = 10) -> "Pipeline":
+        return self._queue(_popular(domain, k))
+
+    def health(self) -> "Pipeline":
+        return self._queue(_Call({"op": "health"}, _health))
 
     def request(self, op: str, **fields: Any) -> "Pipeline":
-        return self._add({"op": op, **fields}, _fields)
+        return self._queue(_Call({"op": op, **fields}, _fields))
 
-    def execute(self) -> List[Union[Any, CrossrecError]]:
-        """Sends the queued requests and returns their answers; the pipeline is empty after."""
-        requests, self._requests = self._requests, []
-        return self._client._exchange(requests) if requests else []
+    def execute(self) -> List[Any]:
+        """Sends the queued requests and returns their answers (or `CrossrecError`s) in
+        order; the pipeline is empty after."""
+        calls, self._calls = self._calls, []
+        return self._client._exchange(calls) if calls else []
+
+    def _queue(self, call: "_Call[Any]") -> "Pipeline":
+        self._calls.append(call)
+        return self
