@@ -47,7 +47,7 @@ echo "== scoring kernel: float d=32 vs int8 d=16 over 100 000 items (one core)"
 echo "== cross-domain cold start: MovieLens-1M and -100K, six genre pairs, β 0.2/0.5/0.8, seeds 1-3"
 echo "   (TGT, CMF with its L2 chosen on validation users, EMCDR; crossrec defaults and restricted to shared)"
 bench/.venv/bin/python bench/cdr/run.py --crossrec "$bin" --datasets ml-1m ml-100k \
-    --tasks family scifihorror crime horror action drama --cmf-grid 0.02 0.05 0.1 0.2 --crossrec-shared \
+    --tasks family scifihorror crime horror action drama --cmf-grid 0.05 0.1 0.2 0.4 --crossrec-shared \
     --json "$results/cdr.json"
 echo "== queries: recommend top-10 over ~100 000 items (int8 serving model), ingest at 10 000 events/s"
 echo "   (answer cache on: the bench's 20 000 users come back within each model version)"

@@ -1,10 +1,11 @@
 """Cross-domain cold-start benchmark: crossrec (streamed through `crossrec replay`) against the
-batch baselines of baselines.py, on the MovieLens-1M genre tasks. Prints a markdown table of
-MAE and RMSE, the mean over seeds, per task and beta.
+batch baselines of baselines.py, on genre tasks of MovieLens-1M and MovieLens-100K. Prints a
+markdown table of RMSE and MAE, the mean over seeds, per dataset, task and beta, and each
+method's mean rank.
 
     python3 bench/cdr/run.py --crossrec .build/release/crossrec            # the full table
     python3 bench/cdr/run.py --crossrec .build/release/crossrec --datasets ml-1m ml-100k \\
-        --tasks family scifihorror crime horror action drama --cmf-grid 0.02 0.05 0.1 0.2 --crossrec-shared
+        --tasks family scifihorror crime horror action drama --cmf-grid 0.05 0.1 0.2 0.4 --crossrec-shared
     python3 bench/cdr/run.py --validation --tasks family --betas 0.5       # tuning: no test user
 
 With --validation every cell hides a slice of the training overlapping users instead of the
