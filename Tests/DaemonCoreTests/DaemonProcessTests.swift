@@ -160,12 +160,14 @@ extension WholeDaemonTests {
             let more = (0..<30).map { #"{"user":"u\#($0 % 6)","item":"m\#($0 % 40)","rating":4}"# }
             let produced = try ExternalTool.run(["kcat", "-P", "-b", bootstrap, "-t", "ratings.movies"], input: more.joined(separator: "\n") + "\n")
             #expect(produced.status == 0, "\(produced.stderr)")
-            func hitRate() -> [String: Any] {
+            func moviesStats() -> [String: Any] {
                 let line = (try? QuerySocketClient(path: socketPath).request(["op": "stats"])) ?? "{}"
                 let stats = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
-                let movies = (stats["domains"] as? [[String: Any]])?.first ?? [:]
-                return movies["online_hit_rate"] as? [String: Any] ?? [:]
+                return (stats["domains"] as? [[String: Any]])?.first ?? [:]
             }
+            func hitRate() -> [String: Any] { moviesStats()["online_hit_rate"] as? [String: Any] ?? [:] }
+            // All 30 applied (what follows counts them), and at least one event sampled.
+            #expect(daemon.waitForLog { _ in moviesStats()["events"] as? Int == 70 }, "\(moviesStats())")
             #expect(daemon.waitForLog { _ in ((hitRate()["personal"] as? [String: Any])?["sampled"] as? Int ?? 0) >= 1 }, "\(hitRate())")
             let personal = hitRate()["personal"] as? [String: Any] ?? [:]
             let (sampled, hits) = (personal["sampled"] as? Int ?? 0, personal["hits"] as? Int ?? -1)
