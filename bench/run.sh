@@ -22,10 +22,9 @@ replays=$(mktemp) peers=$(mktemp)
 trap 'rm -f "$replays" "$peers"' EXIT
 for run in 1 2 3; do "$bin" replay "$data" --dimension 32 --no-progress --repeats 5 --json | tee -a "$replays"; echo; done
 echo "== peers on the same protocol"
-if [ ! -x bench/.venv/bin/python ]; then
-    python3 -m venv bench/.venv
-    bench/.venv/bin/pip install --quiet -r bench/requirements-peers.txt
-fi
+[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
+# Every run: a venv made before a requirement was added (matplotlib) gets it now.
+bench/.venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-peers.txt
 bench/.venv/bin/python bench/peers/run_peers.py "$data" --factors 32 --curve-dir "$results" | tee "$peers"
 echo "== the learning curve (windows of 50 000 events, every 10th event ranked; untimed)"
 "$bin" replay "$data" --dimension 32 --no-progress --rank-every 10 --curve "$results/crossrec.csv" --curve-window 50000 | tail -1
