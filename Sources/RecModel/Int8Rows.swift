@@ -16,10 +16,24 @@ internal import CKernels
 public struct Int8Rows: Sendable {
     public let dimension: Int
     public let count: Int
-    private let values: [Int8]
-    private let scales: [Float]
+    /// Blocked values and per-row scales (internal for the serving model's encoding).
+    let values: [Int8]
+    let scales: [Float]
 
     static let rowsPerBlock = 16
+
+    /// Rows as they were encoded (ServingModel+Encoding.swift); nil when the arrays do not fit
+    /// the shape.
+    init?(dimension: Int, count: Int, values: [Int8], scales: [Float]) {
+        let blocks = (count + Self.rowsPerBlock - 1) / Self.rowsPerBlock
+        guard dimension > 0, count >= 0, values.count == blocks * Self.rowsPerBlock * ((dimension + 1) / 2 * 2),
+            scales.count == blocks * Self.rowsPerBlock
+        else { return nil }
+        self.dimension = dimension
+        self.count = count
+        self.values = values
+        self.scales = scales
+    }
 
     /// Quantizes `count` float rows of `dimension` elements, read through `row`.
     public init(dimension: Int, count: Int, row: (Int) -> UnsafePointer<Float>) {

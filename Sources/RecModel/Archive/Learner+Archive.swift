@@ -170,7 +170,7 @@ extension Learner {
         return matrix
     }
 
-    private static func restoreSeen(_ reader: inout ArchiveReader, users: Int) throws(ArchiveError) -> SeenLists {
+    static func restoreSeen(_ reader: inout ArchiveReader, users: Int) throws(ArchiveError) -> SeenLists {
         let count = try reader.readCount(elementBytes: 12)
         var seen = SeenLists()
         for _ in 0..<count {

@@ -40,6 +40,15 @@ struct ClusterIndex: Sendable {
     var recallAt10: Double?
 
     var clusters: Int { ranges.count }
+
+    /// An index as it was encoded (ServingModel+Encoding.swift).
+    init(
+        rows: Int8Rows, offsets: [Float], itemAt: [Int32], hashAt: [UInt64], ranges: [Range<Int>], centroids: Int8Rows,
+        reach: [Float], probe: Int, recallAt10: Double?
+    ) {
+        (self.rows, self.offsets, self.itemAt, self.hashAt, self.ranges) = (rows, offsets, itemAt, hashAt, ranges)
+        (self.centroids, self.reach, self.probe, self.recallAt10) = (centroids, reach, probe, recallAt10)
+    }
     var byteCount: Int { rows.byteCount + centroids.byteCount + offsets.count * 4 + itemAt.count * 4 + hashAt.count * 8 }
 
     /// `clusters` groups of the `live` rows of `items` (k floats per row) and `bias`, whose id

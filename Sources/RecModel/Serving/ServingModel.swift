@@ -136,9 +136,10 @@ struct ListTable: Sendable {
 
 /// A set of rows as a bitset.
 struct RowSet: Sendable {
-    private var words: [UInt64]
+    private(set) var words: [UInt64]
 
     init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 63) / 64) }
+    init(words: [UInt64]) { self.words = words }
 
     @inline(__always)
     func contains(_ row: Int) -> Bool {

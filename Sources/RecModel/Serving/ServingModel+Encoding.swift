@@ -1,0 +1,270 @@
+/// A serving model as bytes, and back: what a learner would publish to read replicas (issue
+/// "Scale-out on Kafka"). The bytes are a pure function of the model: maps are written in key
+/// order, so one model always encodes to the same bytes and a decoded model re-encodes to them.
+///
+/// Layout (little-endian, the archive's field encodings: ArchiveSink): magic "XRSM", format
+/// u32, then the model's header, the user index, and each domain in order. No I/O here:
+/// chunking, checksums and transport belong to the publisher.
+extension ServingModel {
+    static let encodingMagic: UInt32 = 0x4D53_5258  // "XRSM"
+    static let encodingFormat: UInt32 = 1
+    static let encodingSection = ArchiveSection(kind: 0x40)
+
+    public func encoded() -> [UInt8] {
+        var sink = ByteSink()
+        // ByteSink's appends do not throw.
+        try! encode(into: &sink)
+        return sink.bytes
+    }
+
+    public static func decoded(_ bytes: [UInt8]) throws(ArchiveError) -> ServingModel {
+        do {
+            return try bytes.withUnsafeBytes { raw in
+                var reader = ArchiveReader(raw, section: encodingSection)
+                let model = try decode(&reader)
+                try reader.expectEnd()
+                return model
+            }
+        } catch let error as ArchiveError {
+            throw error
+        } catch {
+            throw ArchiveError(.malformed, "\(error)")
+        }
+    }
+
+    private func encode(into sink: inout ByteSink) throws {
+        try sink.append(Self.encodingMagic)
+        try sink.append(Self.encodingFormat)
+        try sink.append(UInt64(version))
+        try sink.append(UInt64(appliedEvents))
+        try sink.append(clockMillis)
+        try sink.append(UInt32(dimension))
+        try sink.append(UInt32(teacherDimension))
+        try sink.append(buildNanos)
+        try sink.append(UInt8(shareUserVectors ? 1 : 0))
+        try users.archive(into: &sink)
+        try sink.append(UInt32(domains.count))
+        for domain in domains { try domain.encode(into: &sink) }
+    }
+
+    private static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> ServingModel {
+        guard try reader.read(UInt32.self) == encodingMagic else { throw reader.malformed("not a serving model") }
+        let format = try reader.read(UInt32.self)
+        guard format == encodingFormat else {
+            throw ArchiveError(.incompatible, "serving model format \(format); this build reads \(encodingFormat)")
+        }
+        let version = Int(try reader.read(UInt64.self))
+        let appliedEvents = Int(try reader.read(UInt64.self))
+        let clockMillis = try reader.read(Int64.self)
+        let dimension = Int(try reader.read(UInt32.self))
+        let teacherDimension = Int(try reader.read(UInt32.self))
+        let buildNanos = try reader.read(UInt64.self)
+        let shared = try reader.readBool()
+        let users = try IDIndex.restore(from: &reader)
+        let count = Int(try reader.read(UInt32.self))
+        guard count >= 1, count <= 1_024 else { throw reader.malformed("\(count) domains") }
+        var domains: [ServedDomain] = []
+        for _ in 0..<count { domains.append(try ServedDomain.decode(&reader, dimension: dimension, users: users.rowLimit)) }
+        return ServingModel(
+            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: dimension,
+            teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: users, shareUserVectors: shared)
+    }
+}
+
+extension ServedDomain {
+    fileprivate func encode(into sink: inout ByteSink) throws {
+        try sink.append(name)
+        try sink.append(ratingRange.lowerBound)
+        try sink.append(ratingRange.upperBound)
+        try sink.append(UInt8(isTarget ? 1 : 0))
+        try sink.append(mean)
+        try items.archive(into: &sink)
+        try sink.append(array: liveItems.words)
+        try itemRows.encode(into: &sink)
+        try sink.append(array: itemBias)
+        try sink.append(UInt8(lists.isRanking ? 1 : 0))
+        if lists.isRanking {
+            try lists.itemRows.encode(into: &sink)
+            try sink.append(array: lists.itemBias)
+            try sink.append(array: lists.userRows)
+        }
+        try sink.append(UInt8(lists.userBase == nil ? 0 : 1))
+        if let base = lists.userBase {
+            try sink.append(base.mean.bitPattern)
+            try sink.append(array: base.bias)
+        }
+        try sink.append(UInt8(index == nil ? 0 : 1))
+        if let index { try index.encode(into: &sink) }
+        try sink.append(array: itemNorms)
+        try sink.append(array: userRows)
+        try sink.append(array: userBias)
+        try sink.append(array: personal.words)
+        try sink.append(UInt64(seen.count))
+        try seen.forEach { row, list in
+            try sink.append(row)
+            try sink.append(array: list)
+        }
+        try sink.append(UInt64(seenLimit))
+        try sink.append(array: popular.map(\.row))
+        try sink.append(array: popular.map(\.count))
+        try sink.append(fidelity.scoreRMSE)
+        try sink.append(fidelity.top10Overlap)
+        try sink.append(UInt64(fidelity.sampledUsers))
+        try sink.append(fidelity.retainedEnergy)
+        try sink.append(UInt64(fidelity.studentBytes))
+        try sink.append(UInt64(fidelity.teacherBytes))
+        try sink.append(UInt8(transfer == nil ? 0 : 1))
+        if let transfer {
+            try sink.append(transfer.method)
+            let methods = transfer.validationRMSE.keys.sorted()
+            try sink.append(UInt32(methods.count))
+            for method in methods {
+                try sink.append(method)
+                try sink.append(transfer.validationRMSE[method]!)
+            }
+            try sink.append(UInt64(transfer.trainingUsers))
+            try sink.append(UInt64(transfer.validationUsers))
+        }
+        try sink.append(UInt8(refit == nil ? 0 : 1))
+        if let refit {
+            try sink.append(refit.regularization)
+            let penalties = refit.validationRMSE.keys.sorted()
+            try sink.append(array: penalties)
+            try sink.append(array: penalties.map { refit.validationRMSE[$0]! })
+            try sink.append(UInt64(refit.ratings))
+            try sink.append(UInt64(refit.items))
+            try sink.append(UInt64(refit.users))
+        }
+    }
+
+    fileprivate static func decode(_ reader: inout ArchiveReader, dimension k: Int, users: Int) throws(ArchiveError) -> ServedDomain {
+        let name = try reader.readString()
+        let low = try reader.readDouble(), high = try reader.readDouble()
+        guard low < high else { throw reader.malformed("domain \(name): rating range \(low)...\(high)") }
+        let isTarget = try reader.readBool()
+        let mean = try reader.readDouble()
+        let items = try IDIndex.restore(from: &reader)
+        let liveItems = RowSet(words: try reader.readArray(of: UInt64.self))
+        let itemRows = try Int8Rows.decode(&reader)
+        let itemBias = try reader.readArray(of: Float.self)
+        guard itemRows.dimension == k, itemRows.count == items.rowLimit, itemBias.count == items.rowLimit else {
+            throw reader.malformed("domain \(name): item rows do not match its \(items.rowLimit) items")
+        }
+        let isRanking = try reader.readBool()
+        var listRows = itemRows, listBias = itemBias, listUsers: [Float] = []
+        if isRanking {
+            listRows = try Int8Rows.decode(&reader)
+            listBias = try reader.readArray(of: Float.self)
+            listUsers = try reader.readArray(of: Float.self)
+        }
+        var userBase: (mean: Float, bias: [Float])?
+        if try reader.readBool() { userBase = (Float(bitPattern: try reader.read(UInt32.self)), try reader.readArray(of: Float.self)) }
+        let index = try reader.readBool() ? try ClusterIndex.decode(&reader) : nil
+        let itemNorms = try reader.readArray(of: Float.self)
+        let userRows = try reader.readArray(of: Float.self)
+        let userBias = try reader.readArray(of: Float.self)
+        guard userRows.count == users * k, userBias.count == users else {
+            throw reader.malformed("domain \(name): user rows do not match the \(users) users")
+        }
+        if !isRanking { listUsers = userRows }
+        let personal = RowSet(words: try reader.readArray(of: UInt64.self))
+        let seen = try Learner.restoreSeen(&reader, users: users)
+        let seenLimit = Int(try reader.read(UInt64.self))
+        let popularRows = try reader.readArray(of: Int32.self)
+        let popularCounts = try reader.readArray(of: Double.self)
+        guard popularRows.count == popularCounts.count else { throw reader.malformed("domain \(name): popular list") }
+        let fidelity = Fidelity(
+            scoreRMSE: try reader.readDouble(), top10Overlap: try reader.readDouble(), sampledUsers: Int(try reader.read(UInt64.self)),
+            retainedEnergy: try reader.readDouble(), studentBytes: Int(try reader.read(UInt64.self)),
+            teacherBytes: Int(try reader.read(UInt64.self)))
+        var transfer: TransferChoice?
+        if try reader.readBool() {
+            let method = try reader.readString()
+            var validation: [String: Double] = [:]
+            let count = Int(try reader.read(UInt32.self))
+            guard count <= 16 else { throw reader.malformed("domain \(name): \(count) transfer candidates") }
+            for _ in 0..<count { validation[try reader.readString()] = try reader.readDouble() }
+            transfer = TransferChoice(
+                method: method, validationRMSE: validation, trainingUsers: Int(try reader.read(UInt64.self)),
+                validationUsers: Int(try reader.read(UInt64.self)))
+        }
+        var refit: RefitChoice?
+        if try reader.readBool() {
+            let regularization = try reader.readDouble()
+            let penalties = try reader.readArray(of: Double.self)
+            let errors = try reader.readArray(of: Double.self)
+            guard penalties.count == errors.count else { throw reader.malformed("domain \(name): refit candidates") }
+            refit = RefitChoice(
+                regularization: regularization, validationRMSE: Dictionary(uniqueKeysWithValues: zip(penalties, errors)),
+                ratings: Int(try reader.read(UInt64.self)), items: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)))
+        }
+        return ServedDomain(
+            name: name, ratingRange: low...high, isTarget: isTarget, mean: mean, items: items, liveItems: liveItems,
+            itemRows: itemRows, itemBias: itemBias,
+            lists: ListTable(itemRows: listRows, itemBias: listBias, userRows: listUsers, isRanking: isRanking, userBase: userBase),
+            index: index, itemNorms: itemNorms, userRows: userRows, userBias: userBias, personal: personal, seen: seen,
+            seenLimit: seenLimit, popular: zip(popularRows, popularCounts).map { (row: $0, count: $1) }, fidelity: fidelity,
+            transfer: transfer, refit: refit)
+    }
+}
+
+extension Int8Rows {
+    fileprivate func encode(into sink: inout ByteSink) throws {
+        try sink.append(UInt32(dimension))
+        try sink.append(UInt64(count))
+        try sink.append(array: values)
+        try sink.append(array: scales)
+    }
+
+    fileprivate static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> Int8Rows {
+        let dimension = Int(try reader.read(UInt32.self))
+        let count = Int(try reader.read(UInt64.self))
+        let values = try reader.readArray(of: Int8.self)
+        let scales = try reader.readArray(of: Float.self)
+        guard let rows = Int8Rows(dimension: dimension, count: count, values: values, scales: scales) else {
+            throw reader.malformed("int8 rows: \(values.count) values and \(scales.count) scales for \(count) × \(dimension)")
+        }
+        return rows
+    }
+}
+
+extension ClusterIndex {
+    fileprivate func encode(into sink: inout ByteSink) throws {
+        try rows.encode(into: &sink)
+        try sink.append(array: offsets)
+        try sink.append(array: itemAt)
+        try sink.append(array: hashAt)
+        try sink.append(array: ranges.map { Int64($0.lowerBound) })
+        try sink.append(array: ranges.map { Int64($0.upperBound) })
+        try centroids.encode(into: &sink)
+        try sink.append(array: reach)
+        try sink.append(UInt64(probe))
+        try sink.append(UInt8(recallAt10 == nil ? 0 : 1))
+        if let recallAt10 { try sink.append(recallAt10) }
+    }
+
+    fileprivate static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> ClusterIndex {
+        let rows = try Int8Rows.decode(&reader)
+        let offsets = try reader.readArray(of: Float.self)
+        let itemAt = try reader.readArray(of: Int32.self)
+        let hashAt = try reader.readArray(of: UInt64.self)
+        let lower = try reader.readArray(of: Int64.self), upper = try reader.readArray(of: Int64.self)
+        guard lower.count == upper.count, zip(lower, upper).allSatisfy({ 0 <= $0 && $0 <= $1 && Int($1) <= rows.count }),
+            offsets.count == rows.count, itemAt.count == rows.count, hashAt.count == rows.count
+        else { throw reader.malformed("cluster index: positions do not match its \(rows.count) rows") }
+        let centroids = try Int8Rows.decode(&reader)
+        let reach = try reader.readArray(of: Float.self)
+        let probe = Int(try reader.read(UInt64.self))
+        let recall = try reader.readBool() ? try reader.readDouble() : nil
+        return ClusterIndex(
+            rows: rows, offsets: offsets, itemAt: itemAt, hashAt: hashAt, ranges: zip(lower, upper).map { Int($0)..<Int($1) },
+            centroids: centroids, reach: reach, probe: probe, recallAt10: recall)
+    }
+}
+
+/// Bytes in memory, in order (sections are not kept apart: the encoding is one stream).
+struct ByteSink: ArchiveSink {
+    var bytes: [UInt8] = []
+    mutating func beginSection(_ section: ArchiveSection) {}
+    mutating func append(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+}

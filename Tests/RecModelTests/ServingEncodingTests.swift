@@ -1,0 +1,63 @@
+@testable import RecModel
+import Testing
+
+/// A serving model as bytes and back (what read replicas would receive): the decoded model
+/// answers every query as the original does, re-encodes to the same bytes, and bad bytes are
+/// refused with an error, never a trap.
+@Suite("Serving model encoding")
+struct ServingEncodingTests {
+    /// Two domains with a target (transfer map, refit, ranking head) and one built with the
+    /// cluster index.
+    static let models: [ServingModel] = {
+        let learner = DistillTests.learner()
+        var indexed = DistillOptions()
+        indexed.indexClusters = 8
+        indexed.indexProbe = 3
+        return [learner.distill(version: 7), learner.distill(version: 8, options: indexed)]
+    }()
+
+    @Test(arguments: [0, 1]) func decodedModelAnswersAsTheOriginalAndReencodesToTheSameBytes(which: Int) throws {
+        let model = Self.models[which]
+        let bytes = model.encoded()
+        let decoded = try ServingModel.decoded(bytes)
+        #expect(decoded.encoded() == bytes)
+        #expect(decoded.version == model.version && decoded.appliedEvents == model.appliedEvents)
+        #expect(decoded.domains.map(\.name) == model.domains.map(\.name))
+        #expect(decoded.domains.map(\.transfer) == model.domains.map(\.transfer))
+        #expect(decoded.domains.map(\.indexSummary?.clusters) == model.domains.map(\.indexSummary?.clusters))
+        if which == 1 { #expect(model.domains[0].indexSummary != nil, "the second model has an index") }
+        // Known users of both kinds, transfer users and strangers; seen items excluded or not.
+        let users = ["u1", "u150", "u250", "u399", "stranger"]
+        for d in model.domains.indices {
+            #expect(decoded.popular(domain: d, k: 20).map(\.item) == model.popular(domain: d, k: 20).map(\.item))
+            for user in users {
+                for excludeSeen in [true, false] {
+                    let a = model.recommend(user: user, domain: d, k: 15, excludeSeen: excludeSeen)
+                    let b = decoded.recommend(user: user, domain: d, k: 15, excludeSeen: excludeSeen)
+                    #expect(a.items == b.items && a.strategy == b.strategy, "\(user) in domain \(d)")
+                }
+                for item in ["i0", "i7", "i42", "missing"] {
+                    let a = model.predict(user: user, item: item, domain: d), b = decoded.predict(user: user, item: item, domain: d)
+                    #expect(a?.score == b?.score && a?.strategy == b?.strategy)
+                }
+            }
+            #expect(decoded.similar(item: "i3", domain: d, k: 5) == model.similar(item: "i3", domain: d, k: 5))
+        }
+    }
+
+    @Test func truncatedOrAlteredBytesAreRefused() throws {
+        let bytes = Self.models[1].encoded()
+        // Every prefix length class: the header, the user index, the middle of a domain, the end.
+        for length in [0, 3, 8, 40, bytes.count / 3, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: ArchiveError.self, "\(length) bytes") { try ServingModel.decoded(Array(bytes.prefix(length))) }
+        }
+        #expect(throws: ArchiveError.self) { try ServingModel.decoded(bytes + [0]) }
+        var magic = bytes
+        magic[0] ^= 0xFF
+        #expect(throws: ArchiveError.self) { try ServingModel.decoded(magic) }
+        var format = bytes
+        format[4] = 99
+        let error = try #require(throws: ArchiveError.self) { try ServingModel.decoded(format) }
+        #expect(error.code == .incompatible)
+    }
+}
