@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "RecModel", dependencies: ["CKernels"], swiftSettings: swiftSettings),
         .target(name: "Checkpoint", dependencies: ["RecModel", "CKernels"], swiftSettings: swiftSettings),
+        // Serving model versions as Kafka messages (chunks, manifest, assembly); no I/O.
+        .target(name: "Replication", dependencies: ["Checkpoint"], swiftSettings: swiftSettings),
         .target(
             name: "QueryProtocol",
             dependencies: ["JSONScanning", .product(name: "NIOCore", package: "swift-nio")],
@@ -131,6 +133,7 @@ let package = Package(
         ),
         .testTarget(name: "KafkaIngestTests", dependencies: ["KafkaIngest", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RecModelTests", dependencies: ["RecModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"], swiftSettings: swiftSettings),
         .testTarget(name: "CLISupportTests", dependencies: ["CLISupport", "KafkaIngest"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CheckpointTests", dependencies: ["Checkpoint", "RecModel", "TestSupport"], exclude: ["Fixtures"],
