@@ -31,46 +31,40 @@ struct PrequentialCurve {
     ///   - window: events of one domain per point (the last window may be shorter).
     init(errors: [Double], domains: [Int], domainNames: [String], samples: [RankSample], window: Int) {
         precondition(window > 0 && errors.count == domains.count)
-        struct Accumulator {
-            var count = 0, windowCount = 0, ranked = 0, hits = 0
-            var squared = 0.0, absolute = 0.0, windowSquared = 0.0, windowAbsolute = 0.0, ndcg = 0.0
+        /// Squared and absolute errors over a run of events.
+        struct Errors {
+            var count = 0, squared = 0.0, absolute = 0.0
+            mutating func add(_ error: Double) {
+                count += 1
+                squared += error * error
+                absolute += abs(error)
+            }
+            var rmse: Double { (squared / Double(count)).squareRoot() }
+            var mae: Double { absolute / Double(count) }
         }
-        var state = [Accumulator](repeating: Accumulator(), count: domainNames.count)
+        // Per domain: since the start, and the open window (errors and ranked events).
+        var total = [Errors](repeating: Errors(), count: domainNames.count)
+        var windowErrors = total
+        var windowPositions = [ListPositions](repeating: ListPositions(), count: domainNames.count)
         var sampleCursor = 0
         func close(_ d: Int) {
-            let s = state[d]
-            guard s.windowCount > 0 else { return }
+            let (errors, positions) = (windowErrors[d], windowPositions[d])
+            guard errors.count > 0 else { return }
             points.append(Point(
-                domain: domainNames[d], events: s.count,
-                windowRMSE: (s.windowSquared / Double(s.windowCount)).squareRoot(), windowMAE: s.windowAbsolute / Double(s.windowCount),
-                rmse: (s.squared / Double(s.count)).squareRoot(), mae: s.absolute / Double(s.count),
-                ranked: s.ranked, hr10: s.ranked > 0 ? Double(s.hits) / Double(s.ranked) : nil,
-                ndcg10: s.ranked > 0 ? s.ndcg / Double(s.ranked) : nil))
-            state[d].windowCount = 0
-            state[d].windowSquared = 0
-            state[d].windowAbsolute = 0
-            state[d].ranked = 0
-            state[d].hits = 0
-            state[d].ndcg = 0
+                domain: domainNames[d], events: total[d].count, windowRMSE: errors.rmse, windowMAE: errors.mae,
+                rmse: total[d].rmse, mae: total[d].mae, ranked: positions.sampled, hr10: positions.hr10, ndcg10: positions.meanNDCG10))
+            windowErrors[d] = Errors()
+            windowPositions[d] = ListPositions()
         }
         for (index, error) in errors.enumerated() {
             let d = domains[index]
             while sampleCursor < samples.count, samples[sampleCursor].index == index {
-                let position = samples[sampleCursor].position
-                state[d].ranked += 1
-                if position < 10 {
-                    state[d].hits += 1
-                    state[d].ndcg += 1 / log2(Double(position) + 2)
-                }
+                windowPositions[d].add(position: samples[sampleCursor].position)
                 sampleCursor += 1
             }
-            state[d].count += 1
-            state[d].windowCount += 1
-            state[d].squared += error * error
-            state[d].absolute += abs(error)
-            state[d].windowSquared += error * error
-            state[d].windowAbsolute += abs(error)
-            if state[d].windowCount == window { close(d) }
+            total[d].add(error)
+            windowErrors[d].add(error)
+            if windowErrors[d].count == window { close(d) }
         }
         for d in domainNames.indices { close(d) }
     }

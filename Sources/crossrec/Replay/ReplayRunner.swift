@@ -78,26 +78,43 @@ struct ReplayRunner {
     }
 }
 
-/// Prequential ranking figures of one domain: for sampled events, before they are learned,
-/// where the event's item stood in the user's list.
-struct PrequentialRanking {
+/// Where sampled events' items stood in their users' lists (0 is first): the sums behind
+/// HR@10, NDCG@10 and MRR, for a whole replay or one window of its curve.
+struct ListPositions {
     var sampled = 0
     var hits10 = 0
     var ndcg10 = 0.0
     var reciprocalRank = 0.0
-    /// Items in the sampled users' top 10 (for coverage).
-    var listed: Set<String> = []
 
-    /// The item's position in the user's list (0 is first), nil when the user could not be ranked.
-    @discardableResult
-    mutating func sample(_ learner: Learner, user: String, item: String, domain d: Int) -> Int? {
-        guard let (position, _) = learner.listPosition(of: item, user: user, domain: d) else { return nil }
+    mutating func add(position: Int) {
         sampled += 1
         reciprocalRank += 1 / Double(position + 1)
         if position < 10 {
             hits10 += 1
             ndcg10 += 1 / log2(Double(position) + 2)
         }
+    }
+
+    /// Means over the sampled events; nil before a sample.
+    var hr10: Double? { sampled > 0 ? Double(hits10) / Double(sampled) : nil }
+    var meanNDCG10: Double? { sampled > 0 ? ndcg10 / Double(sampled) : nil }
+    var mrr: Double? { sampled > 0 ? reciprocalRank / Double(sampled) : nil }
+}
+
+/// Prequential ranking figures of one domain: for sampled events, before they are learned,
+/// where the event's item stood in the user's list.
+struct PrequentialRanking {
+    var positions = ListPositions()
+    /// Items in the sampled users' top 10 (for coverage).
+    var listed: Set<String> = []
+
+    var sampled: Int { positions.sampled }
+
+    /// The item's position in the user's list (0 is first), nil when the user could not be ranked.
+    @discardableResult
+    mutating func sample(_ learner: Learner, user: String, item: String, domain d: Int) -> Int? {
+        guard let (position, _) = learner.listPosition(of: item, user: user, domain: d) else { return nil }
+        positions.add(position: position)
         for recommendation in learner.recommend(user: user, domain: d, k: 10, excludeSeen: true).items {
             listed.insert(recommendation.item)
         }
@@ -105,9 +122,8 @@ struct PrequentialRanking {
     }
 
     func json(items: Int) -> [String: Any] {
-        let n = Double(max(sampled, 1))
-        return [
-            "sampled": sampled, "hr10": Double(hits10) / n, "ndcg10": ndcg10 / n, "mrr": reciprocalRank / n,
+        [
+            "sampled": sampled, "hr10": positions.hr10 ?? 0, "ndcg10": positions.meanNDCG10 ?? 0, "mrr": positions.mrr ?? 0,
             "coverage10": items > 0 ? Double(listed.count) / Double(items) : 0,
         ]
     }
