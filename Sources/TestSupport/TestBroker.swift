@@ -101,12 +101,3 @@ public enum ExternalTool {
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
-
-/// Prometheus' own linter, `promtool` (Debian package `prometheus`), as the witness for what
-/// the daemon exposes and for the alert rules under contrib/.
-public enum Promtool {
-    /// `promtool check metrics` of an exposition: its findings (empty when clean) and status.
-    public static func checkMetrics(_ exposition: String) throws -> ExternalTool.Result {
-        try ExternalTool.run(["promtool", "check", "metrics"], input: exposition)
-    }
-}

@@ -132,9 +132,7 @@ extension WholeDaemonTests {
             let lint = try Promtool.checkMetrics(exposition)
             #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(lint)")
             // Requests by op and errors by code, counted before this answer was computed.
-            func count(_ series: String) -> Int {
-                exposition.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
-            }
+            func count(_ series: String) -> Int { Int(PrometheusText.value(of: series, in: exposition) ?? 0) }
             #expect(count(#"crossrec_query_requests_total{op="recommend"}"#) >= 2)
             #expect(count(#"crossrec_query_errors_total{code="unknown_domain"}"#) >= 1)
             #expect(count(#"crossrec_query_duration_seconds_count{op="predict"}"#) >= 1)
@@ -179,8 +177,8 @@ extension WholeDaemonTests {
             // Later batches may be sampled meanwhile: the exported tally is at least as high.
             let metricsLine = try QuerySocketClient(path: socketPath).request(["op": "metrics"])
             let text = (try JSONSerialization.jsonObject(with: Data(metricsLine.utf8)) as? [String: Any])?["text"] as? String ?? ""
-            let series = text.split(separator: "\n").first { $0.hasPrefix(#"crossrec_online_hit_samples_total{domain="movies",strategy="personal"} "#) }
-            #expect(series.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= Double(sampled) } == true, "\(text.suffix(2_000))")
+            let samples = PrometheusText.value(of: #"crossrec_online_hit_samples_total{domain="movies",strategy="personal"}"#, in: text)
+            #expect(samples.map { $0 >= Double(sampled) } == true, "\(text.suffix(2_000))")
 
             // forget (admin: root here) erases u1 from the model that queries read, at once: the
             // answer kept by the answer cache before it is not served after it.

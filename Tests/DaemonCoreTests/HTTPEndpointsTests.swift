@@ -62,9 +62,7 @@ struct HTTPEndpointsTests {
             // What Prometheus' linter says of the scrape: nothing (names, units, help texts).
             let lint = try Promtool.checkMetrics(metrics.body)
             #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(lint)")
-            func value(_ series: String) -> Double? {
-                metrics.body.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
-            }
+            func value(_ series: String) -> Double? { PrometheusText.value(of: series, in: metrics.body) }
             #expect(value("crossrec_ready") == 1)
             #expect(value(#"crossrec_build_info{version="\#(CrossrecVersion.current)"}"#) == 1)
             #expect((value("process_resident_memory_bytes") ?? 0) > 1_000_000)

@@ -2,14 +2,13 @@ import Metrics
 import Prometheus
 import QueryProtocol
 import RecModel
-import Synchronization
 
 /// The `metrics` operation: gauges and counters brought up to the daemon's state at each
 /// scrape, then the whole registry (ingest counters included) in Prometheus text exposition
 /// format. What only counts up is a counter (`_total`): Prometheus' `rate()` needs that.
 final class MetricsExporter: Sendable {
     let registry: PrometheusCollectorRegistry
-    private let events: [Metrics.Counter]
+    private let events: [RaisedCounter<Int>]
     private let users: [Metrics.Gauge]
     private let items: [Metrics.Gauge]
     private let rmse: [Metrics.Gauge]
@@ -21,25 +20,23 @@ final class MetricsExporter: Sendable {
     private let ready = Metrics.Gauge(label: "crossrec_ready")
     private let process = ProcessMetrics()
     /// Per domain, then strategy (personal, transfer): the online hit rate's tallies.
-    private let hitSamples: [[Metrics.Counter]]
-    private let hits: [[Metrics.Counter]]
-    /// The value each counter was last brought to, by its series (scrapes may run on two loops).
-    private let reported = Mutex<[String: Int]>([:])
+    private let hitSamples: [[RaisedCounter<Int>]]
+    private let hits: [[RaisedCounter<Int>]]
 
     /// Gauges are created once, with fixed labels, through the process's metrics factory.
     init(registry: PrometheusCollectorRegistry, domains: [String]) {
         self.registry = registry
         func gauges(_ name: String) -> [Metrics.Gauge] { domains.map { Metrics.Gauge(label: name, dimensions: [("domain", $0)]) } }
-        events = domains.map { Metrics.Counter(label: "crossrec_events_applied_total", dimensions: [("domain", $0)]) }
+        events = domains.map { RaisedCounter(label: "crossrec_events_applied_total", dimensions: [("domain", $0)]) }
         users = gauges("crossrec_users")
         items = gauges("crossrec_items")
         rmse = gauges("crossrec_prequential_rmse")
         windowRMSE = gauges("crossrec_prequential_window_rmse")
         baselineRMSE = gauges("crossrec_prequential_baseline_rmse")
         lag = gauges("crossrec_consumer_lag")
-        func byStrategy(_ name: String) -> [[Metrics.Counter]] {
+        func byStrategy(_ name: String) -> [[RaisedCounter<Int>]] {
             domains.map { domain in
-                ["personal", "transfer"].map { Metrics.Counter(label: name, dimensions: [("domain", domain), ("strategy", $0)]) }
+                ["personal", "transfer"].map { RaisedCounter(label: name, dimensions: [("domain", domain), ("strategy", $0)]) }
             }
         }
         hitSamples = byStrategy("crossrec_online_hit_samples_total")
@@ -55,7 +52,7 @@ final class MetricsExporter: Sendable {
         status: IngestService.Status, lagPerDomain: [Int64], modelVersion version: Int, modelPublishedAt: Double?, isReady: Bool
     ) -> String {
         for (index, domain) in status.domains.enumerated() {
-            advance(events[index], series: "events/\(index)", to: domain.events)
+            events[index].raise(to: domain.events)
             users[index].record(domain.users)
             items[index].record(domain.items)
             if domain.metrics.count > 0 {
@@ -66,8 +63,8 @@ final class MetricsExporter: Sendable {
             lag[index].record(lagPerDomain[index])
             let rate = status.hitRates[index]
             for (strategy, tally) in [rate.personal, rate.transfer].enumerated() {
-                advance(hitSamples[index][strategy], series: "samples/\(index)/\(strategy)", to: tally.sampled)
-                advance(hits[index][strategy], series: "hits/\(index)/\(strategy)", to: tally.hits)
+                hitSamples[index][strategy].raise(to: tally.sampled)
+                hits[index][strategy].raise(to: tally.hits)
             }
         }
         modelVersion.record(version)
@@ -75,17 +72,6 @@ final class MetricsExporter: Sendable {
         ready.record(isReady ? 1 : 0)
         process.update()
         return MetricHelp.adding(to: registry.emitToString())
-    }
-
-    /// Raises `counter` to `value` (the daemon's own count; restored events included, so the
-    /// first scrape after a start jumps to it). A value below the last one is not reported.
-    private func advance(_ counter: Metrics.Counter, series: String, to value: Int) {
-        let delta = reported.withLock { last -> Int in
-            let delta = value - (last[series] ?? 0)
-            if delta > 0 { last[series] = value }
-            return delta
-        }
-        if delta > 0 { counter.increment(by: delta) }
     }
 }
 

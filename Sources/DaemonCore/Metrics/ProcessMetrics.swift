@@ -1,32 +1,23 @@
 import Foundation
 import Metrics
-import Synchronization
 
 /// The standard `process_*` families (the names Prometheus' own client libraries export, so
 /// dashboards made for any service work), read from /proc at each scrape. None of the
 /// project's metrics packages provides them on Linux.
 final class ProcessMetrics: Sendable {
-    private let cpuSeconds = Metrics.FloatingPointCounter(label: "process_cpu_seconds_total")
+    private let cpuSeconds = RaisedCounter<Double>(label: "process_cpu_seconds_total")
     private let resident = Metrics.Gauge(label: "process_resident_memory_bytes")
     private let virtual = Metrics.Gauge(label: "process_virtual_memory_bytes")
     private let openFDs = Metrics.Gauge(label: "process_open_fds")
     private let maxFDs = Metrics.Gauge(label: "process_max_fds")
     private let startTime = Metrics.Gauge(label: "process_start_time_seconds")
-    /// CPU seconds already reported: the counter is raised by the difference.
-    private let reportedCPU = Mutex<Double>(0)
 
     /// Brings the families to the process's current figures; a file that cannot be read
     /// leaves its families where they were.
     func update() {
         if let stat = Self.stat() {
             let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-            let cpu = Double(stat.utimeTicks + stat.stimeTicks) / ticks
-            let delta = reportedCPU.withLock { last -> Double in
-                let delta = cpu - last
-                if delta > 0 { last = cpu }
-                return delta
-            }
-            if delta > 0 { cpuSeconds.increment(by: delta) }
+            cpuSeconds.raise(to: Double(stat.utimeTicks + stat.stimeTicks) / ticks)
             resident.record(stat.residentPages * Int(sysconf(Int32(_SC_PAGESIZE))))
             virtual.record(stat.virtualBytes)
             if let boot = Self.bootTime() { startTime.record(boot + Double(stat.startTicks) / ticks) }

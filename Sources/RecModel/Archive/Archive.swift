@@ -95,6 +95,9 @@ extension ArchiveSink {
 
     public mutating func append(_ value: Double) throws { try append(value.bitPattern) }
 
+    /// One byte, 0 or 1 (`ArchiveReader.readBool` refuses anything else).
+    public mutating func append(_ value: Bool) throws { try append(UInt8(value ? 1 : 0)) }
+
     /// A UTF-8 string: 32-bit length, bytes.
     public mutating func append(_ string: String) throws {
         var string = string

@@ -56,7 +56,7 @@ extension Learner {
     private func archiveFingerprint(into sink: inout some ArchiveSink) throws {
         try sink.append(UInt32(dimension))
         try sink.append(configuration.seed)
-        try sink.append(UInt8(configuration.shareUserVectors ? 1 : 0))
+        try sink.append(configuration.shareUserVectors)
         try sink.append(UInt32(configuration.domains.count))
         for domain in configuration.domains { try sink.append(domain.name) }
     }

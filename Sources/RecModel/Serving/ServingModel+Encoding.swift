@@ -41,7 +41,7 @@ extension ServingModel {
         try sink.append(UInt32(dimension))
         try sink.append(UInt32(teacherDimension))
         try sink.append(buildNanos)
-        try sink.append(UInt8(shareUserVectors ? 1 : 0))
+        try sink.append(shareUserVectors)
         try users.archive(into: &sink)
         try sink.append(UInt32(domains.count))
         for domain in domains { try domain.encode(into: &sink) }
@@ -76,24 +76,24 @@ extension ServedDomain {
         try sink.append(name)
         try sink.append(ratingRange.lowerBound)
         try sink.append(ratingRange.upperBound)
-        try sink.append(UInt8(isTarget ? 1 : 0))
+        try sink.append(isTarget)
         try sink.append(mean)
         try items.archive(into: &sink)
         try sink.append(array: liveItems.words)
         try itemRows.encode(into: &sink)
         try sink.append(array: itemBias)
-        try sink.append(UInt8(lists.isRanking ? 1 : 0))
+        try sink.append(lists.isRanking)
         if lists.isRanking {
             try lists.itemRows.encode(into: &sink)
             try sink.append(array: lists.itemBias)
             try sink.append(array: lists.userRows)
         }
-        try sink.append(UInt8(lists.userBase == nil ? 0 : 1))
+        try sink.append(lists.userBase != nil)
         if let base = lists.userBase {
             try sink.append(base.mean.bitPattern)
             try sink.append(array: base.bias)
         }
-        try sink.append(UInt8(index == nil ? 0 : 1))
+        try sink.append(index != nil)
         if let index { try index.encode(into: &sink) }
         try sink.append(array: itemNorms)
         try sink.append(array: userRows)
@@ -113,7 +113,7 @@ extension ServedDomain {
         try sink.append(fidelity.retainedEnergy)
         try sink.append(UInt64(fidelity.studentBytes))
         try sink.append(UInt64(fidelity.teacherBytes))
-        try sink.append(UInt8(transfer == nil ? 0 : 1))
+        try sink.append(transfer != nil)
         if let transfer {
             try sink.append(transfer.method)
             let methods = transfer.validationRMSE.keys.sorted()
@@ -125,7 +125,7 @@ extension ServedDomain {
             try sink.append(UInt64(transfer.trainingUsers))
             try sink.append(UInt64(transfer.validationUsers))
         }
-        try sink.append(UInt8(refit == nil ? 0 : 1))
+        try sink.append(refit != nil)
         if let refit {
             try sink.append(refit.regularization)
             let penalties = refit.validationRMSE.keys.sorted()
@@ -239,7 +239,7 @@ extension ClusterIndex {
         try centroids.encode(into: &sink)
         try sink.append(array: reach)
         try sink.append(UInt64(probe))
-        try sink.append(UInt8(recallAt10 == nil ? 0 : 1))
+        try sink.append(recallAt10 != nil)
         if let recallAt10 { try sink.append(recallAt10) }
     }
 
