@@ -154,6 +154,7 @@ class Client:
         self.path = path or default_socket_path()
         self.timeout = timeout
         self._socket: Optional[socket.socket] = None
+        self._selector: Optional[selectors.BaseSelector] = None
         self._pending = bytearray()
         self._next_id = 1
 
@@ -164,6 +165,9 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
         if self._socket is not None:
             self._socket.close()
             self._socket = None
@@ -237,52 +241,50 @@ class Client:
         sent = 0
         answers: List[Any] = []
         received_any = False
-        selector = selectors.DefaultSelector()
-        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-        try:
-            while len(answers) < len(requests):
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    self.close()
-                    raise Timeout(f"{self.path}: no answer within {self.timeout} s")
-                for _, events in selector.select(remaining):
-                    if events & selectors.EVENT_WRITE and sent < len(out):
-                        try:
-                            sent += sock.send(out[sent:sent + 65536])
-                        except BlockingIOError:
-                            pass
-                        except OSError as error:
-                            if not received_any:
-                                raise _ClosedBeforeAnswer() from error
-                            self.close()
-                            raise ConnectionFailed(f"{self.path}: {error}") from error
-                        if sent == len(out):
-                            selector.modify(sock, selectors.EVENT_READ)
-                    if events & selectors.EVENT_READ:
-                        try:
-                            data = sock.recv(262144)
-                        except BlockingIOError:
-                            continue
-                        except OSError:
-                            data = b""
-                        if not data:
-                            if not received_any:
-                                raise _ClosedBeforeAnswer()
-                            self.close()
-                            raise ConnectionFailed(f"{self.path}: the daemon closed the connection after "
-                                                   f"{len(answers)} of {len(requests)} answers")
-                        received_any = True
-                        self._pending += data
-                        while len(answers) < len(requests):
-                            newline = self._pending.find(b"\n")
-                            if newline < 0:
-                                break
-                            line = bytes(self._pending[:newline])
-                            del self._pending[:newline + 1]
-                            index = len(answers)
-                            answers.append(self._decode(line, ids[index], requests[index].decode))
-        finally:
-            selector.close()
+        selector = self._selector
+        assert selector is not None
+        selector.modify(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        while len(answers) < len(requests):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                self.close()
+                raise Timeout(f"{self.path}: no answer within {self.timeout} s")
+            for _, events in selector.select(remaining):
+                if events & selectors.EVENT_WRITE and sent < len(out):
+                    try:
+                        sent += sock.send(out[sent:sent + 65536])
+                    except BlockingIOError:
+                        pass
+                    except OSError as error:
+                        if not received_any:
+                            raise _ClosedBeforeAnswer() from error
+                        self.close()
+                        raise ConnectionFailed(f"{self.path}: {error}") from error
+                    if sent == len(out):
+                        selector.modify(sock, selectors.EVENT_READ)
+                if events & selectors.EVENT_READ:
+                    try:
+                        data = sock.recv(262144)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if not data:
+                        if not received_any:
+                            raise _ClosedBeforeAnswer()
+                        self.close()
+                        raise ConnectionFailed(f"{self.path}: the daemon closed the connection after "
+                                               f"{len(answers)} of {len(requests)} answers")
+                    received_any = True
+                    self._pending += data
+                    while len(answers) < len(requests):
+                        newline = self._pending.find(b"\n")
+                        if newline < 0:
+                            break
+                        line = bytes(self._pending[:newline])
+                        del self._pending[:newline + 1]
+                        index = len(answers)
+                        answers.append(self._decode(line, ids[index], requests[index].decode))
         return answers
 
     def _decode(self, line: bytes, expected_id: int, decode: Callable[[Answer], Any]) -> Any:
@@ -315,6 +317,9 @@ class Client:
                 sock.close()
                 raise ConnectionFailed(f"{self.path}: {error.strerror or error}") from error
             sock.setblocking(False)
+            # One selector for the connection's life (not one per request).
+            self._selector = selectors.DefaultSelector()
+            self._selector.register(sock, selectors.EVENT_READ)
             self._socket = sock
             self._pending.clear()
         return self._socket
