@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "KafkaIngest", "RecModel", "Checkpoint", "QueryProtocol", "QueryServer",
+                "KafkaIngest", "RecModel", "Checkpoint", "QueryProtocol", "QueryServer", "Replication",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "crossrec-bench",
             dependencies: [
-                "CLISupport", "CRdKafka", "QueryProtocol", "KafkaIngest", "RecModel", "Checkpoint",
+                "CLISupport", "CRdKafka", "QueryProtocol", "KafkaIngest", "RecModel", "Checkpoint", "Replication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonCoreTests",
-            dependencies: ["DaemonCore", "Checkpoint", "TestSupport"],
+            dependencies: ["DaemonCore", "Checkpoint", "Replication", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

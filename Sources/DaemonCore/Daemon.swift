@@ -30,6 +30,7 @@ public struct Daemon: Sendable {
     /// - Parameter metricsRegistry: the registry the process bootstrapped swift-metrics with,
     ///   served by the `metrics` operation.
     public func run(logger: Logger, metricsRegistry: PrometheusCollectorRegistry? = nil) async throws {
+        if configuration.replication.isReplica { return try await runReplica(logger: logger, metricsRegistry: metricsRegistry) }
         try makeDirectories()
         let devBroker = try startDevBrokerIfConfigured(logger: logger)
         defer { if devBroker != nil { try? FileManager.default.removeItem(atPath: configuration.paths.devBrokerAddressFile) } }
@@ -48,7 +49,9 @@ public struct Daemon: Sendable {
             restoredFrom: restored.file?.path, skipped: restored.skipped.map(\.message),
             startedWithoutHistory: restored.file == nil && !unusable(restored).isEmpty,
             logger: logger)
-        let distill = DistillService(ingest: ingest, schedule: configuration.distillSchedule, logger: logger)
+        let (publisher, firstVersion) = try makePublisher(bootstrap: bootstrap, logger: logger)
+        let distill = DistillService(ingest: ingest, schedule: configuration.distillSchedule, firstVersion: firstVersion, logger: logger)
+        if let publisher { distill.onPublish { publisher.offer($0) } }
         ingest.measureHitRate { [distill] in distill.model }
         notifier.notify(["STATUS=building the first serving model"])
         distill.publishInitial(from: learner)
@@ -59,7 +62,7 @@ public struct Daemon: Sendable {
         let queries = ServingQueryHandler(
             ingest: ingest, distill: distill, checkpoints: checkpoints,
             metrics: metricsRegistry.map { MetricsExporter(registry: $0, domains: configuration.domains.map(\.name)) },
-            answers: answers)
+            reads: ModelReads(answers: answers), publisher: publisher)
         let server = QueryServer(settings: serverSettings, handler: queries, logger: logger)
         // Read operations over HTTP for Prometheus and probes, when configured.
         let http = configuration.http.address.map { HTTPEndpoints(host: $0.host, port: $0.port, handler: queries, logger: logger) }
@@ -78,8 +81,13 @@ public struct Daemon: Sendable {
         }
         // Shutdown runs in reverse: STOPPING=1 first, stats, the socket, distillation, ingest,
         // and last the checkpoints, whose final cut is then the state after the last applied event.
+        var services: [any Service] = [checkpoints, ingest, distill]
+        if let publisher { services.append(publisher) }
+        services.append(server)
+        if let http { services.append(http) }
+        services += [stats, reload, systemd] as [any Service]
         let group = ServiceGroup(
-            services: [checkpoints, ingest, distill, server] + (http.map { [$0] } ?? []) + [stats, reload, systemd],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         logger.info("crossrecd starting", metadata: [LoggingKeys.bootstrap: "\(bootstrap)"])
@@ -166,6 +174,7 @@ public struct Daemon: Sendable {
         guard configuration.kafka.usesDevBroker else { return nil }
         var topics = Dictionary(uniqueKeysWithValues: configuration.domains.map { ($0.topic, configuration.kafka.devBrokerPartitions) })
         if let deadLetter = configuration.kafka.deadLetterTopic { topics[deadLetter] = 1 }
+        if let models = configuration.replication.topic { topics[models] = 1 }
         let broker = try DevBroker(topics: topics, logger: logger.with(label: "dev-broker"))
         try broker.writeAddressFile(path: configuration.paths.devBrokerAddressFile)
         logger.notice(
@@ -209,4 +218,76 @@ extension Logger {
 public struct UnusableCheckpoints: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+extension Daemon {
+    /// The publisher of `replication.topic`, and the first version to build: after the newest
+    /// on the topic, so that replicas see versions rise across restarts. A topic that cannot
+    /// be read at start leaves the numbering at 1 (replicas still follow: the topic's order,
+    /// not the number, decides what is newer) and is retried by publishing.
+    func makePublisher(bootstrap: String, logger: Logger) throws -> (ModelPublisher?, Int) {
+        guard let topic = configuration.replication.topic else { return (nil, 1) }
+        let log = logger.with(label: "replication")
+        var tail: ModelPublisher.Tail?
+        do {
+            tail = try ModelPublisher.readTail(bootstrapServers: bootstrap, topic: topic, properties: configuration.kafka.properties, logger: log)
+        } catch {
+            log.warning(
+                "could not read the model topic's last version; numbering from 1",
+                metadata: ["crossrec.topic": "\(topic)", LoggingKeys.error: "\(error)"])
+        }
+        let settings = ModelPublisher.Settings(
+            topic: topic, fullEvery: configuration.replication.fullEvery, maxDeltaShare: configuration.replication.maxDeltaShare,
+            chunkBytes: configuration.replication.chunkBytes)
+        let publisher = try ModelPublisher(
+            settings: settings, bootstrapServers: bootstrap, properties: configuration.kafka.properties, tail: tail, logger: log)
+        log.notice(
+            "publishing serving versions", metadata: [
+                "crossrec.topic": "\(topic)", "crossrec.first_version": "\((tail?.version ?? 0) + 1)",
+                "crossrec.resume_offset": "\(tail?.resumeOffset ?? -1)",
+            ])
+        return (publisher, (tail?.version ?? 0) + 1)
+    }
+
+    /// A read replica: the model topic's newest complete version on the query socket (and the
+    /// HTTP listener); no learner, no domain topics, no checkpoints.
+    func runReplica(logger: Logger, metricsRegistry: PrometheusCollectorRegistry?) async throws {
+        try FileManager.default.createDirectory(atPath: configuration.paths.runDirectory, withIntermediateDirectories: true)
+        let topic = configuration.replication.topic!  // required in replica mode (Configuration+YAML)
+        let replica = ReplicaService(
+            topic: topic, bootstrapServers: configuration.kafka.bootstrap, properties: configuration.kafka.properties,
+            maxLagSeconds: configuration.replication.maxLagSeconds, logger: logger.with(label: "replica"))
+        var serverSettings = configuration.serverSettings
+        serverSettings.inheritedSocket = inheritedSocket
+        let answers = ServingAnswerCache(budgetMiB: configuration.socket.answerCacheMiB)
+        let queries = ReplicaQueryHandler(
+            replica: replica, metrics: metricsRegistry.map { ReplicaMetrics(registry: $0) }, reads: ModelReads(answers: answers))
+        let server = QueryServer(settings: serverSettings, handler: queries, logger: logger)
+        let http = configuration.http.address.map { HTTPEndpoints(host: $0.host, port: $0.port, handler: queries, logger: logger) }
+        let role = SystemdService.Role(
+            count: { replica.status.fullApplied + replica.status.deltasApplied },
+            clocks: { [("crossrec.replica_idle_ms", replica.lastLoopNanos.load(ordering: .relaxed))] },
+            statusLine: { _ in
+                let status = replica.status
+                let served = status.served.map { "serving v\($0.version)" } ?? "no version yet"
+                let newest = status.newest.map { "newest on \(topic) v\($0.version)" } ?? "nothing read from \(topic) yet"
+                return "replica: \(served), \(newest), \(status.rejected) refused"
+            },
+            stoppingLine: "stopping: finishing queries")
+        let systemd = SystemdService(notifier: notifier, role: role, server: server, logger: logger)
+        let reload = ReloadService(path: configurationPath, configuration: configuration, notifier: notifier, logger: logger) { new in
+            LoggingSetup.setLevel(new.log.level)
+            server.updateLimits(new.serverSettings)
+            answers.update(budgetMiB: new.socket.answerCacheMiB)
+        }
+        var services: [any Service] = [replica, server]
+        if let http { services.append(http) }
+        services += [reload, systemd] as [any Service]
+        let group = ServiceGroup(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        logger.info("crossrecd starting as a read replica", metadata: [LoggingKeys.bootstrap: "\(configuration.kafka.bootstrap)", "crossrec.topic": "\(topic)"])
+        try await group.run()
+        logger.info("crossrecd stopped")
+    }
 }

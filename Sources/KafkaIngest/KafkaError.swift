@@ -27,7 +27,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "KafkaError.\(code): \(reason)" }
 
-    static func make(
+    package static func make(
         _ code: Code, _ reason: String, retriable: Bool = false, file: String = #fileID, line: UInt = #line
     ) -> KafkaError {
         KafkaError(code: code, reason: reason, isRetriable: retriable, file: file, line: line)

@@ -14,6 +14,8 @@ public enum QueryErrorCode: String, CaseIterable, Sendable, Codable {
     case notReady = "not_ready"
     /// An admin operation from a peer that is not allowed to run it.
     case forbidden
+    /// An admin operation sent to a read replica: it has no learner; send it to the learner.
+    case readOnly = "read_only"
     case `internal`
 }
 

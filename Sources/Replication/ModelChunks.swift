@@ -1,9 +1,9 @@
 import Checkpoint
 import Foundation
 
-/// A serving model version cut into Kafka messages and put back together (issue "Scale-out on
-/// Kafka"): chunks below the broker's message size, each with its CRC-32C, and a manifest
-/// that names them and the whole. No I/O: the publisher produces what `split` returns and a
+/// A serving model version cut into Kafka messages and put back together: chunks below the
+/// broker's message size, each with its CRC-32C, and a manifest that names them and the
+/// whole. No I/O: the publisher produces what `split` returns and a
 /// replica feeds what it consumes to a `ModelAssembly`.
 ///
 /// Why a manifest after the chunks: a replica that reads the manifest knows how many chunks to
@@ -20,6 +20,9 @@ public struct VersionManifest: Codable, Sendable, Equatable {
     public var checksum: UInt32
     /// When the learner published it (ms since the epoch): a replica's lag in seconds.
     public var publishedUnixMillis: Int64
+    /// Set when the chunks carry a delta against an earlier version rather than the whole
+    /// model: `bytes` and `checksum` then describe the delta's payload.
+    public var delta: DeltaDescription?
 
     public var chunkCount: Int { chunkChecksums.count }
 

@@ -75,6 +75,7 @@ struct DistillBench: ParsableCommand {
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []
         var model: ServingModel?
+        var previous: ServingModel?
         for version in 1...repeats {
             let plain = applyTimed(batches, to: &learner)
             plainMax.append(plain.max()!)
@@ -90,6 +91,7 @@ struct DistillBench: ParsableCommand {
             precopyCounts.append(Double(precopyBatches))
             duringMax.append(during.max()!)
             duringMean.append(during.reduce(0, +) / Double(during.count))
+            previous = model
             model = built.withLock { $0 }
             buildSeconds.append(Double(model!.buildNanos) / 1e9)
         }
@@ -108,6 +110,7 @@ struct DistillBench: ParsableCommand {
                 fidelity.retainedEnergy, domain.transfer.map { "\($0.method), judged on \($0.validationUsers) held-out users" } ?? "-"))
         }
         try timeEncoding(model)
+        if let previous { try ReplicationTiming(repeats: repeats).run(previous: previous, model: model) }
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
     }
 

@@ -48,6 +48,11 @@ struct ConfigurationTests {
         (valid + "\nkafka:\n  dead_letter_topic: ratings.movies\n", "kafka.dead_letter_topic", 5, "is a domain's topic"),
         (valid + "\nmodel:\n  dimension: 8\ndistill:\n  dimension: 16\n", "distill.dimension", 7, "at most model.dimension (8)"),
         (valid + "\nmodel:\n  ranking_negatives: 65\n", "model.ranking_negatives", 5, "must be in 0...64"),
+        ("kafka:\n  bootstrap: k:9092\nreplication:\n  mode: replica\n", "replication.topic", 4, "required with replication.mode: replica"),
+        ("replication:\n  mode: replica\n  topic: m\n", "kafka.bootstrap", 1, "a replica reads the learner's broker"),
+        (valid + "\nkafka:\n  bootstrap: k:9092\nreplication:\n  mode: replica\n  topic: m\n", "domains", 2, "consumes no domain topics"),
+        (valid + "\nreplication:\n  topic: ratings.movies\n", "replication.topic", 5, "name a topic of its own"),
+        (valid + "\nreplication:\n  mode: follower\n", "replication.mode", 5, "learner, replica"),
     ])
     func refusesBadValuesNamingKeyAndLine(yaml: String, key: String, line: Int, message: String) {
         #expect {
@@ -57,6 +62,13 @@ struct ConfigurationTests {
             return error.key == key && error.line == line && error.message.contains(message)
                 && error.description.hasPrefix("test.yaml:\(line): \(key): ")
         }
+    }
+
+    @Test func aReplicaNeedsABrokerAndATopicButNoDomains() throws {
+        let replica = try Configuration.parse(yaml: "kafka:\n  bootstrap: k:9092\nreplication:\n  mode: replica\n  topic: crossrec.models\n")
+        #expect(replica.replication.isReplica && replica.replication.topic == "crossrec.models" && replica.domains.isEmpty)
+        let learner = try Configuration.parse(yaml: Self.valid + "\nreplication:\n  topic: crossrec.models\n")
+        #expect(!learner.replication.isReplica && learner.replication.fullEvery == 1)
     }
 
     @Test func mapsOntoTheLearnerAndTheConsumer() throws {

@@ -40,7 +40,7 @@ struct QueryLineDecoderTests {
     @Test func errorCodesAreTheDocumentedStrings() {
         #expect(QueryErrorCode.allCases.map(\.rawValue) == [
             "bad_request", "unknown_op", "unknown_domain", "unknown_item", "too_large", "overloaded", "not_ready",
-            "forbidden", "internal",
+            "forbidden", "read_only", "internal",
         ])
     }
 }

@@ -29,6 +29,15 @@ extension Configuration {
             ]
         ),
         ("checkpoint", ["Model + Kafka offsets, written atomically to paths.state_dir; restored at start."]),
+        (
+            "replication",
+            [
+                "Read replicas over Kafka (docs/OPERATIONS.md, \"Read replicas\"). A learner with a topic",
+                "publishes every serving version there: whole every full_every versions, as a delta of",
+                "the changed bytes between. A replica (mode: replica; no domains, no checkpoints) follows",
+                "the topic and answers the read operations on its own socket as the learner would.",
+            ]
+        ),
         ("log", []),
     ]
 
@@ -63,7 +72,7 @@ extension Configuration {
 
     /// Every key of every section but `domains`.
     static var schema: [ConfigKey<Configuration>] {
-        kafkaKeys + modelKeys + socketKeys + pathKeys + httpKeys + distillKeys + checkpointKeys + logKeys
+        kafkaKeys + modelKeys + socketKeys + pathKeys + httpKeys + distillKeys + checkpointKeys + replicationKeys + logKeys
     }
 
     private static var kafkaKeys: [ConfigKey<Configuration>] {
@@ -272,6 +281,27 @@ extension Configuration {
             .choice(
                 "checkpoint", "on_unusable", \.checkpoint.onUnusable, reload: true,
                 "checkpoints exist but none restores (read at start): refuse (exit 78) | start_empty (health degraded until one is written)"),
+        ]
+    }
+
+    private static var replicationKeys: [ConfigKey<Configuration>] {
+        [
+            .choice("replication", "mode", \.replication.mode, "learner | replica"),
+            .optionalString(
+                "replication", "topic", \.replication.topic, example: "crossrec.models",
+                "the model topic, one partition (learner: unset = nothing published; replica: required)"),
+            .int(
+                "replication", "full_every", \.replication.fullEvery, 1...1_000_000,
+                "a whole version every this many published versions; 1 = no deltas (docs/OPERATIONS.md: today's builds change ~91 % of the bytes)"),
+            .double(
+                "replication", "max_delta_share", \.replication.maxDeltaShare, 0...1,
+                "a delta larger than this share of the whole version is sent whole"),
+            .int(
+                "replication", "chunk_bytes", \.replication.chunkBytes, 1_024...(64 << 20),
+                "message size of the chunks: below the broker's message.max.bytes (1 MiB by default)"),
+            .double(
+                "replication", "max_lag_seconds", \.replication.maxLagSeconds, 1...86_400,
+                "replica: degraded when a newer version waits this long, or the topic is unreachable this long"),
         ]
     }
 

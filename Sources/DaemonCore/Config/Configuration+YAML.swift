@@ -38,7 +38,22 @@ extension Configuration {
                 try section[field]!.read(&configuration, value, fieldPath, reader)
             }
         }
-        guard !configuration.domains.isEmpty else {
+        if configuration.replication.isReplica {
+            // A replica serves the learner's domains, from its model: a list here would be ignored.
+            if let node = root["domains"] {
+                throw reader.error("domains", node, "a replica (replication.mode: replica) consumes no domain topics: remove domains")
+            }
+            if configuration.kafka.usesDevBroker {
+                throw ConfigError(
+                    file: file, key: "kafka.bootstrap", line: root["kafka"]?.mark?.line ?? root.mark?.line,
+                    message: "a replica reads the learner's broker: set it (for a learner's dev broker, the address in its run_dir/dev-broker.addr)")
+            }
+            guard configuration.replication.topic != nil else {
+                throw ConfigError(
+                    file: file, key: "replication.topic", line: root["replication"]?.mark?.line,
+                    message: "required with replication.mode: replica (the topic the learner publishes to)")
+            }
+        } else if configuration.domains.isEmpty {
             throw ConfigError(file: file, key: "domains", line: root.mark?.line, message: "at least one domain is required")
         }
         try checkAcrossSections(configuration, root, reader)
@@ -53,6 +68,11 @@ extension Configuration {
             let node = root["kafka"]?["dead_letter_topic"]
         {
             throw reader.error("kafka.dead_letter_topic", node, "\(topic) is a domain's topic: bad messages would loop; name another topic")
+        }
+        if let topic = configuration.replication.topic, configuration.domains.contains(where: { $0.topic == topic }) || topic == configuration.kafka.deadLetterTopic,
+            let node = root["replication"]?["topic"]
+        {
+            throw reader.error("replication.topic", node, "\(topic) is a domain's or the dead-letter topic: name a topic of its own")
         }
         if configuration.distill.indexClusters > 0, configuration.distill.indexProbe > configuration.distill.indexClusters,
             let node = root["distill"]?["index_probe"]

@@ -153,8 +153,38 @@ public struct Configuration: Sendable, Equatable {
         }
     }
 
+    /// Serving versions over a Kafka topic: a learner publishes them, a replica follows them.
+    public struct Replication: Sendable, Equatable {
+        public enum Mode: String, Sendable, CaseIterable {
+            /// Consumes the domain topics, learns, builds, checkpoints; publishes each version
+            /// to `topic` when it is set.
+            case learner
+            /// No learner, no domain topics, no checkpoints: serves the versions of `topic`.
+            case replica
+        }
+
+        public var mode = Mode.learner
+        /// The model topic (one partition); nil: nothing published.
+        public var topic: String?
+        /// A full version every this many published versions; deltas of the changed blocks
+        /// between. 1 by default: every build re-projects the students, so a delta changes
+        /// about 91 % of the blocks (docs/BENCHMARKS.md) and its diff and base copy cost more
+        /// than they save.
+        public var fullEvery = 1
+        /// A version whose delta would exceed this share of the whole is sent whole.
+        public var maxDeltaShare = 0.5
+        /// Message size of the chunks (below the broker's `message.max.bytes`).
+        public var chunkBytes = 900 * 1024
+        /// A replica is degraded when a newer version has been on the topic this long without
+        /// being served, or when it has not reached the topic for this long.
+        public var maxLagSeconds: Double = 60
+
+        public var isReplica: Bool { mode == .replica }
+    }
+
     public var domains: [Domain] = []
     public var kafka = Kafka()
+    public var replication = Replication()
     public var checkpoint = Checkpoints()
     public var distill = Distill()
     public var model = ModelSettings()

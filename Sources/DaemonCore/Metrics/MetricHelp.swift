@@ -38,6 +38,16 @@ enum MetricHelp {
         "crossrec_checkpoint_last_success_timestamp_seconds": "When the last checkpoint became durable, in seconds since the Unix epoch.",
         "crossrec_checkpoint_bytes": "Size of the last checkpoint written, in bytes.",
         "crossrec_checkpoint_write_duration_seconds": "Time to write and sync a checkpoint.",
+        // Replication.
+        "crossrec_replication_published_version": "Learner: the last serving version delivered to the model topic.",
+        "crossrec_replication_published_bytes_total": "Learner: bytes of chunks delivered to the model topic, by kind (full, delta).",
+        "crossrec_replication_publish_failures_total": "Learner: versions whose publishing failed (retried with the newest version).",
+        "crossrec_replication_publish_duration_seconds": "Learner: time to encode, diff and deliver a version to the model topic.",
+        "crossrec_replica_lag_versions": "Replica: versions on the model topic newer than the one served.",
+        "crossrec_replica_lag_seconds": "Replica: age of the newest version on the topic while it is not served yet (0 when current).",
+        "crossrec_replica_bytes_received_total": "Replica: message bytes read from the model topic.",
+        "crossrec_replica_versions_applied_total": "Replica: versions verified, decoded and swapped in, by kind (full, delta).",
+        "crossrec_replica_versions_rejected_total": "Replica: versions refused (bad chunk or checksum, missing base, not decodable).",
         // Queries.
         "crossrec_query_requests_total": "Requests received, by operation (none: the line was not a request).",
         "crossrec_query_errors_total": "Error answers, by stable error code.",

@@ -15,8 +15,10 @@ struct ServingQueryHandler: QueryHandler {
     let checkpoints: CheckpointService
     /// Nil when the process has no Prometheus registry (the `metrics` op then says so).
     let metrics: MetricsExporter?
-    /// `recommend` and `similar` answers of the current model version (none kept unless given).
-    var answers = ServingAnswerCache(budgetMiB: 0)
+    /// `recommend`, `predict`, `similar` and `popular` of the published model.
+    var reads = ModelReads()
+    /// The replication publisher, when `replication.topic` is set.
+    var publisher: ModelPublisher? = nil
     let startedNanos = DispatchTime.now().uptimeNanoseconds
 
     /// Checkpoint and forget wait for the ingest writer; everything else is answered by
@@ -70,49 +72,8 @@ struct ServingQueryHandler: QueryHandler {
                 modelPublishedAt: publishedAt, isReady: ready))
             return .success(fields)
         case .popular, .predict, .similar, .recommend:
-            break
+            return reads.answer(request, model: model)
         }
-        guard let model else { return .failure(QueryError(.notReady, "no model published yet: the first distillation is running")) }
-        guard let name = request.domain, let d = model.domainIndex(named: name) else {
-            return .failure(QueryError(.unknownDomain, "no domain \(request.domain ?? "")"))
-        }
-        func items(_ list: [ServingModel.Recommendation]) -> [UInt8] {
-            var out: [UInt8] = []
-            JSONValue.array(list.map { .object(["item": .string($0.item), "score": .number($0.score)]) }).encode(into: &out)
-            return out
-        }
-        var key: ServingAnswerCache.Key {
-            .init(
-                op: request.op, domain: d, k: request.k, excludeSeen: request.op == .recommend && request.excludeSeen,
-                subject: (request.op == .similar ? request.item : request.user) ?? "")
-        }
-        let unknownItem = QueryError(.unknownItem, "no item \(request.item ?? "") in domain \(name)")
-        switch request.op {
-        case .popular:
-            fields["strategy"] = .string(ServingModel.Strategy.popular.rawValue)
-            fields["items"] = .array(model.popular(domain: d, k: request.k).map {
-                .object(["item": .string($0.item), "score": .number($0.count)])
-            })
-        case .predict:
-            guard let answer = model.predict(user: request.user!, item: request.item!, domain: d) else { return .failure(unknownItem) }
-            fields["score"] = .number(answer.score)
-            fields["strategy"] = .string(answer.strategy.rawValue)
-        case .similar:
-            let answer = answers.answer(key, version: model.version) {
-                model.similar(item: request.item!, domain: d, k: request.k).map { .init(strategy: nil, items: items($0)) }
-            }
-            guard let answer else { return .failure(unknownItem) }
-            fields["items"] = .preencoded(answer.items)
-        default:
-            let answer = answers.answer(key, version: model.version) {
-                let answer = model.recommend(user: request.user!, domain: d, k: request.k, excludeSeen: request.excludeSeen)
-                return .init(strategy: answer.strategy, items: items(answer.items))
-            }
-            guard let answer else { return .failure(QueryError(.internal, "recommend gave no answer")) }
-            fields["strategy"] = .string((answer.strategy ?? .popular).rawValue)
-            fields["items"] = .preencoded(answer.items)
-        }
-        return .success(fields)
     }
 
     /// `ready`, or `degraded` with the reasons: Kafka unreachable since the last message, or a
@@ -133,6 +94,9 @@ struct ServingQueryHandler: QueryHandler {
         }
         if let error = checkpoint.lastError {
             reasons.append(.string("checkpoint: \(checkpoint.consecutiveFailures) failed in a row, last: \(error)"))
+        }
+        if let publishing = publisher?.status, let error = publishing.lastError {
+            reasons.append(.string("replication: publishing failed \(publishing.consecutiveFailures) time(s) in a row, last: \(error)"))
         }
         let writerIdleNanos = DispatchTime.now().uptimeNanoseconds &- ingest.lastProgressNanos.load(ordering: .relaxed)
         if ingest.lastProgressNanos.load(ordering: .relaxed) > 0, writerIdleNanos > 10_000_000_000 {
@@ -185,7 +149,9 @@ struct ServingQueryHandler: QueryHandler {
             "model": modelStats(model),
             "checkpoint": checkpointStats(),
             "offset_resets": .array(ingest.consumer.resets.map { .string($0.description) }),
-            "answer_cache": answers.summary,
+            "answer_cache": reads.answers.summary,
+            "mode": .string("learner"),
+            "replication": publisher.map(replicationStats) ?? .null,
         ]
     }
 
@@ -233,6 +199,19 @@ struct ServingQueryHandler: QueryHandler {
             ])
         }
         return .object(fields)
+    }
+
+    private func replicationStats(_ publisher: ModelPublisher) -> JSONValue {
+        let status = publisher.status
+        return .object([
+            "topic": .string(publisher.topic),
+            "published_version": status.publishedVersion.map { .integer(Int64($0)) } ?? .null,
+            "published_unix_ms": .integer(status.publishedUnixMillis),
+            "full_versions": .integer(Int64(status.fullVersions)), "deltas": .integer(Int64(status.deltas)),
+            "bytes": .integer(Int64(status.bytes)), "last_bytes": .integer(Int64(status.lastBytes)),
+            "last_kind": .string(status.lastWasDelta ? "delta" : "full"), "last_publish_ms": .number(status.lastPublishMillis),
+            "failures": .integer(Int64(status.failures)), "last_error": status.lastError.map(JSONValue.string) ?? .null,
+        ])
     }
 
     private func checkpointStats() -> JSONValue {

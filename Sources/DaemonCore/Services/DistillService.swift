@@ -45,14 +45,19 @@ public final class DistillService: Service, Sendable {
     private let schedule: Mutex<Schedule>
     private let state = Mutex(Status())
     /// Versions are numbered by the builder and by `forget`, which publishes a derived version.
-    private let nextVersion = Atomic<Int>(1)
+    private let nextVersion: Atomic<Int>
+    /// Told of every version swapped in (the replication publisher), on the publishing thread.
+    private let observer = Mutex<(@Sendable (ServingModel) -> Void)?>(nil)
     private let requests: AsyncStream<Request>
     private let requestSink: AsyncStream<Request>.Continuation
     private let buildTimer = Metrics.Timer(label: "crossrec_distill_duration_seconds")
     private let versionGauge = Gauge(label: "crossrec_model_version")
 
-    public init(ingest: IngestService, schedule: Schedule, logger: Logger) {
+    /// - Parameter firstVersion: the number of the first version built (a learner that
+    ///   publishes to replicas continues after the newest version on the topic).
+    public init(ingest: IngestService, schedule: Schedule, firstVersion: Int = 1, logger: Logger) {
         self.ingest = ingest
+        nextVersion = Atomic(firstVersion)
         self.schedule = Mutex(schedule)
         self.logger = logger
         (requests, requestSink) = AsyncStream.makeStream(of: Request.self, bufferingPolicy: .unbounded)
@@ -70,6 +75,11 @@ public final class DistillService: Service, Sendable {
     public var modelAgeSeconds: Double? {
         let nanos = state.withLock { $0.publishedNanos }
         return nanos == 0 ? nil : Double(DispatchTime.now().uptimeNanoseconds &- nanos) / 1e9
+    }
+
+    /// `body` is called with every version swapped in from now on; it must not block.
+    public func onPublish(_ body: @escaping @Sendable (ServingModel) -> Void) {
+        observer.withLock { $0 = body }
     }
 
     /// A reload: from the next build on.
@@ -177,5 +187,6 @@ public final class DistillService: Service, Sendable {
             status.stallNanos = stallNanos
         }
         versionGauge.record(Int64(model.version))
+        observer.withLock { $0 }?(model)
     }
 }

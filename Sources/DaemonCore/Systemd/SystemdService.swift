@@ -9,21 +9,41 @@ import ServiceLifecycle
 /// loop and the server's event loops all make progress (so a wedged part gets the service
 /// restarted), and `STOPPING=1` when shutdown begins. Does nothing outside systemd.
 final class SystemdService: Service, Sendable {
+    /// What a role (learner, replica) tells the service manager besides the event loops.
+    struct Role: Sendable {
+        /// A count whose rate `STATUS=` shows (applied events; 0 for a replica).
+        var count: @Sendable () -> Int
+        /// Monotonic ns of each own thread's last loop turn, by name: all must be recent.
+        var clocks: @Sendable () -> [(String, UInt64)]
+        /// The `STATUS=` line, given the count's rate.
+        var statusLine: @Sendable (Double?) -> String
+        var stoppingLine: String
+    }
+
     let notifier: SystemdNotifier
-    let ingest: IngestService
-    let distill: DistillService
-    let checkpoints: CheckpointService
+    let role: Role
     let server: QueryServer
     let logger: Logger
     static let statusIntervalSeconds = 5.0
 
-    init(notifier: SystemdNotifier, ingest: IngestService, distill: DistillService, checkpoints: CheckpointService, server: QueryServer, logger: Logger) {
+    init(notifier: SystemdNotifier, role: Role, server: QueryServer, logger: Logger) {
         self.notifier = notifier
-        self.ingest = ingest
-        self.distill = distill
-        self.checkpoints = checkpoints
+        self.role = role
         self.server = server
         self.logger = logger
+    }
+
+    /// The learner: ingest writer and Kafka poll loop; rate, lag, size, model, checkpoint.
+    convenience init(
+        notifier: SystemdNotifier, ingest: IngestService, distill: DistillService, checkpoints: CheckpointService, server: QueryServer,
+        logger: Logger
+    ) {
+        let role = Role(
+            count: { ingest.status.appliedEvents },
+            clocks: { [("crossrec.writer_idle_ms", ingest.lastProgressNanos.load(ordering: .relaxed)), ("crossrec.poll_idle_ms", ingest.consumer.lastPollTime)] },
+            statusLine: { Self.learnerStatus(rate: $0, ingest: ingest, distill: distill, checkpoints: checkpoints) },
+            stoppingLine: "stopping: finishing queries, stopping ingest, writing the final checkpoint")
+        self.init(notifier: notifier, role: role, server: server, logger: logger)
     }
 
     /// Seconds between two watchdog pings: half of `WATCHDOG_USEC`.
@@ -35,7 +55,7 @@ final class SystemdService: Service, Sendable {
             if Task.isShuttingDownGracefully { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        var rate = RateMeter(events: ingest.status.appliedEvents)
+        var rate = RateMeter(events: role.count())
         notifier.notify(["READY=1", "STATUS=\(status(rate: nil))"])
         logger.info("service manager notified: ready", metadata: ["crossrec.watchdog_seconds": "\(pingIntervalSeconds.map { $0 * 2 } ?? 0)"])
         let tick = min(pingIntervalSeconds ?? Self.statusIntervalSeconds, Self.statusIntervalSeconds)
@@ -50,12 +70,12 @@ final class SystemdService: Service, Sendable {
                 }
                 if lastStatus.duration(to: .now) >= .seconds(Self.statusIntervalSeconds) {
                     lastStatus = .now
-                    assignments.append("STATUS=\(status(rate: rate.update(events: ingest.status.appliedEvents)))")
+                    assignments.append("STATUS=\(status(rate: rate.update(events: role.count())))")
                 }
                 if !assignments.isEmpty { notifier.notify(assignments) }
             }
-        } onGracefulShutdown: { [notifier] in
-            notifier.notify(["STOPPING=1", "STATUS=stopping: finishing queries, stopping ingest, writing the final checkpoint"])
+        } onGracefulShutdown: { [notifier, role] in
+            notifier.notify(["STOPPING=1", "STATUS=\(role.stoppingLine)"])
         }
     }
 
@@ -67,19 +87,20 @@ final class SystemdService: Service, Sendable {
         guard await server.eventLoopsRespond(withinSeconds: limit) else { return false }
         let now = DispatchTime.now().uptimeNanoseconds
         let limitNanos = UInt64(limit * 1e9)
-        let writer = ingest.lastProgressNanos.load(ordering: .relaxed)
-        let poll = ingest.consumer.lastPollTime
-        guard now &- writer < limitNanos, now &- poll < limitNanos else {
+        let clocks = role.clocks()
+        guard clocks.allSatisfy({ now &- $0.1 < limitNanos }) else {
             logger.warning(
                 "no progress: withholding the watchdog ping",
-                metadata: ["crossrec.writer_idle_ms": "\((now &- writer) / 1_000_000)", "crossrec.poll_idle_ms": "\((now &- poll) / 1_000_000)"])
+                metadata: .init(uniqueKeysWithValues: clocks.map { ($0.0, "\((now &- $0.1) / 1_000_000)") }))
             return false
         }
         return true
     }
 
+    func status(rate: Double?) -> String { role.statusLine(rate) }
+
     /// One line for `systemctl status`: rate, lag, size, model, checkpoint.
-    func status(rate: Double?) -> String {
+    static func learnerStatus(rate: Double?, ingest: IngestService, distill: DistillService, checkpoints: CheckpointService) -> String {
         let status = ingest.status
         let lag = ingest.consumer.lag().compactMap(\.lag).reduce(0, +)
         let checkpoint = checkpoints.status

@@ -10,14 +10,14 @@ from .client import (
     SYSTEM_SOCKET, Client, Health, Item, Items, Pipeline, Prediction, Recommendations, default_socket_path,
 )
 from .errors import (
-    BadRequest, ConnectionFailed, CrossrecError, Forbidden, InternalError, NotReady, Overloaded, Timeout, TooLarge,
-    UnknownDomain, UnknownItem, UnknownOp,
+    BadRequest, ConnectionFailed, CrossrecError, Forbidden, InternalError, NotReady, Overloaded, ReadOnly, Timeout,
+    TooLarge, UnknownDomain, UnknownItem, UnknownOp,
 )
 
 __version__ = "0.9.0"
 
 __all__ = [
     "SYSTEM_SOCKET", "Client", "Health", "Item", "Items", "Pipeline", "Prediction", "Recommendations",
-    "default_socket_path", "BadRequest", "ConnectionFailed", "CrossrecError", "Forbidden", "InternalError",
+    "default_socket_path", "BadRequest", "ConnectionFailed", "CrossrecError", "Forbidden", "InternalError", "ReadOnly",
     "NotReady", "Overloaded", "Timeout", "TooLarge", "UnknownDomain", "UnknownItem", "UnknownOp", "__version__",
 ]

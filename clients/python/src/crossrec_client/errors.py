@@ -52,13 +52,19 @@ class Forbidden(CrossrecError):
     code = "forbidden"
 
 
+class ReadOnly(CrossrecError):
+    """An admin operation sent to a read replica: send it to the learner."""
+
+    code = "read_only"
+
+
 class InternalError(CrossrecError):
     code = "internal"
 
 
 _BY_CODE: Dict[str, Type[CrossrecError]] = {
     cls.code: cls
-    for cls in (BadRequest, UnknownOp, UnknownDomain, UnknownItem, TooLarge, Overloaded, NotReady, Forbidden, InternalError)
+    for cls in (BadRequest, UnknownOp, UnknownDomain, UnknownItem, TooLarge, Overloaded, NotReady, Forbidden, ReadOnly, InternalError)
 }
 
 
