@@ -67,5 +67,7 @@ bench/query-overhead.sh
 echo "== 100 clients that pipeline popular k=1000 without reading and disconnect; another client's latency"
 bench/query-abuse.sh
 LINGER=3 bench/query-abuse.sh
+echo "== read replicas through the dev broker"
+bench/replica.sh
 echo "== pictures: docs/img from $results"
 bench/.venv/bin/python bench/plots.py "$results"
