@@ -26,6 +26,8 @@ struct DistillBench: ParsableCommand {
     var tastes = 0
     @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
     @Option(help: "Sweeps of the target domain's refit at each build (0: none).") var refitSweeps = DistillOptions().refitSweeps
+    @Option(help: "Rank of the PureSVD part of the ranking (0: the ranking head alone).")
+    var rankingImplicitRank = DistillOptions().rankingImplicitRank
     @Option(help: "Cold-start methods to judge (repeat; one method: no held-out judging).")
     var transferMethod: [String] = DistillOptions.allTransferMethods
 
@@ -71,6 +73,7 @@ struct DistillBench: ParsableCommand {
         options.indexProbe = indexProbe
         options.refitSweeps = refitSweeps
         options.transferMethods = transferMethod
+        options.rankingImplicitRank = max(0, rankingImplicitRank)
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []

@@ -230,7 +230,7 @@ extension Configuration {
                     "the best: shared = the shared vector alone; shared+bias = plus a mapped target bias;",
                     "bridge = a corrected vector (I + Δ)·p and a bias fitted on the overlapping users' target",
                     "ratings. Slices are held out in turn until judged_users users have been (or all of them):",
-                    "one small slice is too noisy to choose by. At 1 M users × 64 d a build took 8.3–9.2 s,",
+                    "one small slice is too noisy to choose by. At 1 M users × 64 d a build took 10–14 s,",
                     "judging two slices (docs/BENCHMARKS.md).",
                 ],
                 "the candidates"),
@@ -259,6 +259,18 @@ extension Configuration {
                     "vectors already learned from the ratings (docs/BENCHMARKS.md, cross-domain section).",
                 ],
                 "the candidates"),
+            .int(
+                "distill", "ranking_implicit_rank", \.distill.rankingImplicitRank, 0...256, reload: true,
+                note: [
+                    "recommend's lists: the ranking head's scores plus, at each build, PureSVD's (the top",
+                    "eigenvectors of every domain's rated-item matrix, from the seen lists; users new to the",
+                    "domain get it from what they rated elsewhere). Rank 5, weight 3 were chosen on the",
+                    "top-N benchmark's validation split; about 4 s of a build at 1 M users (docs/BENCHMARKS.md).",
+                ],
+                "0 = the ranking head alone"),
+            .double(
+                "distill", "ranking_implicit_weight", \.distill.rankingImplicitWeight, 0...1_000, reload: true,
+                "1 gives the PureSVD part the spread of the head's scores"),
             .int(
                 "distill", "index_clusters", \.distill.indexClusters, 0...1_000_000, reload: true,
                 note: [

@@ -134,6 +134,8 @@ public struct Configuration: Sendable, Equatable {
         public var transferMethods: [String] = DistillOptions().transferMethods
         public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
         public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
+        public var rankingImplicitRank: Int = DistillOptions().rankingImplicitRank
+        public var rankingImplicitWeight: Double = DistillOptions().rankingImplicitWeight
 
         public var options: DistillOptions {
             var options = DistillOptions()
@@ -149,6 +151,8 @@ public struct Configuration: Sendable, Equatable {
             options.transferMethods = transferMethods
             options.bridgeRegularization = bridgeRegularization
             options.bridgeBiasRegularization = bridgeBiasRegularization
+            options.rankingImplicitRank = rankingImplicitRank
+            options.rankingImplicitWeight = rankingImplicitWeight
             return options
         }
     }

@@ -19,7 +19,8 @@ extension Learner {
                 teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
                 users: users, shareUserVectors: configuration.shareUserVectors)
         }
-        var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0]) }
+        let joint = jointImplicitFactors(options: options)
+        var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0], joint: joint) }
         guard served.contains(where: { $0.index != nil }) else { return model(served) }
         // The index's recall needs a built model (its user rows and exact scan).
         let unmeasured = model(served)
@@ -28,7 +29,9 @@ extension Learner {
         return model(served)
     }
 
-    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?) -> ServedDomain {
+    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, joint: JointImplicitFactors?)
+        -> ServedDomain
+    {
         let state = domains[d]
         let spec = configuration.domains[d]
         let itemCount = state.items.rowLimit
@@ -89,9 +92,10 @@ extension Learner {
 
         let lists: ListTable
         var listItems = studentItems
+        var implicit: ImplicitRanking?
         if configuration.ranking.isEnabled {
-            (lists, listItems) = distillRanking(
-                domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer)
+            (lists, listItems, implicit) = distillRanking(
+                domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer, joint: joint)
         } else {
             lists = ListTable(
                 itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: (Float(state.mean), userBias))
@@ -107,7 +111,7 @@ extension Learner {
         let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4 + (lists.isRanking ? itemCount * (dimension + 1) * 4 : 0)
         let fidelity = measureFidelity(
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
-            studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, lists: lists, dimension: k,
+            studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, lists: lists, implicit: implicit, dimension: k,
             retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
@@ -128,36 +132,65 @@ extension Learner {
     /// (the user rows differ from the rating student's, as the item side does), int8 item
     /// rows, float biases. Users without ratings here get their shared vector through the
     /// transfer's vector map when the domain has one (`bridge`: (I + Δ)·p), as for ratings.
-    /// Returns the table and the float item rows (the cluster index is built from them).
+    /// Returns the table, the float item rows (the cluster index is built from them) and the
+    /// implicit part of the teacher, when there is one (fidelity compares with all of it).
     private func distillRanking(
         domain d: Int, dimension k: Int, options: DistillOptions, users userSample: [Int], items liveItemRows: [Int],
-        transfer: TransferMap?
-    ) -> (ListTable, [Float]) {
+        transfer: TransferMap?, joint: JointImplicitFactors?
+    ) -> (ListTable, [Float], ImplicitRanking?) {
         let state = domains[d]
         let (itemCount, userCount) = (state.items.rowLimit, users.rowLimit)
-        let projection = LowRankProjection(
-            userGram: gram(userRecords.table, rows: Self.evenlySpaced(userSample, options.gramSample)),
-            itemGram: gram(state.itemRecords.table, rows: Self.evenlySpaced(liveItemRows, options.gramSample), offset: state.itemRecords.rankOffset),
-            rank: k)
-        let userTransform = projection.userTransform.values.map(Float.init)
+        // The teacher: [p_u, a·x_u·V] · [w_i, b·v_i] + c_i, the head's score plus, when
+        // `rankingImplicitRank` > 0, the weighted PureSVD score of the seen lists.
+        let implicit = implicitRanking(joint, domain: d, options: options, users: userSample, items: liveItemRows)
+        let width = dimension + (implicit?.rank ?? 0)
+        func itemVector(_ row: Int) -> [Double] {
+            let rank = state.itemRecords.rank(row)
+            var vector = (0..<dimension).map { Double(rank[$0]) }
+            if let implicit { vector += implicit.item(row) }
+            return vector
+        }
+        func userVector(_ row: Int) -> [Double] {
+            let shared = userRecords.vector(row)
+            var vector = (0..<dimension).map { Double(shared[$0]) }
+            if let implicit { vector += implicit.user(row) }
+            return vector
+        }
+        var userGram = SmallMatrix(rows: width, columns: width)
+        for row in Self.evenlySpaced(userSample, options.gramSample) { userVector(row).withUnsafeBufferPointer { userGram.addOuter($0.baseAddress!) } }
+        var itemGram = SmallMatrix(rows: width, columns: width)
+        for row in Self.evenlySpaced(liveItemRows, options.gramSample) { itemVector(row).withUnsafeBufferPointer { itemGram.addOuter($0.baseAddress!) } }
+        let projection = LowRankProjection(userGram: userGram, itemGram: itemGram, rank: k)
+        // The transforms split by rows: the head's d, then the implicit part's r. The head is
+        // projected by the unchecked kernel (this runs for every live user of every domain).
         let itemTransform = projection.itemTransform.values.map(Float.init)
+        let userTransform = projection.userTransform.values.map(Float.init)
+        let itemHead = Array(itemTransform[..<(dimension * k)])
+        let userHead = Array(userTransform[..<(dimension * k)])
+        let itemImplicit = Array(itemTransform[(dimension * k)...])
+        let userImplicit = Array(userTransform[(dimension * k)...])
         var studentItems = [Float](repeating: 0, count: itemCount * k)
         var itemBias = [Float](repeating: -.infinity, count: itemCount)
         for row in liveItemRows {
             let rank = state.itemRecords.rank(row)
-            project(rank, itemTransform, k, into: &studentItems, at: row * k)
+            project(rank, itemHead, k, into: &studentItems, at: row * k)
+            if let implicit { implicit.projectItem(row, itemImplicit, k, into: &studentItems, at: row * k) }
             itemBias[row] = rank[dimension]
         }
         let itemRows = studentItems.withUnsafeBufferPointer { buffer in
             Int8Rows(dimension: k, count: itemCount) { buffer.baseAddress! + $0 * k }
         }
-        let transferTransform = transfer?.projecting(userTransform: projection.userTransform).values.map(Float.init) ?? userTransform
+        // Cold users (no ratings here): the head's part through the transfer's map, and the
+        // implicit part of what they rated elsewhere.
+        let headTransform = SmallMatrix(rows: dimension, columns: k, values: Array(projection.userTransform.values.prefix(dimension * k)))
+        let transferTransform = (transfer?.projecting(userTransform: headTransform) ?? headTransform).values.map(Float.init)
         var userRows = [Float](repeating: 0, count: userCount * k)
         for row in 0..<userCount where users.isLive(Int32(row)) {
             let cold = userRecords[row, domain: d, UserColumn.ratings] == 0
-            project(userRecords.vector(row), cold ? transferTransform : userTransform, k, into: &userRows, at: row * k)
+            project(userRecords.vector(row), cold ? transferTransform : userHead, k, into: &userRows, at: row * k)
+            if let implicit { implicit.projectUser(row, userImplicit, k, into: &userRows, at: row * k) }
         }
-        return (ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil), studentItems)
+        return (ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil), studentItems, implicit)
     }
 
     private func gram(_ matrix: ChunkedMatrix<Float>, rows: [Int], offset: Int = 0) -> SmallMatrix {

@@ -2,7 +2,7 @@
 extension Learner {
     func measureFidelity(
         domain d: Int, users sample: [Int], items: [Int], studentItems: Int8Rows, studentItemBias: [Float],
-        studentUsers: [Float], lists: ListTable, dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int)
+        studentUsers: [Float], lists: ListTable, implicit: ImplicitRanking?, dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int)
     ) -> Fidelity {
         let state = domains[d]
         let range = configuration.domains[d].ratingRange
@@ -30,7 +30,8 @@ extension Learner {
             let top = min(10, items.count)
             guard top > 0 else { continue }
             if lists.isRanking {
-                // The overlap is of the lists' order: the ranking head's, teacher and student.
+                // The overlap is of the lists' order: the ranking head's plus the implicit part,
+                // teacher and student.
                 lists.userRows.withUnsafeBufferPointer { rows in
                     studentScores.withUnsafeMutableBufferPointer { lists.itemRows.scores(rows.baseAddress! + user * k, into: $0) }
                 }
@@ -39,6 +40,7 @@ extension Learner {
                     teacherScores[item] = scorer.score(itemRow: item)
                     studentScores[item] += lists.itemBias[item]
                 }
+                implicit?.addScores(user: user, items: items, to: &teacherScores)
             }
             // Ties by row: both sides rank the same way, so equal scores do not count as misses.
             let teacherTop = Set(Self.best(top, of: items) { teacherScores[$0] })

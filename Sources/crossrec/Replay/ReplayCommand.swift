@@ -297,8 +297,13 @@ struct DistillArguments: ParsableArguments {
     var transferMethod: [String] = []
     @Option(help: "Ridge penalty of the cold-start bridge's correction matrix.") var bridgeRegularization = DistillOptions().bridgeRegularization
     @Option(help: "Ridge penalty of the cold-start bridge's bias weights.") var bridgeBiasRegularization = DistillOptions().bridgeBiasRegularization
+    @Option(help: "Rank of the PureSVD factors of the seen lists blended into the ranking (0: the ranking head alone).")
+    var rankingImplicitRank = DistillOptions().rankingImplicitRank
+    @Option(help: "Weight of that blend (1: the spread of the head's scores).") var rankingImplicitWeight = DistillOptions().rankingImplicitWeight
 
     func validate() throws {
+        guard (0...256).contains(rankingImplicitRank) else { throw ValidationError("--ranking-implicit-rank must be in 0...256") }
+        guard rankingImplicitWeight >= 0, rankingImplicitWeight.isFinite else { throw ValidationError("--ranking-implicit-weight must be ≥ 0") }
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
     }
 
@@ -313,6 +318,8 @@ struct DistillArguments: ParsableArguments {
         options.bridgeRegularization = max(0, bridgeRegularization)
         options.bridgeBiasRegularization = max(0, bridgeBiasRegularization)
         if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0.001, $0) } }
+        options.rankingImplicitRank = rankingImplicitRank
+        options.rankingImplicitWeight = rankingImplicitWeight
         return options
     }
 }
