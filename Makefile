@@ -21,7 +21,7 @@ SYSCONFDIR ?= /etc
 INSTALL_BIN ?= $(RELEASE_BIN)
 INSTALL_CONFIGURATION = $(if $(filter $(RELEASE_BIN),$(INSTALL_BIN)),release,debug)
 
-.PHONY: all deps build build-release run test test-python-client verify-units install install-files bench instructions clean
+.PHONY: all deps build build-release run run-replica test test-python-client verify-units install install-files bench instructions clean
 
 all: build
 
@@ -50,6 +50,14 @@ build-release: deps
 ## run: start crossrecd on the embedded dev broker (socket, checkpoints under .run/).
 run: build
 	$(BIN)/crossrecd --config $(CONFIG)
+
+## run-replica: a read replica of `make run`'s learner, in a second terminal (socket under .run/replica/).
+run-replica: build
+	@test -s .run/dev-broker.addr || { echo "run-replica: start the learner first (make run)" >&2; exit 1; }
+	@mkdir -p .run/replica
+	@printf 'kafka:\n  bootstrap: "%s"\nreplication:\n  mode: replica\n  topic: crossrec.models\npaths:\n  run_dir: %s\n' \
+		"$$(cat .run/dev-broker.addr)" "$(CURDIR)/.run/replica" > .run/replica/crossrecd.yaml
+	$(BIN)/crossrecd --config .run/replica/crossrecd.yaml
 
 ## test: every test target (Kafka tests start their own dev broker), then the unit check.
 test: deps

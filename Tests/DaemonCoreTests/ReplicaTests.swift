@@ -250,6 +250,11 @@ extension WholeDaemonTests {
             #expect(Self.differences(learner: learnerSocket, replica: cluster.socket("r1")) == [])
             let stats = try #require(Self.object(cluster.socket("r1"), ["op": "stats"])?["replica"] as? [String: Any])
             #expect(stats["rejected"] as? Int == 1 && stats["ignored_messages"] as? Int == 1, "\(stats)")
+            // The CLI's stats says it too, for a replica.
+            let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
+            let table = try ExternalTool.run([crossrec, "stats", "--socket", cluster.socket("r1")])
+            #expect(table.stdout.contains("read replica of \(Self.topic): serving version \(served)"), "\(table.stdout)")
+            #expect(table.stdout.contains("refused 1") && table.stdout.contains("last refused: version \(bogus)"), "\(table.stdout)")
             // The learner's next version is served as usual.
             try cluster.produceRatings(users: 10, seed: 4)
             let next = try #require(Self.settledVersion(learnerSocket, events: 150))
@@ -258,6 +263,9 @@ extension WholeDaemonTests {
             let metrics = Self.object(cluster.socket("r1"), ["op": "metrics"])?["text"] as? String ?? ""
             #expect(PrometheusText.value(of: "crossrec_replica_versions_rejected_total", in: metrics) == 1, "\(metrics)")
             #expect(PrometheusText.value(of: "crossrec_model_version", in: metrics) == Double(next))
+            // Prometheus' own linter finds nothing to say about a replica's families.
+            let lint = try Promtool.checkMetrics(metrics)
+            #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(lint)")
             replica.signal(SIGTERM)
             #expect(replica.waitForExit() == 0)
             learner.signal(SIGTERM)

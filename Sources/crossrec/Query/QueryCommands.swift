@@ -149,6 +149,7 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try socket.send(["op": "stats"]) { object in
+            if object["mode"] as? String == "replica" { return Self.replicaLines(object) }
             var rows = [[
                 "domain", "events", "rejected", "users", "items", "RMSE", "MAE", "baseline RMSE", "HR@10 live", "lag",
                 "top-10 vs teacher", "transfer", "refit",
@@ -184,12 +185,41 @@ struct StatsCommand: ParsableCommand {
             let age = (model?["age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
             let shape = model.map { "int8 \($0["dimension"] ?? "-")-d from \($0["teacher_dimension"] ?? "-")-d, " } ?? ""
             var lines = table + ["model version \(object["model_version"] ?? "-") (\(shape)age \(age)), uptime \(uptime)"]
-            if let cache = object["answer_cache"] as? [String: Any], let hits = cache["hits"] as? Int, let misses = cache["misses"] as? Int {
-                let rate = hits + misses > 0 ? String(format: "%.1f %%", 100 * Double(hits) / Double(hits + misses)) : "-"
-                let mib = { (key: String) in String(format: "%.1f", Double(cache[key] as? Int ?? 0) / 1_048_576) }
-                lines.append("answer cache: \(hits) hits, \(misses) misses (\(rate) hits), \(cache["entries"] ?? 0) answers in \(mib("bytes")) of \(mib("budget_bytes")) MiB")
+            if let replication = object["replication"] as? [String: Any] {
+                let error = (replication["last_error"] as? String).map { ", FAILING: \($0)" } ?? ""
+                lines.append(
+                    "publishing to \(replication["topic"] ?? "-"): version \(replication["published_version"] ?? "-"), \(replication["full_versions"] ?? 0) full, \(replication["deltas"] ?? 0) deltas\(error)")
             }
+            lines += Self.cacheLines(object)
             return lines.joined(separator: "\n")
         }
+    }
+
+    /// A read replica's stats: what it serves, what the topic holds, how far behind it is.
+    static func replicaLines(_ object: [String: Any]) -> String {
+        let replica = object["replica"] as? [String: Any] ?? [:]
+        let model = object["model"] as? [String: Any]
+        let uptime = (object["uptime_seconds"] as? Double).map { String(format: "%.0f s", $0) } ?? "-"
+        let age = (model?["age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
+        let lag = (replica["lag_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
+        let domains = (model?["domains"] as? [String])?.joined(separator: ", ") ?? "-"
+        var lines = [
+            "read replica of \(replica["topic"] ?? "-"): serving version \(replica["served_version"] ?? "none") (domains \(domains), swapped in \(age) ago), uptime \(uptime)",
+            "newest on the topic: version \(replica["newest_version"] ?? "none"); behind by \(replica["lag_versions"] ?? 0) version(s), \(lag)",
+            "applied \(replica["full_applied"] ?? 0) full, \(replica["deltas_applied"] ?? 0) deltas; refused \(replica["rejected"] ?? 0); \(replica["bytes_received"] ?? 0) bytes received",
+        ]
+        if let rejection = replica["last_rejection"] as? [String: Any] {
+            lines.append("last refused: version \(rejection["version"] ?? "-"): \(rejection["reason"] ?? "-")")
+        }
+        if let error = replica["last_error"] as? String { lines.append("topic: \(error)") }
+        return (lines + cacheLines(object)).joined(separator: "\n")
+    }
+
+    static func cacheLines(_ object: [String: Any]) -> [String] {
+        guard let cache = object["answer_cache"] as? [String: Any], let hits = cache["hits"] as? Int, let misses = cache["misses"] as? Int
+        else { return [] }
+        let rate = hits + misses > 0 ? String(format: "%.1f %%", 100 * Double(hits) / Double(hits + misses)) : "-"
+        let mib = { (key: String) in String(format: "%.1f", Double(cache[key] as? Int ?? 0) / 1_048_576) }
+        return ["answer cache: \(hits) hits, \(misses) misses (\(rate) hits), \(cache["entries"] ?? 0) answers in \(mib("bytes")) of \(mib("budget_bytes")) MiB"]
     }
 }
