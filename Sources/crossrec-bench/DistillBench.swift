@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import RecModel
+import Replication
 import Synchronization
 
 /// Distillation of a big model: build time of a serving model, the ingest stall it causes
@@ -114,7 +115,34 @@ struct DistillBench: ParsableCommand {
         }
         try timeEncoding(model)
         if let previous { try ReplicationTiming(repeats: repeats).run(previous: previous, model: model) }
+        timeIngestWhilePublishing(model, batches: batches, learner: &learner)
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
+    }
+
+    /// Ingest with a publisher at work: the learner's batches timed alone, then while another
+    /// thread encodes the model and cuts it into checksummed chunks over and over (what
+    /// `replication.topic` adds after each build, without the broker), alternated.
+    private func timeIngestWhilePublishing(_ model: ServingModel, batches: [[Rating]], learner: inout Learner) {
+        // Ten passes over the batches (about 2 M events) per measurement: a few encodings long.
+        func ingest() -> Double { (0..<10).reduce(0.0) { total, _ in total + applyTimed(batches, to: &learner).reduce(0, +) } }
+        var alone: [Double] = [], publishing: [Double] = []
+        for _ in 0..<repeats {
+            alone.append(ingest())
+            let stop = Atomic<Bool>(false)
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                while !stop.load(ordering: .relaxed) {
+                    _ = ModelChunks.split(model.encoded(), version: model.version, publishedUnixMillis: 0)
+                }
+                done.signal()
+            }.start()
+            publishing.append(ingest())
+            stop.store(true, ordering: .relaxed)
+            done.wait()
+        }
+        let events = Double(10 * batches.reduce(0) { $0 + $1.count })
+        print(String(format: "ingest of %.0f events while a thread publishes the model over and over: %.2f M events/s vs %.2f M alone (ratio %.2f, medians)",
+            events, events / median(publishing) / 1e3, events / median(alone) / 1e3, median(alone) / median(publishing)))
     }
 
     /// The serving model as bytes (what a replica would receive) and back, one core.
