@@ -9,7 +9,7 @@ import RecModel
 /// Answers queries from the published serving model (`DistillService`), status from ingest
 /// and checkpoints. Never touches the writer's learner, and never takes a lock for a model
 /// query: the model is one atomic load, kept for the whole request.
-struct ServingQueryHandler: QueryHandler {
+struct ServingQueryHandler: QueryHandler, StatusReporting {
     let ingest: IngestService
     let distill: DistillService
     let checkpoints: CheckpointService
@@ -48,37 +48,31 @@ struct ServingQueryHandler: QueryHandler {
     /// the connection's event loop). Nil for the operations that wait for the writer.
     func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>? {
         let model = distill.model
-        var fields: [String: JSONValue] = ["model_version": .integer(Int64(model?.version ?? 0))]
         switch request.op {
         case .checkpoint, .forget:
             return nil
-        case .health:
-            fields.merge(health(model)) { $1 }
-            fields["crossrec_version"] = .string(CrossrecVersion.current)
-            return .success(fields)
-        case .stats:
-            fields.merge(stats(model)) { $1 }
-            return .success(fields)
-        case .metrics:
-            guard let metrics else { return .failure(QueryError(.internal, "metrics are not enabled in this process")) }
-            let lag = ingest.consumer.lag()
-            let perDomain = ingest.consumer.settings.topics.map { topic in
-                lag.filter { $0.partition.topic == topic.name }.compactMap(\.lag).reduce(0, +)
-            }
-            let ready = health(model)["status"] == .string("ready")
-            let publishedAt = distill.modelAgeSeconds.map { Date().timeIntervalSince1970 - $0 }
-            fields["text"] = .string(metrics.scrape(
-                status: ingest.status, lagPerDomain: perDomain, modelVersion: model?.version ?? 0,
-                modelPublishedAt: publishedAt, isReady: ready))
-            return .success(fields)
+        case .health, .stats, .metrics:
+            return statusAnswer(request.op, model: model)
         case .popular, .predict, .similar, .recommend:
             return reads.answer(request, model: model)
         }
     }
 
+    func metricsText(_ model: ServingModel?) -> String? {
+        guard let metrics else { return nil }
+        let lag = ingest.consumer.lag()
+        let perDomain = ingest.consumer.settings.topics.map { topic in
+            lag.filter { $0.partition.topic == topic.name }.compactMap(\.lag).reduce(0, +)
+        }
+        let publishedAt = distill.modelAgeSeconds.map { Date().timeIntervalSince1970 - $0 }
+        return metrics.scrape(
+            status: ingest.status, lagPerDomain: perDomain, modelVersion: model?.version ?? 0,
+            modelPublishedAt: publishedAt, isReady: health(model)["status"] == .string("ready"))
+    }
+
     /// `ready`, or `degraded` with the reasons: Kafka unreachable since the last message, or a
     /// writer thread that stopped making progress.
-    private func health(_ model: ServingModel?) -> [String: JSONValue] {
+    func health(_ model: ServingModel?) -> [String: JSONValue] {
         guard model != nil else { return ["status": .string("starting"), "reasons": .array([.string("first model not built yet")])] }
         var reasons: [JSONValue] = []
         if let error = ingest.consumer.unresolvedError { reasons.append(.string("kafka: \(error)")) }
@@ -116,7 +110,7 @@ struct ServingQueryHandler: QueryHandler {
         return .object(["personal": tally(rate.personal), "transfer": tally(rate.transfer)])
     }
 
-    private func stats(_ model: ServingModel?) -> [String: JSONValue] {
+    func stats(_ model: ServingModel?) -> [String: JSONValue] {
         let status = ingest.status
         let lag = ingest.consumer.lag()
         func finite(_ value: Double) -> JSONValue { value.isFinite ? .number(value) : .null }

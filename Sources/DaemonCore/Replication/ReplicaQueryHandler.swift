@@ -8,7 +8,7 @@ import Replication
 /// A read replica's answers: the model reads exactly as the learner gives them
 /// (`ModelReads`), `health`, `stats` and `metrics` of the replica itself, and a `read_only`
 /// error for the admin operations, which only the learner can carry out.
-struct ReplicaQueryHandler: QueryHandler {
+struct ReplicaQueryHandler: QueryHandler, StatusReporting {
     let replica: ReplicaService
     let metrics: ReplicaMetrics?
     var reads = ModelReads()
@@ -19,28 +19,22 @@ struct ReplicaQueryHandler: QueryHandler {
 
     func answerNow(_ request: QueryRequest) -> Result<[String: JSONValue], QueryError>? {
         let model = replica.model
-        var fields: [String: JSONValue] = ["model_version": .integer(Int64(model?.version ?? 0))]
         switch request.op {
         case .checkpoint, .forget:
             return .failure(QueryError(
                 .readOnly, "this daemon is a read replica of \(replica.topic): send \(request.op.rawValue) to the learner"))
-        case .health:
-            fields.merge(health(model)) { $1 }
-            fields["crossrec_version"] = .string(CrossrecVersion.current)
-            return .success(fields)
-        case .stats:
-            fields.merge(stats(model)) { $1 }
-            return .success(fields)
-        case .metrics:
-            guard let metrics else { return .failure(QueryError(.internal, "metrics are not enabled in this process")) }
-            let lag = lag()
-            fields["text"] = .string(metrics.scrape(
-                status: replica.status, lagVersions: lag.versions, lagSeconds: lag.seconds,
-                isReady: health(model)["status"] == .string("ready")))
-            return .success(fields)
+        case .health, .stats, .metrics:
+            return statusAnswer(request.op, model: model)
         case .popular, .predict, .similar, .recommend:
             return reads.answer(request, model: model)
         }
+    }
+
+    func metricsText(_ model: ServingModel?) -> String? {
+        guard let metrics else { return nil }
+        let lag = lag()
+        return metrics.scrape(
+            status: replica.status, lagVersions: lag.versions, lagSeconds: lag.seconds, isReady: health(model)["status"] == .string("ready"))
     }
 
     /// Versions and seconds behind the newest manifest read from the topic.
@@ -52,7 +46,7 @@ struct ReplicaQueryHandler: QueryHandler {
         return (versions, max(0, Date().timeIntervalSince1970 - Double(newest.publishedUnixMillis) / 1_000))
     }
 
-    private func health(_ model: ServingModel?) -> [String: JSONValue] {
+    func health(_ model: ServingModel?) -> [String: JSONValue] {
         let status = replica.status
         let now = DispatchTime.now().uptimeNanoseconds
         var reasons: [JSONValue] = []
@@ -77,7 +71,7 @@ struct ReplicaQueryHandler: QueryHandler {
 
     private var replicaStart: UInt64 { DispatchTime.now().uptimeNanoseconds &- UInt64(replica.uptimeSeconds * 1e9) }
 
-    private func stats(_ model: ServingModel?) -> [String: JSONValue] {
+    func stats(_ model: ServingModel?) -> [String: JSONValue] {
         let status = replica.status
         let lag = lag()
         let now = DispatchTime.now().uptimeNanoseconds
