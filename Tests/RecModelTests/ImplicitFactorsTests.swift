@@ -45,6 +45,14 @@ struct ImplicitFactorsTests {
         #expect(ImplicitFactors(x, itemCount: 60, rank: 3, seed: 1)?.items == factors.items)
     }
 
+    @Test func aSampleOfUsersIsEvenlySpacedAndKeepsTheirLists() {
+        let x = Self.interactions()
+        let sampled = x.sample(100)
+        #expect(sampled.userCount == 100 && sampled.users.first == 0 && sampled.users[1] == 3 && sampled.users.last == 297)
+        #expect(sampled.row(1) == x.row(3))
+        #expect(x.sample(1_000).users == x.users, "fewer users than the sample: all of them")
+    }
+
     @Test func tooLittleDataGivesNone() {
         #expect(ImplicitFactors(ImplicitFactors.Interactions(), itemCount: 60, rank: 3, seed: 1) == nil)
         #expect(ImplicitFactors(Self.interactions(), itemCount: 10, rank: 3, seed: 1) == nil, "fewer items than rank + oversampling")

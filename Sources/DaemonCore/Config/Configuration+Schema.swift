@@ -230,7 +230,7 @@ extension Configuration {
                     "the best: shared = the shared vector alone; shared+bias = plus a mapped target bias;",
                     "bridge = a corrected vector (I + Δ)·p and a bias fitted on the overlapping users' target",
                     "ratings. Slices are held out in turn until judged_users users have been (or all of them):",
-                    "one small slice is too noisy to choose by. At 1 M users × 64 d a build took 10–14 s,",
+                    "one small slice is too noisy to choose by. At 1 M users × 64 d a build took 11–14 s,",
                     "judging two slices (docs/BENCHMARKS.md).",
                 ],
                 "the candidates"),
@@ -265,7 +265,7 @@ extension Configuration {
                     "recommend's lists: the ranking head's scores plus, at each build, PureSVD's (the top",
                     "eigenvectors of every domain's rated-item matrix, from the seen lists; users new to the",
                     "domain get it from what they rated elsewhere). Rank 5, weight 3 were chosen on the",
-                    "top-N benchmark's validation split; about 4 s of a build at 1 M users (docs/BENCHMARKS.md).",
+                    "top-N benchmark's validation split; about 2 s of a build at 1 M users (docs/BENCHMARKS.md).",
                 ],
                 "0 = the ranking head alone"),
             .double(

@@ -61,6 +61,10 @@ public struct DistillOptions: Sendable, Equatable {
     /// and 1–4 on the validation split of the top-N benchmark (docs/BENCHMARKS.md).
     public var rankingImplicitRank = 5
     public var rankingImplicitWeight = 3.0
+    /// Most users (evenly spaced rows) whose seen lists the factors are found from; every
+    /// user's vector x_u·V is computed. Beyond a few hundred thousand users a sample finds the
+    /// same leading eigenvectors at a fraction of the passes over the ratings.
+    public var rankingImplicitUsers = 200_000
     /// Users whose top 10 through the index is compared with the exact one at build time.
     public var indexRecallUsers = 200
 

@@ -30,6 +30,17 @@ struct ImplicitFactors {
 
         var userCount: Int { users.count }
         func row(_ index: Int) -> ArraySlice<Int32> { items[offsets[index]..<offsets[index + 1]] }
+
+        /// At most `count` users, evenly spaced (all of them, unchanged, when there are fewer).
+        func sample(_ count: Int) -> Interactions {
+            guard userCount > count, count > 0 else { return self }
+            var sampled = Interactions()
+            for k in 0..<count {
+                let index = k * userCount / count
+                sampled.append(user: users[index], items: Array(row(index)))
+            }
+            return sampled
+        }
     }
 
     /// Nil when X is too small for the rank (fewer items or users than rank + 1).

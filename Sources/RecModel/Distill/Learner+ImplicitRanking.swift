@@ -113,7 +113,9 @@ extension Learner {
             }
             x.append(user: Int32(user), items: rows)
         }
-        guard let factors = ImplicitFactors(x, itemCount: columns, rank: options.rankingImplicitRank, seed: configuration.seed) else { return nil }
+        guard let factors = ImplicitFactors(
+            x.sample(options.rankingImplicitUsers), itemCount: columns, rank: options.rankingImplicitRank, seed: configuration.seed)
+        else { return nil }
         let rank = factors.rank
         var parts = [Double](repeating: 0, count: users.rowLimit * rank)
         var hasPart = [Bool](repeating: false, count: users.rowLimit)
