@@ -43,11 +43,15 @@ public final class KafkaProducer: @unchecked Sendable {
     public func send(
         topic: String, partition: Int32? = nil, key: String? = nil, value: String, headers: [(String, String)] = []
     ) throws(KafkaError) {
-        let bytes = Array(value.utf8)
-        let keyBytes = key.map { Array($0.utf8) }
+        try send(topic: topic, partition: partition, key: key.map { Array($0.utf8) }, bytes: Array(value.utf8), headers: headers)
+    }
+
+    public func send(
+        topic: String, partition: Int32? = nil, key: [UInt8]?, bytes: [UInt8], headers: [(String, String)] = []
+    ) throws(KafkaError) {
         let result: Result<Void, KafkaError> = bytes.withUnsafeBytes { buffer in
             Result { () throws(KafkaError) in
-                try send(topic: topic, partition: partition, key: keyBytes, value: buffer, headers: headers)
+                try send(topic: topic, partition: partition, key: key, value: buffer, headers: headers)
             }
         }
         try result.get()

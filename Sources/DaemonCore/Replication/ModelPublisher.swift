@@ -50,7 +50,7 @@ public final class ModelPublisher: Service, Sendable {
 
     private let settings: Settings
     private let producer: KafkaProducer
-    private let reader: Mutex<PartitionReader?>
+    private let reader: Mutex<PartitionReader>
     private let logger: Logger
     private let pending = Mutex<ServingModel?>(nil)
     private let wake: AsyncStream<Void>.Continuation
@@ -146,7 +146,7 @@ public final class ModelPublisher: Service, Sendable {
         }
         // A full version starts at or after the current end of the partition: the offset a
         // replica reads from once its manifest is on the topic.
-        let start = delta == nil ? try reader.withLock { reader throws(KafkaError) in try reader!.watermarks().high } : fullOffset
+        let start = delta == nil ? try reader.withLock { reader throws(KafkaError) in try reader.watermarks().high } : fullOffset
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
         var (manifest, chunks) = ModelChunks.split(payload, version: model.version, chunkBytes: settings.chunkBytes, publishedUnixMillis: now)
         manifest.delta = delta
@@ -154,23 +154,13 @@ public final class ModelPublisher: Service, Sendable {
         // Until this version's manifest is delivered, the newest complete full version is the previous one.
         let resumeBefore = [(ReplicationTopic.resumeHeader, "\(fullOffset)")]
         for chunk in chunks {
-            let key = Array(chunk.key.utf8)
-            let result: Result<Void, KafkaError> = chunk.bytes.withUnsafeBytes { bytes in
-                Result { () throws(KafkaError) in try producer.send(topic: settings.topic, partition: 0, key: key, value: bytes, headers: resumeBefore) }
-            }
-            try result.get()
+            try producer.send(topic: settings.topic, partition: 0, key: Array(chunk.key.utf8), bytes: chunk.bytes, headers: resumeBefore)
         }
         try producer.flush()
-        let manifestBytes = manifest.encoded()
         let resume = [(ReplicationTopic.resumeHeader, "\(delta == nil ? start : fullOffset)")]
-        let manifestResult: Result<Void, KafkaError> = manifestBytes.withUnsafeBytes { bytes in
-            Result { () throws(KafkaError) in
-                try producer.send(
-                    topic: settings.topic, partition: 0, key: Array(ReplicationTopic.manifestKey(version: model.version).utf8), value: bytes,
-                    headers: resume)
-            }
-        }
-        try manifestResult.get()
+        try producer.send(
+            topic: settings.topic, partition: 0, key: Array(ReplicationTopic.manifestKey(version: model.version).utf8),
+            bytes: manifest.encoded(), headers: resume)
         try producer.flush()
         let failed = producer.failedDeliveries - failedBefore
         guard failed == 0 else { throw .make(.produce, "\(failed) of \(chunks.count + 1) messages of version \(model.version) not delivered") }
@@ -208,13 +198,25 @@ public final class ModelPublisher: Service, Sendable {
         bootstrapServers: String, topic: String, properties: [String: String], logger: Logger
     ) throws(KafkaError) -> Tail? {
         let reader = try PartitionReader(bootstrapServers: bootstrapServers, topic: topic, properties: properties, logger: logger)
-        let (low, high) = try reader.watermarks()
-        guard high > low, let last = try reader.message(at: high - 1) else { return nil }
+        guard let last = try reader.tail().last else { return nil }
         let version: Int? = switch ReplicationTopic.parse(key: last.key) {
         case .chunk(let version, _), .manifest(let version): version
         case nil: nil
         }
         guard let version else { return nil }
-        return Tail(version: version, resumeOffset: last.header(ReplicationTopic.resumeHeader).flatMap { Int64($0) } ?? -1)
+        return Tail(version: version, resumeOffset: last.resumeOffset)
     }
+}
+
+extension PartitionReader {
+    /// The low watermark and the partition's last message (nil: empty, or gone before it was read).
+    func tail() throws(KafkaError) -> (low: Int64, last: Message?) {
+        let (low, high) = try watermarks()
+        return (low, high > low ? try message(at: high - 1) : nil)
+    }
+}
+
+extension PartitionReader.Message {
+    /// The `crossrec.resume` header: where a replica starting now reads from (-1: none).
+    var resumeOffset: Int64 { header(ReplicationTopic.resumeHeader).flatMap { Int64($0) } ?? -1 }
 }

@@ -50,7 +50,7 @@ struct ReplicaQueryHandler: QueryHandler, StatusReporting {
         let status = replica.status
         let now = DispatchTime.now().uptimeNanoseconds
         var reasons: [JSONValue] = []
-        let silentSeconds = Double(now &- (status.lastContactNanos == 0 ? replicaStart : status.lastContactNanos)) / 1e9
+        let silentSeconds = Double(now &- (status.lastContactNanos == 0 ? replica.startedNanos : status.lastContactNanos)) / 1e9
         if silentSeconds > replica.maxLagSeconds {
             reasons.append(.string("model topic \(replica.topic) unreachable for \(Int(silentSeconds)) s: \(status.lastError ?? "no answer")"))
         }
@@ -68,8 +68,6 @@ struct ReplicaQueryHandler: QueryHandler, StatusReporting {
         }
         return reasons.isEmpty ? ["status": .string("ready")] : ["status": .string("degraded"), "reasons": .array(reasons)]
     }
-
-    private var replicaStart: UInt64 { DispatchTime.now().uptimeNanoseconds &- UInt64(replica.uptimeSeconds * 1e9) }
 
     func stats(_ model: ServingModel?) -> [String: JSONValue] {
         let status = replica.status

@@ -61,7 +61,8 @@ public final class ReplicaService: Service, Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// Monotonic ns of the reading loop's last turn (the watchdog's liveness of this thread).
     let lastLoopNanos = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
-    private let startedNanos = DispatchTime.now().uptimeNanoseconds
+    /// Monotonic ns when the replica started following the topic.
+    let startedNanos = DispatchTime.now().uptimeNanoseconds
     private let appliedCounters = [
         "full": Counter(label: "crossrec_replica_versions_applied_total", dimensions: [("kind", "full")]),
         "delta": Counter(label: "crossrec_replica_versions_applied_total", dimensions: [("kind", "delta")]),
@@ -149,10 +150,9 @@ public final class ReplicaService: Service, Sendable {
     /// Where the newest complete full version starts, from the last message's resume header;
     /// the low watermark when the header is absent or points to what retention deleted.
     private func startOffset(_ reader: PartitionReader) throws(KafkaError) -> Int64 {
-        let (low, high) = try reader.watermarks()
-        guard high > low, let last = try reader.message(at: high - 1) else { return low }
-        let resume = last.header(ReplicationTopic.resumeHeader).flatMap { Int64($0) } ?? -1
-        return resume >= low ? resume : low
+        let (low, last) = try reader.tail()
+        guard let resume = last?.resumeOffset, resume >= low else { return low }
+        return resume
     }
 
     private func take(_ outcome: VersionFollower.Outcome, _ follower: inout VersionFollower) {
