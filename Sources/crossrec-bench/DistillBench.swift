@@ -113,8 +113,7 @@ struct DistillBench: ParsableCommand {
                 Double(fidelity.studentBytes) / Double(fidelity.teacherBytes), fidelity.scoreRMSE, fidelity.top10Overlap,
                 fidelity.retainedEnergy, domain.transfer.map { "\($0.method), judged on \($0.validationUsers) held-out users" } ?? "-"))
         }
-        try timeEncoding(model)
-        if let previous { try ReplicationTiming(repeats: repeats).run(previous: previous, model: model) }
+        try ReplicationTiming(repeats: repeats).run(previous: previous, model: model)
         timeIngestWhilePublishing(model, batches: batches, learner: &learner)
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
     }
@@ -143,25 +142,6 @@ struct DistillBench: ParsableCommand {
         let events = Double(10 * batches.reduce(0) { $0 + $1.count })
         print(String(format: "ingest of %.0f events while a thread publishes the model over and over: %.2f M events/s vs %.2f M alone (ratio %.2f, medians)",
             events, events / median(publishing) / 1e3, events / median(alone) / 1e3, median(alone) / median(publishing)))
-    }
-
-    /// The serving model as bytes (what a replica would receive) and back, one core.
-    private func timeEncoding(_ model: ServingModel) throws {
-        var encodeTimes: [Double] = [], decodeTimes: [Double] = []
-        var size = 0
-        for _ in 0..<repeats {
-            var start = DispatchTime.now().uptimeNanoseconds
-            let bytes = model.encoded()
-            encodeTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            size = bytes.count
-            start = DispatchTime.now().uptimeNanoseconds
-            let decoded = try ServingModel.decoded(bytes)
-            decodeTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            guard decoded.version == model.version else { throw ValidationError("the decoded model differs") }
-        }
-        print(String(format: "serving model as bytes: %.1f MB, encoded in %.0f ms (%.0f MB/s), decoded in %.0f ms (%.0f MB/s) (medians)",
-            Double(size) / 1e6, median(encodeTimes) * 1e3, Double(size) / 1e6 / median(encodeTimes),
-            median(decodeTimes) * 1e3, Double(size) / 1e6 / median(decodeTimes)))
     }
 
     /// recommend top-10 with exclude_seen for the same users, one core: student vs teacher.
