@@ -50,9 +50,9 @@ extension Learner {
     }
 
     /// What orders user row `u`'s lists in domain `d`, read once for all the items it scores.
-    func listScorer(userRow u: Int, domain d: Int) -> ListScorer {
+    func listScorer(userRow u: Int, domain d: Int, users: UserRecords? = nil) -> ListScorer {
         ListScorer(
-            items: domains[d].itemRecords, user: userRecords.vector(u), dimension: dimension,
+            items: domains[d].itemRecords, user: (users ?? userRecords).vector(u), dimension: dimension,
             ranking: configuration.ranking.isEnabled,
             base: domains[d].mean + userRecords[u, domain: d, UserColumn.bias], range: configuration.domains[d].ratingRange)
     }

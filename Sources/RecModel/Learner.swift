@@ -65,8 +65,7 @@ public struct Learner: Sendable {
         var metrics: PrequentialMetrics
         var evictedItems = 0
         var popularityClock: DecayClock
-        /// The latest ratings of a target domain, for the refit at distillation (empty ring
-        /// elsewhere).
+        /// The latest ratings of the domain, for the refits at distillation.
         var recent: RecentRatings
     }
 
@@ -75,8 +74,12 @@ public struct Learner: Sendable {
         self.configuration = configuration
         dimension = configuration.dimension
         let keepsTwins = configuration.shareUserVectors && configuration.domains.contains(where: \.isTarget)
+        // The joint refit serves cold users of target domains: without one, no source ring.
+        let ring = { (spec: DomainSpec) in
+            spec.isTarget ? configuration.recentTargetRatings : keepsTwins ? configuration.recentSourceRatings : 0
+        }
         bounds = configuration.domains.map {
-            ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, $0.isTarget && configuration.recentTargetRatings > 0,
+            ($0.ratingRange.lowerBound, $0.ratingRange.upperBound, $0.lossWeight, ring($0) > 0,
              !keepsTwins ? .none : $0.isTarget ? .create : .step)
         }
         rates = StepRates(configuration)
@@ -89,7 +92,7 @@ public struct Learner: Sendable {
                 mean: (spec.ratingRange.lowerBound + spec.ratingRange.upperBound) / 2,
                 metrics: PrequentialMetrics(window: configuration.metricsWindow),
                 popularityClock: DecayClock(halfLifeMillis: configuration.popularityHalfLifeMillis),
-                recent: RecentRatings(capacity: spec.isTarget ? configuration.recentTargetRatings : 0))
+                recent: RecentRatings(capacity: ring(spec)))
         }
     }
 

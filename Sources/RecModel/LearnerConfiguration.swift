@@ -63,6 +63,9 @@ public struct LearnerConfiguration: Sendable, Equatable {
     /// Latest ratings kept per target domain for the refit of its items at distillation
     /// (24 bytes each; 0: no refit, the student distills the online parameters as they are).
     public var recentTargetRatings = 1_000_000
+    /// Latest ratings kept per other domain, for the joint refit (JointRefit.swift; 0: none).
+    /// Kept only when some domain is a target and user vectors are shared.
+    public var recentSourceRatings = 1_000_000
     /// Events between two idle-expiry sweeps.
     public var sweepEveryEvents = 65_536
     /// The ranking head that orders `recommend`'s lists (RankingHead.swift).

@@ -1,5 +1,5 @@
-/// The most recent ratings of a target domain, kept for the refit at distillation
-/// (Learner+Refit.swift): a ring of (user hash, item hash, rating), oldest overwritten first.
+/// The most recent ratings of a domain, kept for the refits at distillation (JointRefit.swift,
+/// Learner+Refit.swift): a ring of (user hash, item hash, rating), oldest overwritten first.
 ///
 /// Ids are kept as hashes, not rows: rows are reused after eviction, a hash names the same id
 /// whenever it comes back, and an entry whose user or item is gone is simply skipped.
@@ -95,6 +95,6 @@ extension RecentRatings {
 }
 
 extension Learner {
-    /// Ratings held in domain `d`'s ring for the refit (0 outside target domains).
+    /// Ratings held in domain `d`'s ring for the refits.
     public func recentRatingCount(domain d: Int) -> Int { domains[d].recent.count }
 }

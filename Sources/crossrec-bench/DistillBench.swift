@@ -27,6 +27,8 @@ struct DistillBench: ParsableCommand {
     var tastes = 0
     @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
     @Option(help: "Sweeps of the target domain's refit at each build (0: none).") var refitSweeps = DistillOptions().refitSweeps
+    @Option(help: "Sweeps of the joint refit of both domains at each build (0: none).") var jointRefitSweeps = DistillOptions().jointRefitSweeps
+    @Option(help: "Latest source ratings kept for the joint refit.") var refitSourceRatings = LearnerConfiguration(domains: []).recentSourceRatings
     @Option(help: "Rank of the PureSVD part of the ranking (0: the ranking head alone).")
     var rankingImplicitRank = DistillOptions().rankingImplicitRank
     @Option(help: "Cold-start methods to judge (repeat; one method: no held-out judging).")
@@ -34,6 +36,7 @@ struct DistillBench: ParsableCommand {
 
     func validate() throws {
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
+        guard jointRefitSweeps >= 0, refitSourceRatings >= 0 else { throw ValidationError("--joint-refit-sweeps and --refit-source-ratings want 0 or more") }
     }
 
     func run() throws {
@@ -41,6 +44,7 @@ struct DistillBench: ParsableCommand {
             DomainSpec(name: "source", ratingRange: 1...5), DomainSpec(name: "target", ratingRange: 1...5, isTarget: true),
         ])
         configuration.dimension = dimension
+        configuration.recentSourceRatings = refitSourceRatings
         var learner = Learner(configuration: configuration)
         var generator = SplitMix64(seed: 11)
         var structured = GeneratedRatings(users: users, items: items, tastes: tastes, zipf: zipf, seed: 11)
@@ -73,6 +77,7 @@ struct DistillBench: ParsableCommand {
         options.indexClusters = indexClusters
         options.indexProbe = indexProbe
         options.refitSweeps = refitSweeps
+        options.jointRefitSweeps = jointRefitSweeps
         options.transferMethods = transferMethod
         options.rankingImplicitRank = max(0, rankingImplicitRank)
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }

@@ -24,6 +24,7 @@ enum SampleCheckpoint {
         // Pinned, not the default: the fixtures are files written once, and a default chosen
         // later must not change what they hold.
         configuration.ranking.negatives = rankingHead ? 4 : 0
+        configuration.recentSourceRatings = 0
         return configuration
     }
 

@@ -88,7 +88,7 @@ struct ImplicitRankingTests {
         let joint = try #require(learner.jointImplicitFactors(options: options))
         let target = 1
         let items = (0..<learner.domains[target].items.rowLimit).filter { learner.domains[target].items.isLive(Int32($0)) }
-        let implicit = try #require(learner.implicitRanking(joint, domain: target, options: options, users: Array(0..<150), items: items))
+        let implicit = try #require(learner.implicitRanking(joint, domain: target, options: options, users: Array(0..<150), items: items, online: learner.userRecords))
         for user in 150..<180 {
             let row = try #require(learner.users.find("u\(user)", hash: StableHash.hash("u\(user)")))
             #expect(joint.hasPart[Int(row)], "a source-only user has an implicit vector")

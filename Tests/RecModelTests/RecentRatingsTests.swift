@@ -42,15 +42,23 @@ struct RecentRatingsTests {
         }
     }
 
-    /// Only target domains record, and `forget` takes the user's ratings out of the ring.
-    @Test func targetDomainsRecordAndForgetPurges() {
+    /// Every domain records (the targets for their refit, the others for the joint refit), a
+    /// domain whose ring is configured empty records nothing, and `forget` takes the user's
+    /// ratings out of every ring.
+    @Test func domainsRecordAndForgetPurges() {
         var learner = DistillTests.learner()
-        #expect(learner.recentRatingCount(domain: 0) == 0)
-        let recorded = learner.recentRatingCount(domain: 1)
-        #expect(recorded == DistillTests.train.filter { $0.domain == 1 }.count * 4)
-        let mine = DistillTests.train.filter { $0.domain == 1 && $0.user == 5 }.count * 4
+        let recorded = (0...1).map { d in learner.recentRatingCount(domain: d) }
+        #expect(recorded == (0...1).map { d in DistillTests.train.filter { $0.domain == d }.count * 4 })
+        let mine = (0...1).map { d in DistillTests.train.filter { $0.domain == d && $0.user == 5 }.count * 4 }
+        #expect(mine.allSatisfy { $0 > 0 })
         learner.forget(user: "u5")
-        #expect(learner.recentRatingCount(domain: 1) == recorded - mine)
+        #expect((0...1).map { d in learner.recentRatingCount(domain: d) } == [recorded[0] - mine[0], recorded[1] - mine[1]])
+        var configuration = SyntheticRatings.configuration()
+        configuration.domains[1].isTarget = true
+        configuration.recentSourceRatings = 0
+        var sourceless = Learner(configuration: configuration)
+        for event in DistillTests.train { sourceless.apply(SyntheticRatings.rating(event)) }
+        #expect(sourceless.recentRatingCount(domain: 0) == 0 && sourceless.recentRatingCount(domain: 1) > 0)
     }
 
     /// The synthetic data has little noise (0.2), so it wants a small penalty; the default (20)
@@ -60,6 +68,8 @@ struct RecentRatingsTests {
         let before = try learner.archived().sections
         var off = DistillOptions(), on = DistillOptions()
         off.refitSweeps = 0
+        // The target refit alone, without the joint refit before it (JointRefitTests).
+        (off.jointRefitSweeps, on.jointRefitSweeps) = (0, 0)
         on.refitRegularizations = [1]
         // The refit alone: the bridge (TwinTests) would make up for much of the difference.
         (off.transferMethods, on.transferMethods) = (["shared+bias"], ["shared+bias"])

@@ -23,6 +23,7 @@ extension Configuration {
         learner.seenItemsPerUser = model.seenItemsPerUser
         learner.metricsWindow = model.metricsWindow
         learner.recentTargetRatings = model.refitRatings
+        learner.recentSourceRatings = model.refitSourceRatings
         learner.ranking = model.ranking
         return learner
     }

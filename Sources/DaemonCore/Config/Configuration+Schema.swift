@@ -135,6 +135,9 @@ extension Configuration {
                 "model", "refit_ratings", \.model.refitRatings, 0...100_000_000,
                 "latest ratings kept per target domain (24 bytes each) for distill.refit_sweeps; checkpointed"),
             .int(
+                "model", "refit_source_ratings", \.model.refitSourceRatings, 0...100_000_000,
+                "latest ratings kept per other domain when one is a target (24 bytes each), for joint_refit_sweeps; checkpointed"),
+            .int(
                 "model", "ranking_negatives", \.model.ranking.negatives, 0...RankingHead.maxNegatives,
                 note: [
                     "The ranking head orders recommend's lists: every rating is also an interaction, learned by a",
@@ -250,6 +253,19 @@ extension Configuration {
                     "have only a shared vector, are served by items fitted to such vectors.",
                 ],
                 "0 = no refit: the student distills the online parameters"),
+            .int(
+                "distill", "joint_refit_sweeps", \.distill.jointRefitSweeps, 0...100, reload: true,
+                note: [
+                    "Every domain: before the targets' refit, the shared user vectors, the users' biases and",
+                    "every item are solved jointly in batch (collective MF by alternating least squares) over",
+                    "the latest model.refit_ratings and model.refit_source_ratings ratings, starting from the",
+                    "online parameters. Only users whose every rating is in those rings are solved. Lowers the",
+                    "cold-start error (docs/BENCHMARKS.md, cross-domain section); the lists keep the online vectors.",
+                ],
+                "0 = none"),
+            .double(
+                "distill", "joint_refit_regularization", \.distill.jointRefitRegularization, 0.0001...1e6, reload: true,
+                "L2 penalty of the joint refit's vectors, per rating of the row (ALS-WR)"),
             .doubles(
                 "distill", "refit_regularizations", \.distill.refitRegularizations, 0.001...1e9, reload: true,
                 note: [

@@ -131,6 +131,9 @@ public struct Configuration: Sendable, Equatable {
         public var refitSweeps: Int = 3
         /// Candidate L2 penalties of refitted item vectors; held-out users choose.
         public var refitRegularizations: [Double] = DistillOptions().refitRegularizations
+        /// Sweeps of the joint refit of every domain (0: none), and its penalty per rating.
+        public var jointRefitSweeps: Int = DistillOptions().jointRefitSweeps
+        public var jointRefitRegularization: Double = DistillOptions().jointRefitRegularization
         public var transferMethods: [String] = DistillOptions().transferMethods
         public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
         public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
@@ -148,6 +151,8 @@ public struct Configuration: Sendable, Equatable {
             options.indexProbe = indexProbe
             options.refitSweeps = refitSweeps
             options.refitRegularizations = refitRegularizations
+            options.jointRefitSweeps = jointRefitSweeps
+            options.jointRefitRegularization = jointRefitRegularization
             options.transferMethods = transferMethods
             options.bridgeRegularization = bridgeRegularization
             options.bridgeBiasRegularization = bridgeBiasRegularization
@@ -222,6 +227,8 @@ public struct ModelSettings: Sendable, Equatable {
     public var metricsWindow: Int = 10_000
     /// Latest ratings kept per target domain for the refit at distillation.
     public var refitRatings: Int = 1_000_000
+    /// Latest ratings kept per other domain for the joint refit at distillation.
+    public var refitSourceRatings: Int = LearnerConfiguration(domains: []).recentSourceRatings
     /// The ranking head that orders `recommend`'s lists.
     public var ranking = RankingConfiguration()
 }

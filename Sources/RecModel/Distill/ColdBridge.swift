@@ -124,6 +124,11 @@ struct BridgeData {
         return sum
     }
 
+    /// The `shared` method's bias of dense user `u` (Learner.sharedBias).
+    func sharedBias(user u: Int) -> Double {
+        Learner.sharedBias(features: features[u * width..<(u + 1) * width], dimension: k)
+    }
+
     /// This data with the users whose learner row `isHeldOut` held out.
     func holdingOut(_ isHeldOut: (Int32) -> Bool) -> BridgeData {
         var copy = self
@@ -134,15 +139,22 @@ struct BridgeData {
     /// Squared error and count over the held-out users' ratings of base + `extra(rating,
     /// user)`, clipped.
     func heldOutErrors(_ extra: (Int, Int) -> Double) -> (squared: Double, count: Int) {
-        var squared = 0.0, count = 0
+        heldOutUserErrors(extra).values.reduce((0, 0)) { ($0.0 + $1.squared, $0.1 + $1.count) }
+    }
+
+    /// The same, per held-out user (by learner row) with at least one judged rating.
+    func heldOutUserErrors(_ extra: (Int, Int) -> Double) -> [Int32: (squared: Double, count: Int)] {
+        var errors: [Int32: (squared: Double, count: Int)] = [:]
         for u in 0..<userCount where heldOut[u] {
+            var squared = 0.0, count = 0
             for index in ratingsOf[u] where !unjudgedItems[Int(itemOf[index])] {
                 let predicted = min(max(baseOf[index] + extra(index, u), range.lowerBound), range.upperBound)
                 squared += (predicted - values[index]) * (predicted - values[index])
                 count += 1
             }
+            if count > 0 { errors[userRows[u]] = (squared, count) }
         }
-        return (squared, count)
+        return errors
     }
 
     /// Alternating fits of w (ridge over ratings) and Δ (conjugate gradients) on the users

@@ -55,6 +55,12 @@ public struct DistillOptions: Sendable, Equatable {
     /// the cross-domain benchmark (docs/BENCHMARKS.md).
     public var refitItemBiasRegularization = 1.0
     public var refitUserBiasRegularization = 2.0
+    /// Alternating least-squares sweeps of the joint refit of every domain on its latest
+    /// ratings (JointRefit.swift; 0: none), and its L2 penalty per rating. 5 and 0.1: the best
+    /// mean validation RMSE on the family and scifihorror tasks of the cross-domain benchmark,
+    /// both datasets (docs/BENCHMARKS.md); the other tasks are held out.
+    public var jointRefitSweeps = 5
+    public var jointRefitRegularization = 0.1
     /// Rank of the PureSVD factors of the seen lists blended into the ranking student at each
     /// build (ImplicitFactors.swift; 0: the head alone), and their weight: 1 gives their
     /// scores the spread of the head's. Rank 5, weight 3: the best mean NDCG@10 over seeds 42

@@ -7,11 +7,15 @@ extension Learner {
     public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
         let start = DispatchTime.now().uptimeNanoseconds
         let (teacher, refits) = refitted(options: options)
-        return teacher.distillTeacher(version: version, options: options, refits: refits, start: start)
+        return teacher.distillTeacher(version: version, options: options, refits: refits, online: userRecords, start: start)
     }
 
-    /// `distill` once the target domains are refitted: this learner is the teacher.
-    private func distillTeacher(version: Int, options: DistillOptions, refits: [Int: DomainRefit], start: UInt64) -> ServingModel {
+    /// `distill` once the domains are refitted: this learner is the teacher. `online` holds the
+    /// user vectors as learned online, which the ranking head's item vectors were learned
+    /// against: the lists score with those, not with the refit's.
+    private func distillTeacher(
+        version: Int, options: DistillOptions, refits: [Int: DomainRefit], online: UserRecords, start: UInt64
+    ) -> ServingModel {
         let k = max(1, min(options.dimension, dimension))
         func model(_ served: [ServedDomain]) -> ServingModel {
             ServingModel(
@@ -20,7 +24,7 @@ extension Learner {
                 users: users, shareUserVectors: configuration.shareUserVectors)
         }
         let joint = jointImplicitFactors(options: options)
-        var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0], joint: joint) }
+        var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0], joint: joint, online: online) }
         guard served.contains(where: { $0.index != nil }) else { return model(served) }
         // The index's recall needs a built model (its user rows and exact scan).
         let unmeasured = model(served)
@@ -29,8 +33,9 @@ extension Learner {
         return model(served)
     }
 
-    private func distillDomain(_ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, joint: JointImplicitFactors?)
-        -> ServedDomain
+    private func distillDomain(
+        _ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, joint: JointImplicitFactors?, online: UserRecords
+    ) -> ServedDomain
     {
         let state = domains[d]
         let spec = configuration.domains[d]
@@ -95,7 +100,8 @@ extension Learner {
         var implicit: ImplicitRanking?
         if configuration.ranking.isEnabled {
             (lists, listItems, implicit) = distillRanking(
-                domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer, joint: joint)
+                domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer, joint: joint,
+                online: online)
         } else {
             lists = ListTable(
                 itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: (Float(state.mean), userBias))
@@ -112,7 +118,7 @@ extension Learner {
         let fidelity = measureFidelity(
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
             studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, lists: lists, implicit: implicit, dimension: k,
-            retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes))
+            retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes), online: online)
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
             items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, lists: lists, index: index,
@@ -136,13 +142,13 @@ extension Learner {
     /// implicit part of the teacher, when there is one (fidelity compares with all of it).
     private func distillRanking(
         domain d: Int, dimension k: Int, options: DistillOptions, users userSample: [Int], items liveItemRows: [Int],
-        transfer: TransferMap?, joint: JointImplicitFactors?
+        transfer: TransferMap?, joint: JointImplicitFactors?, online: UserRecords
     ) -> (ListTable, [Float], ImplicitRanking?) {
         let state = domains[d]
         let (itemCount, userCount) = (state.items.rowLimit, users.rowLimit)
         // The teacher: [p_u, a·x_u·V] · [w_i, b·v_i] + c_i, the head's score plus, when
         // `rankingImplicitRank` > 0, the weighted PureSVD score of the seen lists.
-        let implicit = implicitRanking(joint, domain: d, options: options, users: userSample, items: liveItemRows)
+        let implicit = implicitRanking(joint, domain: d, options: options, users: userSample, items: liveItemRows, online: online)
         let width = dimension + (implicit?.rank ?? 0)
         func itemVector(_ row: Int) -> [Double] {
             let rank = state.itemRecords.rank(row)
@@ -151,7 +157,7 @@ extension Learner {
             return vector
         }
         func userVector(_ row: Int) -> [Double] {
-            let shared = userRecords.vector(row)
+            let shared = online.vector(row)
             var vector = (0..<dimension).map { Double(shared[$0]) }
             if let implicit { vector += implicit.user(row) }
             return vector
@@ -187,7 +193,7 @@ extension Learner {
         var userRows = [Float](repeating: 0, count: userCount * k)
         for row in 0..<userCount where users.isLive(Int32(row)) {
             let cold = userRecords[row, domain: d, UserColumn.ratings] == 0
-            project(userRecords.vector(row), cold ? transferTransform : userHead, k, into: &userRows, at: row * k)
+            project(online.vector(row), cold ? transferTransform : userHead, k, into: &userRows, at: row * k)
             if let implicit { implicit.projectUser(row, userImplicit, k, into: &userRows, at: row * k) }
         }
         return (ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil), studentItems, implicit)

@@ -2,7 +2,8 @@
 extension Learner {
     func measureFidelity(
         domain d: Int, users sample: [Int], items: [Int], studentItems: Int8Rows, studentItemBias: [Float],
-        studentUsers: [Float], lists: ListTable, implicit: ImplicitRanking?, dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int)
+        studentUsers: [Float], lists: ListTable, implicit: ImplicitRanking?, dimension k: Int, retainedEnergy: Double, bytes: (student: Int, teacher: Int),
+        online: UserRecords
     ) -> Fidelity {
         let state = domains[d]
         let range = configuration.domains[d].ratingRange
@@ -35,7 +36,7 @@ extension Learner {
                 lists.userRows.withUnsafeBufferPointer { rows in
                     studentScores.withUnsafeMutableBufferPointer { lists.itemRows.scores(rows.baseAddress! + user * k, into: $0) }
                 }
-                let scorer = listScorer(userRow: user, domain: d)
+                let scorer = listScorer(userRow: user, domain: d, users: online)
                 for item in items {
                     teacherScores[item] = scorer.score(itemRow: item)
                     studentScores[item] += lists.itemBias[item]

@@ -129,9 +129,10 @@ extension Learner {
 
     /// Domain `d`'s scaling of the joint factors: RMS of the head's item vectors against V's
     /// rows, and of the two scores over sampled (user, item) pairs.
-    func implicitRanking(_ joint: JointImplicitFactors?, domain d: Int, options: DistillOptions, users userSample: [Int], items liveItemRows: [Int])
-        -> ImplicitRanking?
-    {
+    func implicitRanking(
+        _ joint: JointImplicitFactors?, domain d: Int, options: DistillOptions, users userSample: [Int], items liveItemRows: [Int],
+        online: UserRecords
+    ) -> ImplicitRanking? {
         guard let joint else { return nil }
         let state = domains[d]
         let rank = joint.factors.rank
@@ -144,7 +145,7 @@ extension Learner {
             for j in 0..<dimension { headItems += Double(head[j] * head[j]) }
             for value in unscaled.item(item) { implicitItems += value * value }
             for user in sampledUsers {
-                let shared = userRecords.vector(user)
+                let shared = online.vector(user)
                 var headScore = 0.0
                 for j in 0..<dimension { headScore += Double(shared[j] * head[j]) }
                 let implicit = unscaled.score(user: user, item: item)

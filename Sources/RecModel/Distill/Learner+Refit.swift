@@ -21,8 +21,15 @@ extension Learner {
     /// Teacher parameters of every target domain refitted on its latest ratings (a copy: the
     /// writer's learner is not changed), and each refit by domain.
     func refitted(options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit]) {
-        guard options.refitSweeps > 0, !options.refitRegularizations.isEmpty else { return (self, [:]) }
         var teacher = self
+        if options.jointRefitSweeps > 0 {
+            var joint = JointRefit(learner: self)
+            if joint.isJoint {
+                joint.solve(sweeps: options.jointRefitSweeps, options: options)
+                joint.write(into: &teacher)
+            }
+        }
+        guard options.refitSweeps > 0, !options.refitRegularizations.isEmpty else { return (teacher, [:]) }
         var refits: [Int: DomainRefit] = [:]
         for d in domains.indices where configuration.domains[d].isTarget && domains[d].recent.count > 0 {
             refits[d] = teacher.refit(domain: d, options: options)
@@ -306,7 +313,7 @@ fileprivate struct RefitProblem {
 
 /// Indices 0..<n grouped by a dense key in 0..<count, each group in index order (a counting
 /// sort: the groups and their order depend on the keys alone).
-private struct Groups {
+struct Groups {
     private var order: [Int] = []
     private var starts: [Int] = [0]
 

@@ -2,7 +2,8 @@
 /// gets besides their shared vector. Candidates are fitted on the overlapping users (ratings
 /// in both) and chosen on held-out slices of them at every distillation.
 ///
-/// - `shared`: the shared vector alone, target bias 0 (collective MF as is).
+/// - `shared`: the shared vector, and as target bias the mean of the user's biases in the
+///   other domains they rated (collective MF as is, whose user bias is shared).
 /// - `shared+bias`: plus a target bias from a ridge map of the user's features (shared
 ///   vector, other-domain biases and presence, 1) fitted to the learned target biases of the
 ///   overlapping users, in the spirit of EMCDR's mapping from source to target.
@@ -28,8 +29,8 @@ struct TransferMap {
     }
 
     func bias(_ learner: Learner, user row: Int) -> Double {
-        guard let weights else { return 0 }
         let features = learner.transferFeatures(user: row, target: target)
+        guard let weights else { return Learner.sharedBias(features: features, dimension: learner.dimension) }
         return zip(weights, features).reduce(0) { $0 + $1.0 * $1.1 }
     }
 }
@@ -49,6 +50,19 @@ extension Learner {
     }
 
     func transferFeatureCount(target: Int) -> Int { dimension + 2 * (domains.count - 1) + 1 }
+
+    /// The `shared` method's target bias from transfer features: the mean of the biases of
+    /// the other domains the user rated (0 when none).
+    static func sharedBias<C: RandomAccessCollection<Double>>(features: C, dimension k: Int) -> Double where C.Index == Int {
+        var sum = 0.0, count = 0.0
+        var j = features.startIndex + k
+        while j + 1 < features.endIndex {
+            sum += features[j] * features[j + 1]
+            count += features[j + 1]
+            j += 2
+        }
+        return count > 0 ? sum / count : 0
+    }
 
     func hasOtherRatings(user row: Int, than target: Int) -> Bool {
         domains.indices.contains { $0 != target && userRecords[row, domain: $0, UserColumn.ratings] > 0 }
@@ -79,14 +93,17 @@ extension Learner {
         let data = twins.count > 0 ? BridgeData(learner: self, target: t, rows: Self.evenlySpaced(overlapping, options.bridgeUsers)) : nil
         var judged = data.map { judgeOnRatings(data: $0, overlapping: overlapping, target: t, options: options, refit: refit) }
         if judged?.users == 0 { judged = nil }
-        let judgement = judged ?? judgeOnBiases(overlapping: overlapping, target: t, options: options)
-        let candidates = judgement.errors.filter { !$0.value.isNaN && allowed.contains($0.key) }
-        let method = candidates.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key ?? "shared"
+        let judgement = judged.map { ($0.errors, $0.users) } ?? judgeOnBiases(overlapping: overlapping, target: t, options: options)
+        let candidates = judgement.0.filter { !$0.value.isNaN && allowed.contains($0.key) }
+        // Judged on ratings, the simplest candidate unless a more complex one wins clearly;
+        // on biases alone (no twins yet), the lowest error.
+        let method = judged.flatMap { Self.robustChoice(errors: candidates, perUser: $0.perUser) }
+            ?? candidates.min { ($0.value, $0.key) < ($1.value, $1.key) }?.key ?? "shared"
         var map = TransferMap(
             target: t, weights: nil, bridge: nil,
             choice: TransferChoice(
-                method: method, validationRMSE: judgement.errors.filter { !$0.value.isNaN }, trainingUsers: overlapping.count,
-                validationUsers: judgement.users))
+                method: method, validationRMSE: judgement.0.filter { !$0.value.isNaN }, trainingUsers: overlapping.count,
+                validationUsers: judgement.1))
         // The chosen map is refitted on every overlapping user (the bridge: those of its data).
         switch method {
         case "shared+bias":
@@ -111,12 +128,16 @@ extension Learner {
     /// to choose by.
     private func judgeOnRatings(
         data: BridgeData, overlapping: [Int], target t: Int, options: DistillOptions, refit: DomainRefit?
-    ) -> (errors: [String: Double], users: Int) {
+    ) -> (errors: [String: Double], users: Int, perUser: [String: UserErrors]) {
         let allowed = Set(options.transferMethods)
         var squared: [String: Double] = [:], counts: [String: Int] = [:], slices: [String: Int] = [:]
-        func add(_ method: String, _ error: (squared: Double, count: Int)) {
-            squared[method, default: 0] += error.squared
-            counts[method, default: 0] += error.count
+        var perUser: [String: UserErrors] = [:]
+        func add(_ method: String, _ errors: UserErrors) {
+            for (row, error) in errors {
+                squared[method, default: 0] += error.squared
+                counts[method, default: 0] += error.count
+                perUser[method, default: [:]][row] = error
+            }
             slices[method, default: 0] += 1
         }
         var users = 0, judgedSlices = 0
@@ -130,17 +151,19 @@ extension Learner {
                 let heldOut = fold.userRows.indices.filter { fold.heldOut[$0] }.map { fold.userRows[$0] }
                 fold = fold.replacingItems(judgedItems(refit: refit, users: heldOut, slice: slice, options: options))
             }
-            add("shared", fold.heldOutErrors { _, _ in 0 })
+            add("shared", fold.heldOutUserErrors { _, u in fold.sharedBias(user: u) })
             let training = overlapping.indices.filter { sliceOf[$0] != slice }.map { overlapping[$0] }
             if let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: targetBias(t)) {
-                add("shared+bias", fold.heldOutErrors { _, u in fold.biasTerm(weights, user: u) })
+                add("shared+bias", fold.heldOutUserErrors { _, u in fold.biasTerm(weights, user: u) })
             }
             if allowed.contains("bridge"),
                 let fitted = fold.fit(
                     use: { !fold.heldOut[$0] }, biasRidge: options.bridgeBiasRegularization, bridgeRidge: options.bridgeRegularization)
             {
                 let corrections = fold.transformed(fitted.delta)
-                add("bridge", fold.heldOutErrors { index, u in fold.biasTerm(fitted.weights, user: u) + fold.bridgeTerm(corrections, rating: index) })
+                add("bridge", fold.heldOutUserErrors { index, u in
+                    fold.biasTerm(fitted.weights, user: u) + fold.bridgeTerm(corrections, rating: index)
+                })
             }
         }
         // A candidate that could not be fitted on some slice (too few users) is not compared
@@ -149,7 +172,31 @@ extension Learner {
             let count = counts[method] ?? 0
             return (method, count == 0 || slices[method] != judgedSlices ? Double.nan : (sum / Double(count)).squareRoot())
         })
-        return (errors, users)
+        return (errors, users, perUser)
+    }
+
+    /// Held-out errors by user row: squared error and rating count.
+    typealias UserErrors = [Int32: (squared: Double, count: Int)]
+
+    /// The simplest candidate (in `allTransferMethods` order) unless a more complex one lowers
+    /// the held-out mean squared error by more than the standard error of that difference
+    /// (paired by user): with few overlapping users a more flexible map often wins the
+    /// held-out slices by chance and loses on the users it then serves.
+    static func robustChoice(errors: [String: Double], perUser: [String: UserErrors]) -> String? {
+        let candidates = DistillOptions.allTransferMethods.filter { errors[$0].map { !$0.isNaN } ?? false }
+        guard var chosen = candidates.first else { return nil }
+        for candidate in candidates.dropFirst() {
+            guard let simpler = perUser[chosen], let complex = perUser[candidate] else { continue }
+            let differences = simpler.compactMap { row, error in complex[row].map { error.squared - $0.squared } }
+            let ratings = Double(simpler.values.reduce(0) { $0 + $1.count })
+            guard differences.count > 1, ratings > 0 else { continue }
+            let mean = differences.reduce(0, +) / Double(differences.count)
+            let variance = differences.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(differences.count - 1)
+            let gain = differences.reduce(0, +) / ratings
+            let standardError = (Double(differences.count) * variance).squareRoot() / ratings
+            if gain > standardError { chosen = candidate }
+        }
+        return chosen
     }
 
     /// Without ratings to judge by (no twins yet): the error of the mapped target bias on the
@@ -166,7 +213,7 @@ extension Learner {
             }
             return (squared / Double(validation.count)).squareRoot()
         }
-        var errors = ["shared": rmse { _ in 0 }]
+        var errors = ["shared": rmse { row in Self.sharedBias(features: transferFeatures(user: row, target: t), dimension: dimension) }]
         if let weights = ridge(rows: training, target: t, ridge: options.transferRidge, value: bias) {
             errors["shared+bias"] = rmse { row in zip(weights, transferFeatures(user: row, target: t)).reduce(0) { $0 + $1.0 * $1.1 } }
         }

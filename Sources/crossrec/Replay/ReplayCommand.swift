@@ -141,8 +141,12 @@ struct ReplayCommand: ParsableCommand {
         }
         print(
             json
-                ? report.json(extra: ["cold_start": evaluation.json, "served": served, "cold_top_n": coldLists.map(\.json)])
-                : ([report.table(), evaluation.text] + coldLists.map(\.text)).joined(separator: "\n"))
+                ? report.json(extra: [
+                    "cold_start": evaluation.json, "served": served, "cold_top_n": coldLists.map(\.json),
+                    "build_seconds": Double(model.buildNanos) / 1e9,
+                ])
+                : ([report.table(), evaluation.text, String(format: "serving model built in %.2f s", Double(model.buildNanos) / 1e9)]
+                    + coldLists.map(\.text)).joined(separator: "\n"))
     }
 
     /// Top-N figures of the split, per domain: most popular, the learner's own lists, and the
@@ -243,6 +247,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Standard deviation of the initial vectors.") var initScale: Double?
     @Option(help: "Latest ratings kept per target domain for the refit at distillation (0: none).")
     var refitRatings: Int?
+    @Option(help: "Latest ratings kept per other domain for the joint refit at distillation (0: none).")
+    var refitSourceRatings: Int?
     @Option(help: "Most recent items remembered per user and domain, which lists exclude.") var seenItems: Int?
     @Option(help: "Negatives sampled per event by the ranking head (0: no head; lists ranked by predicted rating).")
     var rankNegatives: Int?
@@ -261,6 +267,7 @@ struct ModelOptions: ParsableArguments {
             throw ValidationError("--rank-negatives wants 0 to \(RankingHead.maxNegatives)")
         }
         if let seenItems, seenItems < 0 { throw ValidationError("--seen-items wants 0 or more") }
+        if let refitSourceRatings, refitSourceRatings < 0 { throw ValidationError("--refit-source-ratings wants 0 or more") }
     }
 
     func apply(to configuration: inout LearnerConfiguration) {
@@ -273,6 +280,7 @@ struct ModelOptions: ParsableArguments {
         if let biasRegularization { configuration.biasRegularization = biasRegularization }
         if let initScale { configuration.initScale = initScale }
         if let refitRatings { configuration.recentTargetRatings = max(0, refitRatings) }
+        if let refitSourceRatings { configuration.recentSourceRatings = refitSourceRatings }
         if let seenItems { configuration.seenItemsPerUser = seenItems }
         if let rankNegatives { configuration.ranking.negatives = rankNegatives }
         if let rankLearningRate { configuration.ranking.learningRate = rankLearningRate }
@@ -293,6 +301,9 @@ struct DistillArguments: ParsableArguments {
     var refitRegularization: [Double] = []
     @Option(help: "L2 penalty of a refitted item bias.") var refitItemBiasRegularization = DistillOptions().refitItemBiasRegularization
     @Option(help: "L2 penalty of a refitted user bias.") var refitUserBiasRegularization = DistillOptions().refitUserBiasRegularization
+    @Option(help: "Sweeps of the joint refit of every domain on its latest ratings (0: none).")
+    var jointRefitSweeps = DistillOptions().jointRefitSweeps
+    @Option(help: "L2 penalty per rating of the joint refit's vectors.") var jointRefitRegularization = DistillOptions().jointRefitRegularization
     @Option(help: "Cold-start method held-out users may choose (repeat: shared, shared+bias, bridge; default all).")
     var transferMethod: [String] = []
     @Option(help: "Ridge penalty of the cold-start bridge's correction matrix.") var bridgeRegularization = DistillOptions().bridgeRegularization
@@ -304,6 +315,10 @@ struct DistillArguments: ParsableArguments {
     func validate() throws {
         guard (0...256).contains(rankingImplicitRank) else { throw ValidationError("--ranking-implicit-rank must be in 0...256") }
         guard rankingImplicitWeight >= 0, rankingImplicitWeight.isFinite else { throw ValidationError("--ranking-implicit-weight must be ≥ 0") }
+        guard jointRefitSweeps >= 0 else { throw ValidationError("--joint-refit-sweeps wants 0 or more") }
+        guard jointRefitRegularization > 0, jointRefitRegularization.isFinite else {
+            throw ValidationError("--joint-refit-regularization must be > 0")
+        }
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
     }
 
@@ -320,6 +335,8 @@ struct DistillArguments: ParsableArguments {
         if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0.001, $0) } }
         options.rankingImplicitRank = rankingImplicitRank
         options.rankingImplicitWeight = rankingImplicitWeight
+        options.jointRefitSweeps = jointRefitSweeps
+        options.jointRefitRegularization = jointRefitRegularization
         return options
     }
 }

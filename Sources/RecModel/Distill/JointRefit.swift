@@ -1,0 +1,273 @@
+/// The joint refit at distillation: collective matrix factorization solved in batch
+/// (alternating least squares) over the rings of every domain's latest ratings, started from
+/// the online parameters.
+///
+/// Why: a cold user's vector in a target domain comes from their ratings in the other domains,
+/// and the target's items are only as useful as the shared space they were fitted in. Online,
+/// that space is learned in one pass, each user vector one SGD step per event; batch CMF (ALS,
+/// shared user vectors) fits the overlapping users' vectors on both domains jointly and
+/// repeatedly, and predicted cold users better than the online model on every MovieLens-1M
+/// cell of the cross-domain benchmark (docs/BENCHMARKS.md). This solves the same problem on
+/// what the rings hold.
+///
+/// - Users are solved only when the rings hold every rating they made (their rating counts say
+///   so): a user with older ratings keeps their online vector, which has seen them all.
+/// - Items of every domain are solved against the users' vectors over what the ring holds.
+/// - Penalties are per rating (ALS-WR, Zhou et al. 2008): λ·n on a row of n ratings.
+/// - A user with ratings in a target domain also gets a source-only twin: the ridge solution of
+///   their other domains' ratings alone against the solved items, the vector a cold user of
+///   that target would have.
+struct JointRefit {
+    struct Rating {
+        var user: Int32
+        var item: Int32
+        var value: Double
+    }
+
+    let dimension: Int
+    let domainCount: Int
+    let means: [Double]
+    let spans: [Double]
+    let limit: Double
+    let targets: [Bool]
+    var ratings: [Rating] = []
+    var byUser = Groups(), byItem = Groups()
+    /// Learner rows by dense number; items are numbered across domains (`itemDomain`).
+    var userRows: [Int32] = []
+    var itemRows: [Int32] = []
+    var itemDomain: [Int] = []
+    /// Whether the rings hold every rating of the dense user (only those are solved).
+    var complete: [Bool] = []
+    /// Users' vectors (k each), per-domain biases (domainCount each); items' vectors and biases.
+    var userVectors: [Double] = [], userBias: [Double] = []
+    var itemVectors: [Double] = [], itemBias: [Double] = []
+    /// Source-only vectors of the users with target ratings (k each), by dense user; empty until solved.
+    var twinVectors: [Int: [Double]] = [:]
+
+    init(learner: Learner) {
+        let k = learner.dimension
+        dimension = k
+        domainCount = learner.domains.count
+        means = learner.domains.map(\.mean)
+        spans = learner.configuration.domains.map { $0.ratingRange.upperBound - $0.ratingRange.lowerBound }
+        limit = learner.configuration.parameterLimit
+        targets = learner.configuration.domains.map(\.isTarget)
+        var denseUser: [Int32: Int32] = [:]
+        var ringCounts: [Int] = []
+        for d in learner.domains.indices {
+            var denseItem: [Int32: Int32] = [:]
+            learner.domains[d].recent.forEach { userHash, itemHash, value in
+                guard let user = learner.users.row(ofHash: userHash), let item = learner.domains[d].items.row(ofHash: itemHash) else {
+                    return
+                }
+                let u = denseUser[user] ?? {
+                    userRows.append(user)
+                    ringCounts.append(0)
+                    denseUser[user] = Int32(userRows.count - 1)
+                    return Int32(userRows.count - 1)
+                }()
+                let i = denseItem[item] ?? {
+                    itemRows.append(item)
+                    itemDomain.append(d)
+                    denseItem[item] = Int32(itemRows.count - 1)
+                    return Int32(itemRows.count - 1)
+                }()
+                ringCounts[Int(u)] += 1
+                ratings.append(Rating(user: u, item: i, value: value))
+            }
+        }
+        for (u, row) in userRows.enumerated() {
+            let vector = learner.userRecords.vector(Int(row))
+            for j in 0..<k { userVectors.append(Double(vector[j])) }
+            var total = 0.0
+            for d in 0..<domainCount {
+                userBias.append(learner.userRecords[Int(row), domain: d, Learner.UserColumn.bias])
+                total += learner.userRecords[Int(row), domain: d, Learner.UserColumn.ratings]
+            }
+            complete.append(Double(ringCounts[u]) >= total)
+        }
+        for (i, row) in itemRows.enumerated() {
+            let vector = learner.domains[itemDomain[i]].itemRecords.vector(Int(row))
+            for j in 0..<k { itemVectors.append(Double(vector[j])) }
+            itemBias.append(learner.domains[itemDomain[i]].itemRecords[Int(row), Learner.ItemColumn.bias])
+        }
+        byUser = Groups(keys: ratings.map { Int($0.user) }, count: userRows.count)
+        byItem = Groups(keys: ratings.map { Int($0.item) }, count: itemRows.count)
+    }
+
+    /// Whether the rings hold ratings of a target domain and of another one: else there is no
+    /// cold start to serve, or nothing joint to solve.
+    var isJoint: Bool { itemDomain.contains { targets[$0] } && itemDomain.contains { !targets[$0] } }
+
+    /// `sweeps` alternations of users (vector and per-domain biases) and items (vector and bias).
+    mutating func solve(sweeps: Int, options: DistillOptions) {
+        for _ in 0..<sweeps {
+            solveUsers(options: options)
+            solveItems(options: options)
+        }
+        solveTwins(options: options)
+    }
+
+    /// Each complete user's [p_u, b_u1 … b_uD] by ridge regression of r − μ_d − b_i on
+    /// [q_i, e_d]: the vector penalized λ·n, each domain's bias by its own absolute penalty.
+    private mutating func solveUsers(options: DistillOptions) {
+        let k = dimension, width = k + domainCount
+        var solver = RidgeSolver(width: width)
+        for u in userRows.indices where complete[u] {
+            let group = byUser[u]
+            solver.reset()
+            for index in group {
+                let rating = ratings[index]
+                let i = Int(rating.item), d = itemDomain[i]
+                solver.addRow(target: rating.value - means[d] - itemBias[i]) { x in
+                    for j in 0..<k { x[j] = itemVectors[i * k + j] }
+                    x[k + d] = 1
+                }
+            }
+            var penalties = [Double](repeating: options.jointRefitRegularization * Double(group.count), count: width)
+            for d in 0..<domainCount { penalties[k + d] = options.refitUserBiasRegularization }
+            guard let weights = solver.solve(penalties: penalties) else { continue }
+            for j in 0..<k { userVectors[u * k + j] = min(max(weights[j], -limit), limit) }
+            var rated = [Bool](repeating: false, count: domainCount)
+            for index in group { rated[itemDomain[Int(ratings[index].item)]] = true }
+            for d in 0..<domainCount where rated[d] {
+                userBias[u * domainCount + d] = min(max(weights[k + d], -spans[d]), spans[d])
+            }
+        }
+    }
+
+    /// Each item's [q_i, b_i] by ridge regression of r − μ_d − b_ud on [p_u, 1].
+    private mutating func solveItems(options: DistillOptions) {
+        let k = dimension, width = k + 1
+        var solver = RidgeSolver(width: width)
+        for i in itemRows.indices {
+            let group = byItem[i]
+            let d = itemDomain[i]
+            solver.reset()
+            for index in group {
+                let u = Int(ratings[index].user)
+                solver.addRow(target: ratings[index].value - means[d] - userBias[u * domainCount + d]) { x in
+                    for j in 0..<k { x[j] = userVectors[u * k + j] }
+                    x[k] = 1
+                }
+            }
+            var penalties = [Double](repeating: options.jointRefitRegularization * Double(group.count), count: width)
+            penalties[k] = options.refitItemBiasRegularization
+            guard let weights = solver.solve(penalties: penalties) else { continue }
+            for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
+            itemBias[i] = min(max(weights[k], -spans[d]), spans[d])
+        }
+    }
+
+    /// The source-only vector of each user with ratings in a target domain and elsewhere: their
+    /// other ratings alone, against the solved items and their own biases.
+    private mutating func solveTwins(options: DistillOptions) {
+        let k = dimension
+        var solver = RidgeSolver(width: k)
+        for u in userRows.indices where complete[u] {
+            let group = byUser[u]
+            let sources = group.filter { !targets[itemDomain[Int(ratings[$0].item)]] }
+            guard !sources.isEmpty, sources.count < group.count else { continue }
+            solver.reset()
+            for index in sources {
+                let i = Int(ratings[index].item), d = itemDomain[i]
+                solver.addRow(target: ratings[index].value - means[d] - itemBias[i] - userBias[u * domainCount + d]) { x in
+                    for j in 0..<k { x[j] = itemVectors[i * k + j] }
+                }
+            }
+            let penalties = [Double](repeating: options.jointRefitRegularization * Double(sources.count), count: k)
+            guard let weights = solver.solve(penalties: penalties) else { continue }
+            twinVectors[u] = weights.map { min(max($0, -limit), limit) }
+        }
+    }
+
+    /// Writes the solved parameters into the learner: complete users' vectors, their biases in
+    /// the domains they rated in the rings, and twins; every ring item's vector and bias.
+    func write(into learner: inout Learner) {
+        let k = dimension
+        for (u, row) in userRows.enumerated() where complete[u] {
+            let record = learner.userRecords.writable(Int(row))
+            for j in 0..<k { record.vector[j] = Float(userVectors[u * k + j]) }
+        }
+        for index in ratings.indices {
+            let u = Int(ratings[index].user)
+            guard complete[u] else { continue }
+            let d = itemDomain[Int(ratings[index].item)]
+            learner.userRecords[Int(userRows[u]), domain: d, Learner.UserColumn.bias] = userBias[u * domainCount + d]
+        }
+        for (u, vector) in twinVectors {
+            guard let twin = learner.twins.row(ofUser: Int(userRows[u])) else { continue }
+            let row = learner.twins.rows.mutableRow(twin)
+            for j in 0..<k { row[j] = Float(vector[j]) }
+        }
+        for (i, row) in itemRows.enumerated() {
+            let d = itemDomain[i]
+            let vector = learner.domains[d].itemRecords.writable(Int(row)).vector
+            for j in 0..<k { vector[j] = Float(itemVectors[i * k + j]) }
+            learner.domains[d].itemRecords[Int(row), Learner.ItemColumn.bias] = itemBias[i]
+        }
+    }
+}
+
+/// argmin_w ‖X w − y‖² + Σ_j λ_j w_j², rows added one at a time. With fewer rows than features
+/// it solves the dual, w = Λ⁻¹Xᵀ(XΛ⁻¹Xᵀ + I)⁻¹y: most rows of a large catalog or user base have
+/// a handful of ratings, and an n × n system is then far cheaper than the width² one.
+struct RidgeSolver {
+    let width: Int
+    private var features: [Double] = []
+    private var targets: [Double] = []
+
+    init(width: Int) { self.width = width }
+
+    mutating func reset() {
+        features.removeAll(keepingCapacity: true)
+        targets.removeAll(keepingCapacity: true)
+    }
+
+    /// One row: `fill` writes its features into a zeroed buffer of `width`.
+    mutating func addRow(target: Double, _ fill: (UnsafeMutablePointer<Double>) -> Void) {
+        let start = features.count
+        features.append(contentsOf: repeatElement(0, count: width))
+        features.withUnsafeMutableBufferPointer { fill($0.baseAddress! + start) }
+        targets.append(target)
+    }
+
+    /// The solution, or nil without rows or with a singular system.
+    func solve(penalties: [Double]) -> [Double]? {
+        let n = targets.count, w = width
+        guard n > 0 else { return nil }
+        return features.withUnsafeBufferPointer { x in
+            if n < w {
+                // z = x·Λ^-1/2 row by row: K = z·zᵀ + I, w = Λ^-1/2·zᵀ·α.
+                let scales = penalties.map { 1 / max($0, 1e-9).squareRoot() }
+                var z = [Double](repeating: 0, count: n * w)
+                for index in 0..<(n * w) { z[index] = x[index] * scales[index % w] }
+                var kernel = SmallMatrix(rows: n, columns: n)
+                z.withUnsafeBufferPointer { z in
+                    for a in 0..<n {
+                        for b in a..<n {
+                            var dot = 0.0
+                            for j in 0..<w { dot += z[a * w + j] * z[b * w + j] }
+                            kernel[a, b] = dot
+                            kernel[b, a] = dot
+                        }
+                        kernel[a, a] += 1
+                    }
+                }
+                guard let alpha = kernel.solveSymmetric(SmallMatrix(rows: n, columns: 1, values: targets))?.values else { return nil }
+                var weights = [Double](repeating: 0, count: w)
+                for row in 0..<n { for j in 0..<w { weights[j] += alpha[row] * z[row * w + j] } }
+                for j in 0..<w { weights[j] *= scales[j] }
+                return weights
+            }
+            var gram = SmallMatrix(rows: w, columns: w)
+            var right = SmallMatrix(rows: w, columns: 1)
+            for row in 0..<n {
+                gram.addOuter(x.baseAddress! + row * w)
+                for j in 0..<w { right[j, 0] += x[row * w + j] * targets[row] }
+            }
+            for j in 0..<w { gram[j, j] += penalties[j] }
+            return gram.solveSymmetric(right)?.values
+        }
+    }
+}

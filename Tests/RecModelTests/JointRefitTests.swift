@@ -1,0 +1,139 @@
+@testable import RecModel
+import Testing
+
+@Suite("Joint refit")
+struct JointRefitTests {
+    /// One pass over the data: the online model is far from converged, as it is on a stream.
+    /// With `lastUsers`, the events of users below it come last.
+    static func learner(sourceRing: Int = 1_000_000, lastUsers: Int = 0) -> Learner {
+        var configuration = SyntheticRatings.configuration()
+        configuration.domains[1].isTarget = true
+        configuration.recentSourceRatings = sourceRing
+        var learner = Learner(configuration: configuration)
+        let events = DistillTests.train.filter { $0.user >= lastUsers } + DistillTests.train.filter { $0.user < lastUsers }
+        for event in events { learner.apply(SyntheticRatings.rating(event)) }
+        return learner
+    }
+
+    static func options(sweeps: Int) -> DistillOptions {
+        var options = DistillOptions()
+        options.jointRefitSweeps = sweeps
+        return options
+    }
+
+    @Test func lowersTheColdUsersErrorAndLeavesTheLearnerAlone() throws {
+        let learner = Self.learner()
+        let before = try learner.archived().sections
+        func coldStartRMSE(_ model: ServingModel) -> Double {
+            DistillTests.rmse { event in
+                let answer = model.predict(user: "u\(event.user)", item: "i\(event.item)", domain: 1)
+                #expect(answer?.strategy == .transfer)
+                return answer?.score ?? 3
+            }
+        }
+        let online = coldStartRMSE(learner.distill(version: 1, options: Self.options(sweeps: 0)))
+        let joint = coldStartRMSE(learner.distill(version: 2, options: Self.options(sweeps: 5)))
+        #expect(joint < online * 0.9, "joint refit \(joint) vs online vectors \(online)")
+        #expect(try learner.archived().sections == before, "the refit works on a copy")
+    }
+
+    /// Users whose older ratings have left the rings keep the vectors that saw them; users
+    /// wholly in the rings are solved; every ring item is solved.
+    @Test func solvesOnlyUsersWhoseEveryRatingIsInTheRings() throws {
+        // The source ring holds the last 2 000 of 12 000 source ratings: users 0..<10 (300 of
+        // them, rated last) wholly, the others in part.
+        let learner = Self.learner(sourceRing: 2_000, lastUsers: 10)
+        let refit = JointRefit(learner: learner)
+        #expect(refit.complete.filter { $0 }.count == 10 && refit.complete.contains(false))
+        var teacher = learner
+        var solved = refit
+        solved.solve(sweeps: 2, options: Self.options(sweeps: 2))
+        solved.write(into: &teacher)
+        for (u, row) in refit.userRows.enumerated() {
+            let k = learner.dimension
+            let online = (0..<k).map { learner.userRecords.vector(Int(row))[$0] }
+            let written = (0..<k).map { teacher.userRecords.vector(Int(row))[$0] }
+            let total = (0...1).reduce(0.0) { $0 + learner.userRecords[Int(row), domain: $1, Learner.UserColumn.ratings] }
+            let inRings = refit.ratings.filter { $0.user == Int32(u) }.count
+            #expect(refit.complete[u] == (Double(inRings) == total))
+            if refit.complete[u] { #expect(written != online) } else { #expect(written == online) }
+        }
+        let item = Int(refit.itemRows[0]), d = refit.itemDomain[0]
+        #expect(teacher.domains[d].itemRecords.vector(item)[0] != learner.domains[d].itemRecords.vector(item)[0])
+    }
+
+    /// The lists rank with the online vectors, which the ranking head's items were learned
+    /// against: a user who rated in the domain gets the same list with or without the refit.
+    @Test func listsOfUsersWhoRatedInTheDomainDoNotChange() throws {
+        let learner = Self.learner()
+        let off = learner.distill(version: 1, options: Self.options(sweeps: 0))
+        let on = learner.distill(version: 2, options: Self.options(sweeps: 5))
+        for user in [0, 17, 150] {
+            let a = off.recommend(user: "u\(user)", domain: 1, k: 10, excludeSeen: true)
+            let b = on.recommend(user: "u\(user)", domain: 1, k: 10, excludeSeen: true)
+            #expect(a.strategy == .personal && b.strategy == .personal)
+            #expect(a.items.map(\.item) == b.items.map(\.item))
+        }
+        let personal = try #require(on.predict(user: "u0", item: "i1", domain: 1))
+        let before = try #require(off.predict(user: "u0", item: "i1", domain: 1))
+        #expect(personal.score != before.score, "predictions do use the refit")
+    }
+
+    /// The dual (fewer rows than features) and the primal give the ridge solution: checked
+    /// against the normal equations, with a different penalty on each feature.
+    @Test func ridgeSolverAgreesWithTheNormalEquations() throws {
+        var generator = SplitMix64(seed: 3)
+        let penalties = [0.5, 2, 0.1, 1, 3]
+        for rows in [2, 4, 5, 9] {
+            var solver = RidgeSolver(width: 5)
+            var gram = SmallMatrix(rows: 5, columns: 5), right = SmallMatrix(rows: 5, columns: 1)
+            for _ in 0..<rows {
+                let x = (0..<5).map { _ in Double(generator.nextSignedUnitFloat()) }
+                let y = Double(generator.nextSignedUnitFloat())
+                solver.addRow(target: y) { for j in 0..<5 { $0[j] = x[j] } }
+                x.withUnsafeBufferPointer { gram.addOuter($0.baseAddress!) }
+                for j in 0..<5 { right[j, 0] += x[j] * y }
+            }
+            for j in 0..<5 { gram[j, j] += penalties[j] }
+            let expected = try #require(gram.solveSymmetric(right)).values
+            let solved = try #require(solver.solve(penalties: penalties))
+            for j in 0..<5 { #expect(abs(solved[j] - expected[j]) < 1e-9, "\(rows) rows, weight \(j)") }
+        }
+        #expect(RidgeSolver(width: 3).solve(penalties: [1, 1, 1]) == nil, "no rows, no solution")
+    }
+}
+
+@Suite("Cold-start method choice")
+struct TransferChoiceTests {
+    /// Per-user squared errors of one rating each: `shared` errs by `base`, the other two by
+    /// `base` minus a gain that alternates in sign around its mean.
+    static func errors(users: Int, gain: Double, spread: Double) -> [String: Learner.UserErrors] {
+        var result: [String: Learner.UserErrors] = [:]
+        for user in 0..<users {
+            let row = Int32(user), base = 1.0
+            let noise = user % 2 == 0 ? spread : -spread
+            result["shared", default: [:]][row] = (base, 1)
+            result["shared+bias", default: [:]][row] = (base - gain + noise, 1)
+            result["bridge", default: [:]][row] = (base - 2 * gain + noise, 1)
+        }
+        return result
+    }
+
+    static func rmse(_ errors: Learner.UserErrors) -> Double {
+        (errors.values.reduce(0) { $0 + $1.squared } / Double(errors.count)).squareRoot()
+    }
+
+    @Test func theSimplerMethodStaysUnlessAMoreComplexOneWinsByMoreThanItsStandardError() {
+        // 100 users, per-user differences ±0.5 around the gain: standard error 0.05.
+        let noisy = Self.errors(users: 100, gain: 0.01, spread: 0.5)
+        let noisyRMSE = noisy.mapValues(Self.rmse)
+        #expect(noisyRMSE["bridge"]! < noisyRMSE["shared"]!, "the lowest error alone would take the bridge")
+        #expect(Learner.robustChoice(errors: noisyRMSE, perUser: noisy) == "shared")
+        let clear = Self.errors(users: 100, gain: 0.2, spread: 0.5)
+        #expect(Learner.robustChoice(errors: clear.mapValues(Self.rmse), perUser: clear) == "bridge")
+        // A method that could not be judged (NaN) is never chosen.
+        var unjudged = clear.mapValues(Self.rmse)
+        unjudged["bridge"] = .nan
+        #expect(Learner.robustChoice(errors: unjudged, perUser: clear) == "shared+bias")
+    }
+}
