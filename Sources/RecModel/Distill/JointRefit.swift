@@ -210,12 +210,15 @@ struct JointRefit {
 }
 
 /// argmin_w ‖X w − y‖² + Σ_j λ_j w_j², rows added one at a time. With fewer rows than features
-/// it solves the dual, w = Λ⁻¹Xᵀ(XΛ⁻¹Xᵀ + I)⁻¹y: most rows of a large catalog or user base have
-/// a handful of ratings, and an n × n system is then far cheaper than the width² one.
+/// it solves the dual, w = Λ^-1/2·Zᵀ(Z·Zᵀ + I)⁻¹y with Z = X·Λ^-1/2: most rows of a large
+/// catalog or user base have a handful of ratings, and an n × n system is then far cheaper
+/// than the width² one. Buffers are kept between solves (one solver per loop over rows).
 struct RidgeSolver {
     let width: Int
     private var features: [Double] = []
     private var targets: [Double] = []
+    private var system: [Double] = []
+    private var right: [Double] = []
 
     init(width: Int) { self.width = width }
 
@@ -233,41 +236,89 @@ struct RidgeSolver {
     }
 
     /// The solution, or nil without rows or with a singular system.
-    func solve(penalties: [Double]) -> [Double]? {
+    mutating func solve(penalties: [Double]) -> [Double]? {
         let n = targets.count, w = width
         guard n > 0 else { return nil }
-        return features.withUnsafeBufferPointer { x in
-            if n < w {
-                // z = x·Λ^-1/2 row by row: K = z·zᵀ + I, w = Λ^-1/2·zᵀ·α.
-                let scales = penalties.map { 1 / max($0, 1e-9).squareRoot() }
-                var z = [Double](repeating: 0, count: n * w)
-                for index in 0..<(n * w) { z[index] = x[index] * scales[index % w] }
-                var kernel = SmallMatrix(rows: n, columns: n)
-                z.withUnsafeBufferPointer { z in
+        let dual = n < w
+        let size = dual ? n : w
+        system.removeAll(keepingCapacity: true)
+        system.append(contentsOf: repeatElement(0, count: size * size))
+        right.removeAll(keepingCapacity: true)
+        let scales = penalties.map { 1 / max($0, 1e-9).squareRoot() }
+        if dual {
+            // Z in place of X, then K = Z·Zᵀ + I against y.
+            for index in features.indices { features[index] *= scales[index % w] }
+            features.withUnsafeBufferPointer { z in
+                system.withUnsafeMutableBufferPointer { k in
                     for a in 0..<n {
                         for b in a..<n {
                             var dot = 0.0
                             for j in 0..<w { dot += z[a * w + j] * z[b * w + j] }
-                            kernel[a, b] = dot
-                            kernel[b, a] = dot
+                            k[a * n + b] = dot
+                            k[b * n + a] = dot
                         }
-                        kernel[a, a] += 1
+                        k[a * n + a] += 1
                     }
                 }
-                guard let alpha = kernel.solveSymmetric(SmallMatrix(rows: n, columns: 1, values: targets))?.values else { return nil }
-                var weights = [Double](repeating: 0, count: w)
-                for row in 0..<n { for j in 0..<w { weights[j] += alpha[row] * z[row * w + j] } }
-                for j in 0..<w { weights[j] *= scales[j] }
-                return weights
             }
-            var gram = SmallMatrix(rows: w, columns: w)
-            var right = SmallMatrix(rows: w, columns: 1)
-            for row in 0..<n {
-                gram.addOuter(x.baseAddress! + row * w)
-                for j in 0..<w { right[j, 0] += x[row * w + j] * targets[row] }
+            right.append(contentsOf: targets)
+        } else {
+            right.append(contentsOf: repeatElement(0, count: w))
+            features.withUnsafeBufferPointer { x in
+                system.withUnsafeMutableBufferPointer { g in
+                    for row in 0..<n {
+                        let r = x.baseAddress! + row * w
+                        for i in 0..<w where r[i] != 0 {
+                            let left = r[i]
+                            for j in i..<w { g[i * w + j] += left * r[j] }
+                            right[i] += left * targets[row]
+                        }
+                    }
+                    for i in 0..<w {
+                        g[i * w + i] += penalties[i]
+                        for j in 0..<i { g[i * w + j] = g[j * w + i] }
+                    }
+                }
             }
-            for j in 0..<w { gram[j, j] += penalties[j] }
-            return gram.solveSymmetric(right)?.values
+        }
+        guard Self.choleskySolve(&system, &right, size: size) else { return nil }
+        guard dual else { return right }
+        var weights = [Double](repeating: 0, count: w)
+        for row in 0..<n { for j in 0..<w { weights[j] += right[row] * features[row * w + j] } }
+        for j in 0..<w { weights[j] *= scales[j] }
+        return weights
+    }
+
+    /// Solves A x = b in place (A symmetric positive definite, size × size, row-major; b
+    /// becomes x), A's lower triangle becoming its Cholesky factor; false when A is not
+    /// positive definite.
+    private static func choleskySolve(_ a: inout [Double], _ b: inout [Double], size n: Int) -> Bool {
+        a.withUnsafeMutableBufferPointer { l in
+            b.withUnsafeMutableBufferPointer { x in
+                for j in 0..<n {
+                    var sum = l[j * n + j]
+                    for k in 0..<j { sum -= l[j * n + k] * l[j * n + k] }
+                    guard sum > 0 else { return false }
+                    let diagonal = sum.squareRoot()
+                    l[j * n + j] = diagonal
+                    for i in (j + 1)..<max(j + 1, n) {
+                        var value = l[i * n + j]
+                        for k in 0..<j { value -= l[i * n + k] * l[j * n + k] }
+                        l[i * n + j] = value / diagonal
+                    }
+                }
+                for i in 0..<n {
+                    var value = x[i]
+                    for k in 0..<i { value -= l[i * n + k] * x[k] }
+                    x[i] = value / l[i * n + i]
+                }
+                for i in stride(from: n - 1, through: 0, by: -1) {
+                    var value = x[i]
+                    for k in (i + 1)..<max(i + 1, n) { value -= l[k * n + i] * x[k] }
+                    x[i] = value / l[i * n + i]
+                }
+                return true
+            }
         }
     }
 }
