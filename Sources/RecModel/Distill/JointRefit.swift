@@ -38,9 +38,15 @@ struct JointRefit {
     var itemDomain: [Int] = []
     /// Whether the rings hold every rating of the dense user (only those are solved).
     var complete: [Bool] = []
-    /// Users' vectors (k each), per-domain biases (domainCount each); items' vectors and biases.
-    var userVectors: [Double] = [], userBias: [Double] = []
-    var itemVectors: [Double] = [], itemBias: [Double] = []
+    /// Per dense user: the row of `solvedVectors` (complete users) or -1 (the online vector).
+    /// Only complete users' vectors are copied: the rings of a large model name most of its users.
+    var solvedRow: [Int32] = []
+    /// Complete users' vectors (k each, Float as the learner keeps them); the online user table.
+    var solvedVectors: [Float] = []
+    let online: UserRecords
+    /// Per-domain biases of every dense user (domainCount each); items' vectors (k each) and biases.
+    var userBias: [Double] = []
+    var itemVectors: [Float] = [], itemBias: [Double] = []
     /// Source-only vectors of the users with target ratings (k each), by dense user; empty until solved.
     var twinVectors: [Int: [Double]] = [:]
 
@@ -52,6 +58,7 @@ struct JointRefit {
         spans = learner.configuration.domains.map { $0.ratingRange.upperBound - $0.ratingRange.lowerBound }
         limit = learner.configuration.parameterLimit
         targets = learner.configuration.domains.map(\.isTarget)
+        online = learner.userRecords
         var denseUser: [Int32: Int32] = [:]
         var ringCounts: [Int] = []
         for d in learner.domains.indices {
@@ -77,22 +84,35 @@ struct JointRefit {
             }
         }
         for (u, row) in userRows.enumerated() {
-            let vector = learner.userRecords.vector(Int(row))
-            for j in 0..<k { userVectors.append(Double(vector[j])) }
             var total = 0.0
             for d in 0..<domainCount {
                 userBias.append(learner.userRecords[Int(row), domain: d, Learner.UserColumn.bias])
                 total += learner.userRecords[Int(row), domain: d, Learner.UserColumn.ratings]
             }
             complete.append(Double(ringCounts[u]) >= total)
+            if complete[u] {
+                solvedRow.append(Int32(solvedVectors.count / k))
+                let vector = learner.userRecords.vector(Int(row))
+                for j in 0..<k { solvedVectors.append(vector[j]) }
+            } else {
+                solvedRow.append(-1)
+            }
         }
         for (i, row) in itemRows.enumerated() {
             let vector = learner.domains[itemDomain[i]].itemRecords.vector(Int(row))
-            for j in 0..<k { itemVectors.append(Double(vector[j])) }
+            for j in 0..<k { itemVectors.append(vector[j]) }
             itemBias.append(learner.domains[itemDomain[i]].itemRecords[Int(row), Learner.ItemColumn.bias])
         }
         byUser = Groups(keys: ratings.map { Int($0.user) }, count: userRows.count)
         byItem = Groups(keys: ratings.map { Int($0.item) }, count: itemRows.count)
+    }
+
+    /// Dense user `u`'s vector as it stands: solved (complete users) or online.
+    @inline(__always)
+    private func userVector(_ u: Int, _ body: (UnsafePointer<Float>) -> Void) {
+        let slot = Int(solvedRow[u])
+        guard slot >= 0 else { return body(online.vector(Int(userRows[u]))) }
+        solvedVectors.withUnsafeBufferPointer { body($0.baseAddress! + slot * dimension) }
     }
 
     /// Whether the rings hold ratings of a target domain and of another one: else there is no
@@ -120,14 +140,15 @@ struct JointRefit {
                 let rating = ratings[index]
                 let i = Int(rating.item), d = itemDomain[i]
                 solver.addRow(target: rating.value - means[d] - itemBias[i]) { x in
-                    for j in 0..<k { x[j] = itemVectors[i * k + j] }
+                    for j in 0..<k { x[j] = Double(itemVectors[i * k + j]) }
                     x[k + d] = 1
                 }
             }
             var penalties = [Double](repeating: options.jointRefitRegularization * Double(group.count), count: width)
             for d in 0..<domainCount { penalties[k + d] = options.refitUserBiasRegularization }
             guard let weights = solver.solve(penalties: penalties) else { continue }
-            for j in 0..<k { userVectors[u * k + j] = min(max(weights[j], -limit), limit) }
+            let slot = Int(solvedRow[u]) * k
+            for j in 0..<k { solvedVectors[slot + j] = Float(min(max(weights[j], -limit), limit)) }
             var rated = [Bool](repeating: false, count: domainCount)
             for index in group { rated[itemDomain[Int(ratings[index].item)]] = true }
             for d in 0..<domainCount where rated[d] {
@@ -147,14 +168,14 @@ struct JointRefit {
             for index in group {
                 let u = Int(ratings[index].user)
                 solver.addRow(target: ratings[index].value - means[d] - userBias[u * domainCount + d]) { x in
-                    for j in 0..<k { x[j] = userVectors[u * k + j] }
+                    userVector(u) { for j in 0..<k { x[j] = Double($0[j]) } }
                     x[k] = 1
                 }
             }
             var penalties = [Double](repeating: options.jointRefitRegularization * Double(group.count), count: width)
             penalties[k] = options.refitItemBiasRegularization
             guard let weights = solver.solve(penalties: penalties) else { continue }
-            for j in 0..<k { itemVectors[i * k + j] = min(max(weights[j], -limit), limit) }
+            for j in 0..<k { itemVectors[i * k + j] = Float(min(max(weights[j], -limit), limit)) }
             itemBias[i] = min(max(weights[k], -spans[d]), spans[d])
         }
     }
@@ -172,7 +193,7 @@ struct JointRefit {
             for index in sources {
                 let i = Int(ratings[index].item), d = itemDomain[i]
                 solver.addRow(target: ratings[index].value - means[d] - itemBias[i] - userBias[u * domainCount + d]) { x in
-                    for j in 0..<k { x[j] = itemVectors[i * k + j] }
+                    for j in 0..<k { x[j] = Double(itemVectors[i * k + j]) }
                 }
             }
             let penalties = [Double](repeating: options.jointRefitRegularization * Double(sources.count), count: k)
@@ -187,7 +208,8 @@ struct JointRefit {
         let k = dimension
         for (u, row) in userRows.enumerated() where complete[u] {
             let record = learner.userRecords.writable(Int(row))
-            for j in 0..<k { record.vector[j] = Float(userVectors[u * k + j]) }
+            let slot = Int(solvedRow[u]) * k
+            for j in 0..<k { record.vector[j] = solvedVectors[slot + j] }
         }
         for index in ratings.indices {
             let u = Int(ratings[index].user)
@@ -203,7 +225,7 @@ struct JointRefit {
         for (i, row) in itemRows.enumerated() {
             let d = itemDomain[i]
             let vector = learner.domains[d].itemRecords.writable(Int(row)).vector
-            for j in 0..<k { vector[j] = Float(itemVectors[i * k + j]) }
+            for j in 0..<k { vector[j] = itemVectors[i * k + j] }
             learner.domains[d].itemRecords[Int(row), Learner.ItemColumn.bias] = itemBias[i]
         }
     }
