@@ -28,6 +28,8 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
     @Option(help: "Sweeps of the target domain's refit at each build (0: none).") var refitSweeps = DistillOptions().refitSweeps
     @Option(help: "Sweeps of the joint refit of both domains at each build (0: none).") var jointRefitSweeps = DistillOptions().jointRefitSweeps
+    @Option(help: "L2 penalty per rating of the joint refit's CMF model, judged at each build (0: never).")
+    var jointRefitCmfRegularization = DistillOptions().jointRefitCMFRegularization
     @Option(help: "Latest source ratings kept for the joint refit.") var refitSourceRatings = LearnerConfiguration(domains: []).recentSourceRatings
     @Option(help: "Rank of the PureSVD part of the ranking (0: the ranking head alone).")
     var rankingImplicitRank = DistillOptions().rankingImplicitRank
@@ -36,6 +38,7 @@ struct DistillBench: ParsableCommand {
 
     func validate() throws {
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
+        guard jointRefitCmfRegularization >= 0 else { throw ValidationError("--joint-refit-cmf-regularization wants 0 or more") }
         guard jointRefitSweeps >= 0, refitSourceRatings >= 0 else { throw ValidationError("--joint-refit-sweeps and --refit-source-ratings want 0 or more") }
     }
 
@@ -78,6 +81,7 @@ struct DistillBench: ParsableCommand {
         options.indexProbe = indexProbe
         options.refitSweeps = refitSweeps
         options.jointRefitSweeps = jointRefitSweeps
+        options.jointRefitCMFRegularization = jointRefitCmfRegularization
         options.transferMethods = transferMethod
         options.rankingImplicitRank = max(0, rankingImplicitRank)
         let batches = (0..<100).map { _ in (0..<2_048).map { _ in event(domain: 0, user: generator.next() % UInt64(users)) } }
@@ -111,6 +115,11 @@ struct DistillBench: ParsableCommand {
             median(precopyCounts), Double(Learner.snapshotStepNanos) / 1e6))
         print(String(format: "ingest batch of 2048 events, from the start of the pre-copy to the end of the build: max %.2f ms (without: %.2f ms, max over 100), mean %.2f ms (without: %.2f ms) (medians)",
             median(duringMax), median(plainMax), median(duringMean), median(plainMean)))
+        if let joint = model.jointRefit {
+            print("joint refit: \(joint.model) over \(joint.ratings) ratings, \(joint.users) users solved; held-out RMSE "
+                + (joint.validationRMSE.isEmpty ? "-" : joint.validationRMSE.sorted { $0.key < $1.key }
+                    .map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ") + " on \(joint.validationUsers) users"))
+        }
         for domain in model.domains {
             let fidelity = domain.fidelity
             print(String(format: "%@: student %.1f MB vs teacher %.1f MB (ratio %.2f); score RMSE %.4f, top-10 overlap %.3f, energy %.3f; transfer %@",

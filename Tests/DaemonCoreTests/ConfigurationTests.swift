@@ -41,6 +41,7 @@ struct ConfigurationTests {
         (valid + "\ndistill:\n  index_clusters: 10\n  index_probe: 11\n", "distill.index_probe", 6, "at most distill.index_clusters"),
         (valid + "\ndistill:\n  refit_regularizations: []\n", "distill.refit_regularizations", 5, "at least one value"),
         (valid + "\ndistill:\n  joint_refit_regularization: 0\n", "distill.joint_refit_regularization", 5, "must be in"),
+        (valid + "\ndistill:\n  joint_refit_cmf_regularization: -1\n", "distill.joint_refit_cmf_regularization", 5, "must be in"),
         (valid + "\ndistill:\n  refit_regularizations: [5, 0]\n", "distill.refit_regularizations[1]", 5, "must be in"),
         (valid + "\ndistill:\n  transfer_methods: [bridge, magic]\n", "distill.transfer_methods[1]", 5, "one of shared, shared+bias, bridge"),
         (valid + "\ndistill:\n  transfer_methods: []\n", "distill.transfer_methods", 5, "at least one value"),
@@ -87,9 +88,10 @@ struct ConfigurationTests {
         let refit = try Configuration.parse(
             yaml: Self.valid
                 + "\nmodel:\n  refit_ratings: 5000\n  refit_source_ratings: 7000\ndistill:\n  refit_sweeps: 2\n  refit_regularizations: [5, 50]\n"
-                + "  joint_refit_sweeps: 4\n  joint_refit_regularization: 0.3\n")
+                + "  joint_refit_sweeps: 4\n  joint_refit_regularization: 0.3\n  joint_refit_cmf_regularization: 0\n")
         #expect(refit.learnerConfiguration.recentTargetRatings == 5000 && refit.learnerConfiguration.recentSourceRatings == 7000)
         #expect(refit.distill.options.refitSweeps == 2 && refit.distill.options.refitRegularizations == [5, 50])
         #expect(refit.distill.options.jointRefitSweeps == 4 && refit.distill.options.jointRefitRegularization == 0.3)
+        #expect(refit.distill.options.jointRefitCMFRegularization == 0)
     }
 }

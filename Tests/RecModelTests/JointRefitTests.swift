@@ -43,7 +43,7 @@ struct JointRefitTests {
         // The source ring holds the last 2 000 of 12 000 source ratings: users 0..<10 (300 of
         // them, rated last) wholly, the others in part.
         let learner = Self.learner(sourceRing: 2_000, lastUsers: 10)
-        let refit = JointRefit(learner: learner)
+        let refit = JointRefit(learner: learner, model: .refit, lambda: 0.1)
         #expect(refit.complete.filter { $0 }.count == 10 && refit.complete.contains(false))
         var teacher = learner
         var solved = refit
@@ -137,5 +137,7 @@ struct TransferChoiceTests {
         var unjudged = clear.mapValues(Self.rmse)
         unjudged["bridge"] = .nan
         #expect(Learner.robustChoice(errors: unjudged, perUser: clear) == "shared+bias")
+        // Another order: its first candidate is the one that stays.
+        #expect(Learner.robustChoice(errors: noisyRMSE, perUser: noisy, order: ["bridge", "shared"]) == "bridge")
     }
 }

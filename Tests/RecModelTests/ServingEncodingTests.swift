@@ -24,6 +24,7 @@ struct ServingEncodingTests {
         #expect(decoded.version == model.version && decoded.appliedEvents == model.appliedEvents)
         #expect(decoded.domains.map(\.name) == model.domains.map(\.name))
         #expect(decoded.domains.map(\.transfer) == model.domains.map(\.transfer))
+        #expect(model.jointRefit != nil && decoded.jointRefit == model.jointRefit)
         #expect(decoded.domains.map(\.indexSummary?.clusters) == model.domains.map(\.indexSummary?.clusters))
         if which == 1 { #expect(model.domains[0].indexSummary != nil, "the second model has an index") }
         // Known users of both kinds, transfer users and strangers; seen items excluded or not.

@@ -42,7 +42,8 @@ def run_crossrec(binary: str, split: splits.Split, workdir: pathlib.Path, extra:
         *extra,
     ]
     output = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    return {**output["cold_start"], "served": output["served"], "cold_top_n": output.get("cold_top_n", [])}
+    return {**output["cold_start"], "served": output["served"], "cold_top_n": output.get("cold_top_n", []),
+            "joint_refit": output.get("joint_refit")}
 
 
 def mean_ranks(rows: list[dict], methods: list[str]) -> dict[str, float]:

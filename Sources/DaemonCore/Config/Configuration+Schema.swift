@@ -266,6 +266,16 @@ extension Configuration {
             .double(
                 "distill", "joint_refit_regularization", \.distill.jointRefitRegularization, 0.0001...1e6, reload: true,
                 "L2 penalty of the joint refit's vectors, per rating of the row (ALS-WR)"),
+            .double(
+                "distill", "joint_refit_cmf_regularization", \.distill.jointRefitCMFRegularization, 0...1e6, reload: true,
+                note: [
+                    "The joint refit's other model, CMF's own: one bias per user across domains, every",
+                    "penalty per rating (this one), and no target refit after it. Each build solves both",
+                    "models without the target ratings of held-out users (distill.validation_fraction),",
+                    "predicts those as cold users, and keeps CMF unless the other is better by more than",
+                    "the standard error; stats: model.joint_refit. It costs two more joint solves a build.",
+                ],
+                "0 = never: the per-domain model and the targets' refit"),
             .doubles(
                 "distill", "refit_regularizations", \.distill.refitRegularizations, 0.001...1e9, reload: true,
                 note: [

@@ -134,6 +134,7 @@ public struct Configuration: Sendable, Equatable {
         /// Sweeps of the joint refit of every domain (0: none), and its penalty per rating.
         public var jointRefitSweeps: Int = DistillOptions().jointRefitSweeps
         public var jointRefitRegularization: Double = DistillOptions().jointRefitRegularization
+        public var jointRefitCMFRegularization: Double = DistillOptions().jointRefitCMFRegularization
         public var transferMethods: [String] = DistillOptions().transferMethods
         public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
         public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
@@ -153,6 +154,7 @@ public struct Configuration: Sendable, Equatable {
             options.refitRegularizations = refitRegularizations
             options.jointRefitSweeps = jointRefitSweeps
             options.jointRefitRegularization = jointRefitRegularization
+            options.jointRefitCMFRegularization = jointRefitCMFRegularization
             options.transferMethods = transferMethods
             options.bridgeRegularization = bridgeRegularization
             options.bridgeBiasRegularization = bridgeBiasRegularization

@@ -158,6 +158,13 @@ struct ServingQueryHandler: QueryHandler, StatusReporting {
             "teacher_dimension": .integer(Int64(model.teacherDimension)), "bytes": .integer(Int64(model.byteCount)),
             "build_ms": .number(Double(model.buildNanos) / 1e6), "stall_ms": .number(Double(status.stallNanos) / 1e6),
             "builds": .integer(Int64(status.builds)),
+            "joint_refit": model.jointRefit.map { joint in
+                .object([
+                    "model": .string(joint.model), "validation_rmse": .object(joint.validationRMSE.mapValues { .number($0) }),
+                    "validation_users": .integer(Int64(joint.validationUsers)), "ratings": .integer(Int64(joint.ratings)),
+                    "users": .integer(Int64(joint.users)),
+                ])
+            } ?? .null,
         ])
     }
 

@@ -61,6 +61,12 @@ public struct DistillOptions: Sendable, Equatable {
     /// both datasets (docs/BENCHMARKS.md); the other tasks are held out.
     public var jointRefitSweeps = 5
     public var jointRefitRegularization = 0.1
+    /// The L2 penalty per rating of the joint refit's other model, CMF's own (one user bias
+    /// across domains, every penalty per rating, no target refit after it); 0: never. Each
+    /// build solves both without a held-out slice's target ratings and keeps CMF unless the
+    /// other model predicts them better by more than the standard error (Learner+JointChoice.swift).
+    /// 0.2: the best mean validation RMSE on the family and scifihorror tasks, both datasets.
+    public var jointRefitCMFRegularization = 0.2
     /// Rank of the PureSVD factors of the seen lists blended into the ranking student at each
     /// build (ImplicitFactors.swift; 0: the head alone), and their weight: 1 gives their
     /// scores the spread of the head's. Rank 5, weight 3: the best mean NDCG@10 over seeds 42

@@ -17,6 +17,12 @@
 /// - A user with ratings in a target domain also gets a source-only twin: the ridge solution of
 ///   their other domains' ratings alone against the solved items, the vector a cold user of
 ///   that target would have.
+///
+/// Two models (`Model`): CMF's own, one bias per user shared by every domain and every penalty
+/// per rating; or a bias per user and domain with absolute bias penalties, which the target
+/// refit (Learner+Refit.swift) then continues. Which one serves is judged at each build on
+/// held-out users (Learner+JointChoice.swift): `hiding` leaves out the target ratings of those
+/// users, who are then solved from their other domains alone, as a cold user is.
 struct JointRefit {
     struct Rating {
         var user: Int32
@@ -24,6 +30,16 @@ struct JointRefit {
         var value: Double
     }
 
+    enum Model: String, CaseIterable, Sendable {
+        /// One user bias across domains; vectors and biases penalized λ·n (collective MF).
+        case cmf
+        /// A user bias per domain (absolute penalties), then the target refit.
+        case refit
+    }
+
+    var model: Model
+    /// The L2 penalty per rating of vectors (and, for `cmf`, of biases).
+    var lambda: Double
     let dimension: Int
     let domainCount: Int
     let means: [Double]
@@ -49,9 +65,15 @@ struct JointRefit {
     var itemVectors: [Float] = [], itemBias: [Double] = []
     /// Source-only vectors of the users with target ratings (k each), by dense user; empty until solved.
     var twinVectors: [Int: [Double]] = [:]
+    /// The target ratings left out by `hiding` (complete users with ratings elsewhere only).
+    var hidden: [Rating] = []
 
-    init(learner: Learner) {
+    /// The problem over the learner's rings. `hiding` names the users (learner rows) whose
+    /// target ratings are left out, to judge the model by.
+    init(learner: Learner, model: Model, lambda: Double, hiding: ((Int32) -> Bool)? = nil) {
         let k = learner.dimension
+        self.model = model
+        self.lambda = lambda
         dimension = k
         domainCount = learner.domains.count
         means = learner.domains.map(\.mean)
@@ -103,8 +125,22 @@ struct JointRefit {
             for j in 0..<k { itemVectors.append(vector[j]) }
             itemBias.append(learner.domains[itemDomain[i]].itemRecords[Int(row), Learner.ItemColumn.bias])
         }
+        if let hiding { hide(hiding) }
         byUser = Groups(keys: ratings.map { Int($0.user) }, count: userRows.count)
         byItem = Groups(keys: ratings.map { Int($0.item) }, count: itemRows.count)
+    }
+
+    /// Moves the target ratings of the complete users `hiding` names, and who rated elsewhere
+    /// in the rings, from `ratings` to `hidden`.
+    private mutating func hide(_ hiding: (Int32) -> Bool) {
+        var rated = [Bool](repeating: false, count: userRows.count)
+        for rating in ratings where !targets[itemDomain[Int(rating.item)]] { rated[Int(rating.user)] = true }
+        let held = userRows.indices.map { rated[$0] && complete[$0] && hiding(userRows[$0]) }
+        var kept: [Rating] = []
+        for rating in ratings {
+            if held[Int(rating.user)] && targets[itemDomain[Int(rating.item)]] { hidden.append(rating) } else { kept.append(rating) }
+        }
+        ratings = kept
     }
 
     /// Dense user `u`'s vector as it stands: solved (complete users) or online.
@@ -120,18 +156,23 @@ struct JointRefit {
     var isJoint: Bool { itemDomain.contains { targets[$0] } && itemDomain.contains { !targets[$0] } }
 
     /// `sweeps` alternations of users (vector and per-domain biases) and items (vector and bias).
-    mutating func solve(sweeps: Int, options: DistillOptions) {
+    /// `twins`: also the source-only vectors (not needed to judge a model).
+    mutating func solve(sweeps: Int, options: DistillOptions, twins: Bool = true) {
         for _ in 0..<sweeps {
             solveUsers(options: options)
             solveItems(options: options)
         }
-        solveTwins(options: options)
+        if twins { solveTwins(options: options) }
     }
+
+    /// Complete users (the ones solved).
+    var solvedUsers: Int { complete.reduce(0) { $0 + ($1 ? 1 : 0) } }
 
     /// Each complete user's [p_u, b_u1 … b_uD] by ridge regression of r − μ_d − b_i on
     /// [q_i, e_d]: the vector penalized λ·n, each domain's bias by its own absolute penalty.
     private mutating func solveUsers(options: DistillOptions) {
-        let k = dimension, width = k + domainCount
+        let k = dimension, shared = model == .cmf
+        let width = k + (shared ? 1 : domainCount)
         var solver = RidgeSolver(width: width)
         for u in userRows.indices where complete[u] {
             let group = byUser[u]
@@ -141,18 +182,18 @@ struct JointRefit {
                 let i = Int(rating.item), d = itemDomain[i]
                 solver.addRow(target: rating.value - means[d] - itemBias[i]) { x in
                     for j in 0..<k { x[j] = Double(itemVectors[i * k + j]) }
-                    x[k + d] = 1
+                    x[shared ? k : k + d] = 1
                 }
             }
-            var penalties = [Double](repeating: options.jointRefitRegularization * Double(group.count), count: width)
-            for d in 0..<domainCount { penalties[k + d] = options.refitUserBiasRegularization }
+            var penalties = [Double](repeating: lambda * Double(group.count), count: width)
+            if !shared { for d in 0..<domainCount { penalties[k + d] = options.refitUserBiasRegularization } }
             guard let weights = solver.solve(penalties: penalties) else { continue }
             let slot = Int(solvedRow[u]) * k
             for j in 0..<k { solvedVectors[slot + j] = Float(min(max(weights[j], -limit), limit)) }
-            var rated = [Bool](repeating: false, count: domainCount)
+            var rated = [Bool](repeating: shared, count: domainCount)
             for index in group { rated[itemDomain[Int(ratings[index].item)]] = true }
             for d in 0..<domainCount where rated[d] {
-                userBias[u * domainCount + d] = min(max(weights[k + d], -spans[d]), spans[d])
+                userBias[u * domainCount + d] = min(max(weights[shared ? k : k + d], -spans[d]), spans[d])
             }
         }
     }
@@ -172,8 +213,8 @@ struct JointRefit {
                     x[k] = 1
                 }
             }
-            var penalties = [Double](repeating: options.jointRefitRegularization * Double(group.count), count: width)
-            penalties[k] = options.refitItemBiasRegularization
+            var penalties = [Double](repeating: lambda * Double(group.count), count: width)
+            if model == .refit { penalties[k] = options.refitItemBiasRegularization }
             guard let weights = solver.solve(penalties: penalties) else { continue }
             for j in 0..<k { itemVectors[i * k + j] = Float(min(max(weights[j], -limit), limit)) }
             itemBias[i] = min(max(weights[k], -spans[d]), spans[d])
@@ -196,10 +237,41 @@ struct JointRefit {
                     for j in 0..<k { x[j] = Double(itemVectors[i * k + j]) }
                 }
             }
-            let penalties = [Double](repeating: options.jointRefitRegularization * Double(sources.count), count: k)
+            let penalties = [Double](repeating: lambda * Double(sources.count), count: k)
             guard let weights = solver.solve(penalties: penalties) else { continue }
             twinVectors[u] = weights.map { min(max($0, -limit), limit) }
         }
+    }
+
+    /// The squared errors, by user (learner row), of the hidden ratings predicted by `learner`
+    /// (the solved problem written into it, and whatever followed) as it predicts a cold user's:
+    /// the user's vector, solved from their other domains alone, through the domain's transfer
+    /// map (`maps`; without one, the `shared` method). Ratings of items that only hidden users
+    /// rated are left out: nothing was fitted on them.
+    func coldErrors(in learner: Learner, maps: [Int: TransferMap]) -> Learner.UserErrors {
+        var errors: Learner.UserErrors = [:]
+        let k = dimension
+        for rating in hidden where !byItem[Int(rating.item)].isEmpty {
+            let row = Int(userRows[Int(rating.user)]), item = Int(itemRows[Int(rating.item)])
+            let d = itemDomain[Int(rating.item)]
+            let items = learner.domains[d].itemRecords
+            let map = maps[d] ?? TransferMap(
+                target: d, weights: nil, bridge: nil,
+                choice: TransferChoice(method: "shared", validationRMSE: [:], trainingUsers: 0, validationUsers: 0))
+            var predicted = learner.domains[d].mean + items[item, Learner.ItemColumn.bias] + map.bias(learner, user: row)
+            var user = (0..<k).map { Double(learner.userRecords.vector(row)[$0]) }
+            if let delta = map.bridge {
+                // (I + Δ)·p, Δ row-major k × k.
+                user = (0..<k).map { a in user[a] + (0..<k).reduce(0.0) { $0 + delta[a * k + $1] * user[$1] } }
+            }
+            let vector = items.vector(item)
+            for j in 0..<k { predicted += user[j] * Double(vector[j]) }
+            let range = learner.configuration.domains[d].ratingRange
+            let error = min(max(predicted, range.lowerBound), range.upperBound) - rating.value
+            errors[userRows[Int(rating.user)], default: (0, 0)].squared += error * error
+            errors[userRows[Int(rating.user)], default: (0, 0)].count += 1
+        }
+        return errors
     }
 
     /// Writes the solved parameters into the learner: complete users' vectors, their biases in

@@ -6,22 +6,24 @@ extension Learner {
     /// runs on any thread while the writer goes on with its own copy.
     public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (teacher, refits) = refitted(options: options)
-        return teacher.distillTeacher(version: version, options: options, refits: refits, online: userRecords, start: start)
+        let (teacher, refits, joint) = refitted(options: options)
+        return teacher.distillTeacher(
+            version: version, options: options, refits: refits, joint: joint, online: userRecords, start: start)
     }
 
     /// `distill` once the domains are refitted: this learner is the teacher. `online` holds the
     /// user vectors as learned online, which the ranking head's item vectors were learned
     /// against: the lists score with those, not with the refit's.
     private func distillTeacher(
-        version: Int, options: DistillOptions, refits: [Int: DomainRefit], online: UserRecords, start: UInt64
+        version: Int, options: DistillOptions, refits: [Int: DomainRefit], joint jointRefit: JointChoice?, online: UserRecords,
+        start: UInt64
     ) -> ServingModel {
         let k = max(1, min(options.dimension, dimension))
         func model(_ served: [ServedDomain]) -> ServingModel {
             ServingModel(
                 version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
                 teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
-                users: users, shareUserVectors: configuration.shareUserVectors)
+                users: users, shareUserVectors: configuration.shareUserVectors, jointRefit: jointRefit)
         }
         let joint = jointImplicitFactors(options: options)
         var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0], joint: joint, online: online) }

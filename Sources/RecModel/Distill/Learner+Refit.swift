@@ -18,23 +18,48 @@
 /// cold user's have not (on the benchmark's validation cells it chose 1 where 20 was best for
 /// cold users), so the default is the single value measured there.
 extension Learner {
-    /// Teacher parameters of every target domain refitted on its latest ratings (a copy: the
-    /// writer's learner is not changed), and each refit by domain.
-    func refitted(options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit]) {
+    /// Teacher parameters of every domain refitted on its latest ratings (a copy: the writer's
+    /// learner is not changed): the joint refit, then, unless it was CMF's model, the target
+    /// refit of each target domain; each target refit by domain, and the joint refit's choice.
+    func refitted(options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit], joint: JointChoice?) {
         var teacher = self
+        var choice: JointChoice?
         if options.jointRefitSweeps > 0 {
-            var joint = JointRefit(learner: self)
+            var joint = JointRefit(learner: self, model: .refit, lambda: options.jointRefitRegularization)
             if joint.isJoint {
+                let judged = options.jointRefitCMFRegularization > 0 ? judgeJointModels(options: options) : nil
+                if let judged, judged.model == .cmf {
+                    joint.model = .cmf
+                    joint.lambda = options.jointRefitCMFRegularization
+                }
                 joint.solve(sweeps: options.jointRefitSweeps, options: options)
                 joint.write(into: &teacher)
+                choice = JointChoice(
+                    model: joint.model.rawValue, validationRMSE: judged?.errors ?? [:], validationUsers: judged?.users ?? 0,
+                    ratings: joint.ratings.count, users: joint.solvedUsers)
             }
         }
-        guard options.refitSweeps > 0, !options.refitRegularizations.isEmpty else { return (teacher, [:]) }
+        guard choice?.model != JointRefit.Model.cmf.rawValue, options.refitSweeps > 0, !options.refitRegularizations.isEmpty
+        else { return (teacher, [:], choice) }
         var refits: [Int: DomainRefit] = [:]
         for d in domains.indices where configuration.domains[d].isTarget && domains[d].recent.count > 0 {
             refits[d] = teacher.refit(domain: d, options: options)
         }
-        return (teacher, refits)
+        return (teacher, refits, choice)
+    }
+
+    /// The target refit of a trial (Learner+JointChoice.swift): the first candidate penalty,
+    /// the users `hiding` names left out of the fit and of the judging of cold-start methods.
+    mutating func refitLeavingOut(domain d: Int, options: DistillOptions, hiding: (Int32) -> Bool) -> DomainRefit? {
+        var problem = RefitProblem(learner: self, domain: d)
+        guard !problem.ratings.isEmpty, let lambda = options.refitRegularizations.first else { return nil }
+        let leftOut = problem.userRows.map(hiding)
+        problem.solve(sweeps: options.refitSweeps, lambda: lambda, options: options, skipping: leftOut)
+        problem.write(into: &self)
+        let choice = RefitChoice(
+            regularization: lambda, validationRMSE: [:], ratings: problem.ratings.count, items: problem.itemRows.count,
+            users: problem.userRows.count)
+        return DomainRefit(choice: choice, problem: problem, leftOut: leftOut)
     }
 
     /// The target items that `users` rated in the ring, solved once more without any of the
@@ -49,7 +74,9 @@ extension Learner {
     /// users' biases alone, and those move little when the held-out users join.
     func judgedItems(refit: DomainRefit, users: [Int32], slice: Int, options: DistillOptions) -> [Int32: JudgedItem] {
         let problem = refit.problem
-        let heldOut = problem.userRows.map { validationSlice(user: $0, fraction: options.validationFraction) == slice }
+        let heldOut = problem.userRows.enumerated().map { u, row in
+            refit.leftOut?[u] == true || validationSlice(user: row, fraction: options.validationFraction) == slice
+        }
         return problem.judged(items: problem.items(ratedBy: users), lambda: refit.choice.regularization, options: options, skipping: heldOut)
     }
 
@@ -89,6 +116,8 @@ struct JudgedItem {
 struct DomainRefit {
     let choice: RefitChoice
     fileprivate let problem: RefitProblem
+    /// Dense users left out of every fit (a trial's held-out users: Learner+JointChoice.swift).
+    var leftOut: [Bool]? = nil
 }
 
 /// One refit: the ring's ratings resolved to dense item and user numbers, the parameters

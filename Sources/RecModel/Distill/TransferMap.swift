@@ -178,12 +178,14 @@ extension Learner {
     /// Held-out errors by user row: squared error and rating count.
     typealias UserErrors = [Int32: (squared: Double, count: Int)]
 
-    /// The simplest candidate (in `allTransferMethods` order) unless a more complex one lowers
-    /// the held-out mean squared error by more than the standard error of that difference
-    /// (paired by user): with few overlapping users a more flexible map often wins the
-    /// held-out slices by chance and loses on the users it then serves.
-    static func robustChoice(errors: [String: Double], perUser: [String: UserErrors]) -> String? {
-        let candidates = DistillOptions.allTransferMethods.filter { errors[$0].map { !$0.isNaN } ?? false }
+    /// The simplest candidate (the first of `order`, by default `allTransferMethods`) unless a
+    /// more complex one lowers the held-out mean squared error by more than the standard error
+    /// of that difference (paired by user): with few overlapping users a more flexible map
+    /// often wins the held-out slices by chance and loses on the users it then serves.
+    static func robustChoice(
+        errors: [String: Double], perUser: [String: UserErrors], order: [String] = DistillOptions.allTransferMethods
+    ) -> String? {
+        let candidates = order.filter { errors[$0].map { !$0.isNaN } ?? false }
         guard var chosen = candidates.first else { return nil }
         for candidate in candidates.dropFirst() {
             guard let simpler = perUser[chosen], let complex = perUser[candidate] else { continue }

@@ -7,7 +7,7 @@
 /// chunking, checksums and transport belong to the publisher.
 extension ServingModel {
     static let encodingMagic: UInt32 = 0x4D53_5258  // "XRSM"
-    static let encodingFormat: UInt32 = 1
+    static let encodingFormat: UInt32 = 2
     static let encodingSection = ArchiveSection(kind: 0x40)
 
     public func encoded() -> [UInt8] {
@@ -42,6 +42,19 @@ extension ServingModel {
         try sink.append(UInt32(teacherDimension))
         try sink.append(buildNanos)
         try sink.append(shareUserVectors)
+        try sink.append(jointRefit != nil)
+        if let jointRefit {
+            try sink.append(jointRefit.model)
+            let models = jointRefit.validationRMSE.keys.sorted()
+            try sink.append(UInt32(models.count))
+            for model in models {
+                try sink.append(model)
+                try sink.append(jointRefit.validationRMSE[model]!)
+            }
+            try sink.append(UInt64(jointRefit.validationUsers))
+            try sink.append(UInt64(jointRefit.ratings))
+            try sink.append(UInt64(jointRefit.users))
+        }
         try users.archive(into: &sink)
         try sink.append(UInt32(domains.count))
         for domain in domains { try domain.encode(into: &sink) }
@@ -60,6 +73,17 @@ extension ServingModel {
         let teacherDimension = Int(try reader.read(UInt32.self))
         let buildNanos = try reader.read(UInt64.self)
         let shared = try reader.readBool()
+        var jointRefit: JointChoice?
+        if try reader.readBool() {
+            let model = try reader.readString()
+            let count = Int(try reader.read(UInt32.self))
+            guard count <= 16 else { throw reader.malformed("\(count) joint refit models") }
+            var validation: [String: Double] = [:]
+            for _ in 0..<count { validation[try reader.readString()] = try reader.readDouble() }
+            jointRefit = JointChoice(
+                model: model, validationRMSE: validation, validationUsers: Int(try reader.read(UInt64.self)),
+                ratings: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)))
+        }
         let users = try IDIndex.restore(from: &reader)
         let count = Int(try reader.read(UInt32.self))
         guard count >= 1, count <= 1_024 else { throw reader.malformed("\(count) domains") }
@@ -67,7 +91,8 @@ extension ServingModel {
         for _ in 0..<count { domains.append(try ServedDomain.decode(&reader, dimension: dimension, users: users.rowLimit)) }
         return ServingModel(
             version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: dimension,
-            teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: users, shareUserVectors: shared)
+            teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: users, shareUserVectors: shared,
+            jointRefit: jointRefit)
     }
 }
 

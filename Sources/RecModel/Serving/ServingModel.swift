@@ -19,13 +19,16 @@ public final class ServingModel: Sendable {
     public let domains: [ServedDomain]
     /// Time spent building this version (ns of monotonic clock).
     public let buildNanos: UInt64
+    /// Which joint refit model this version's teacher was solved with; nil without one.
+    public let jointRefit: JointChoice?
     let users: IDIndex
     let shareUserVectors: Bool
 
     init(
         version: Int, appliedEvents: Int, clockMillis: Int64, dimension: Int, teacherDimension: Int,
-        domains: [ServedDomain], buildNanos: UInt64, users: IDIndex, shareUserVectors: Bool
+        domains: [ServedDomain], buildNanos: UInt64, users: IDIndex, shareUserVectors: Bool, jointRefit: JointChoice? = nil
     ) {
+        self.jointRefit = jointRefit
         self.version = version
         self.appliedEvents = appliedEvents
         self.clockMillis = clockMillis
@@ -48,7 +51,7 @@ public final class ServingModel: Sendable {
         return ServingModel(
             version: newVersion, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: dimension,
             teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: remaining,
-            shareUserVectors: shareUserVectors)
+            shareUserVectors: shareUserVectors, jointRefit: jointRefit)
     }
 
     public func domainIndex(named name: String) -> Int? { domains.firstIndex { $0.name == name } }
@@ -177,6 +180,20 @@ public struct TransferChoice: Sendable, Equatable {
     public var trainingUsers: Int
     /// Overlapping users whose ratings judged the candidates (each while held out).
     public var validationUsers: Int
+}
+
+/// The joint refit of a build (JointRefit.swift, Learner+JointChoice.swift).
+public struct JointChoice: Sendable, Equatable {
+    /// `cmf` or `refit` (JointRefit.Model).
+    public var model: String
+    /// RMSE of each model on the held-out users' target ratings, solved without them; empty
+    /// when only one model was a candidate.
+    public var validationRMSE: [String: Double]
+    /// Held-out users whose target ratings judged the models.
+    public var validationUsers: Int
+    /// Ratings in the rings, and the users solved (those whose every rating the rings hold).
+    public var ratings: Int
+    public var users: Int
 }
 
 /// The refit of a target domain at build time (Learner+Refit.swift).

@@ -144,6 +144,12 @@ struct ReplayCommand: ParsableCommand {
                 ? report.json(extra: [
                     "cold_start": evaluation.json, "served": served, "cold_top_n": coldLists.map(\.json),
                     "build_seconds": Double(model.buildNanos) / 1e9,
+                    "joint_refit": model.jointRefit.map { joint -> [String: Any] in
+                        [
+                            "model": joint.model, "validation_rmse": joint.validationRMSE, "validation_users": joint.validationUsers,
+                            "ratings": joint.ratings, "users": joint.users,
+                        ]
+                    } ?? NSNull(),
                 ])
                 : ([report.table(), evaluation.text, String(format: "serving model built in %.2f s", Double(model.buildNanos) / 1e9)]
                     + coldLists.map(\.text)).joined(separator: "\n"))
@@ -304,6 +310,8 @@ struct DistillArguments: ParsableArguments {
     @Option(help: "Sweeps of the joint refit of every domain on its latest ratings (0: none).")
     var jointRefitSweeps = DistillOptions().jointRefitSweeps
     @Option(help: "L2 penalty per rating of the joint refit's vectors.") var jointRefitRegularization = DistillOptions().jointRefitRegularization
+    @Option(help: "L2 penalty per rating of the joint refit's CMF model, judged against the other at each build (0: never).")
+    var jointRefitCmfRegularization = DistillOptions().jointRefitCMFRegularization
     @Option(help: "Cold-start method held-out users may choose (repeat: shared, shared+bias, bridge; default all).")
     var transferMethod: [String] = []
     @Option(help: "Ridge penalty of the cold-start bridge's correction matrix.") var bridgeRegularization = DistillOptions().bridgeRegularization
@@ -318,6 +326,9 @@ struct DistillArguments: ParsableArguments {
         guard jointRefitSweeps >= 0 else { throw ValidationError("--joint-refit-sweeps wants 0 or more") }
         guard jointRefitRegularization > 0, jointRefitRegularization.isFinite else {
             throw ValidationError("--joint-refit-regularization must be > 0")
+        }
+        guard jointRefitCmfRegularization >= 0, jointRefitCmfRegularization.isFinite else {
+            throw ValidationError("--joint-refit-cmf-regularization must be ≥ 0")
         }
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
     }
@@ -337,6 +348,7 @@ struct DistillArguments: ParsableArguments {
         options.rankingImplicitWeight = rankingImplicitWeight
         options.jointRefitSweeps = jointRefitSweeps
         options.jointRefitRegularization = jointRefitRegularization
+        options.jointRefitCMFRegularization = jointRefitCmfRegularization
         return options
     }
 }
