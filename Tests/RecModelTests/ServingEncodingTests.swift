@@ -61,4 +61,24 @@ struct ServingEncodingTests {
         let error = try #require(throws: ArchiveError.self) { try ServingModel.decoded(format) }
         #expect(error.code == .incompatible)
     }
+
+    /// Format 1 (before the joint refit's report) still decodes: a replica upgraded before its
+    /// learner keeps following it.
+    @Test func theFormerFormatStillDecodes() throws {
+        var options = DistillOptions()
+        options.jointRefitSweeps = 0
+        let model = DistillTests.learner().distill(version: 3, options: options)
+        let bytes = model.encoded()
+        // magic, format, version, events, clock, dimensions, build time, shared flag: 49 bytes;
+        // then the joint refit's flag, absent from format 1.
+        let flag = 4 + 4 + 8 + 8 + 8 + 4 + 4 + 8 + 1
+        #expect(model.jointRefit == nil && bytes[flag] == 0)
+        var former = bytes
+        former[4] = 1
+        former.remove(at: flag)
+        let decoded = try ServingModel.decoded(former)
+        #expect(decoded.encoded() == bytes && decoded.version == 3)
+        former[4] = 2
+        #expect(throws: ArchiveError.self, "format 2 needs the flag") { try ServingModel.decoded(former) }
+    }
 }

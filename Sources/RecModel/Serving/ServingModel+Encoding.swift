@@ -63,8 +63,9 @@ extension ServingModel {
     private static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> ServingModel {
         guard try reader.read(UInt32.self) == encodingMagic else { throw reader.malformed("not a serving model") }
         let format = try reader.read(UInt32.self)
-        guard format == encodingFormat else {
-            throw ArchiveError(.incompatible, "serving model format \(format); this build reads \(encodingFormat)")
+        // Format 1 lacks the joint refit's report (a replica upgraded before its learner reads it).
+        guard format == encodingFormat || format == 1 else {
+            throw ArchiveError(.incompatible, "serving model format \(format); this build reads 1 and \(encodingFormat)")
         }
         let version = Int(try reader.read(UInt64.self))
         let appliedEvents = Int(try reader.read(UInt64.self))
@@ -74,7 +75,7 @@ extension ServingModel {
         let buildNanos = try reader.read(UInt64.self)
         let shared = try reader.readBool()
         var jointRefit: JointChoice?
-        if try reader.readBool() {
+        if format >= 2, try reader.readBool() {
             let model = try reader.readString()
             let count = Int(try reader.read(UInt32.self))
             guard count <= 16 else { throw reader.malformed("\(count) joint refit models") }
