@@ -13,7 +13,7 @@
 /// - Users are solved only when the rings hold every rating they made (their rating counts say
 ///   so): a user with older ratings keeps their online vector, which has seen them all.
 /// - Items of every domain are solved against the users' vectors over what the ring holds.
-/// - Penalties are per rating (ALS-WR, Zhou et al. 2008): λ·n on a row of n ratings.
+/// - Vector penalties are per rating (ALS-WR, Zhou et al. 2008): λ·n on a row of n ratings.
 /// - A user with ratings in a target domain also gets a source-only twin: the ridge solution of
 ///   their other domains' ratings alone against the solved items, the vector a cold user of
 ///   that target would have.
@@ -169,7 +169,8 @@ struct JointRefit {
     var solvedUsers: Int { complete.reduce(0) { $0 + ($1 ? 1 : 0) } }
 
     /// Each complete user's [p_u, b_u1 … b_uD] by ridge regression of r − μ_d − b_i on
-    /// [q_i, e_d]: the vector penalized λ·n, each domain's bias by its own absolute penalty.
+    /// [q_i, e_d]: the vector penalized λ·n, each domain's bias by its own absolute penalty;
+    /// for `cmf`, [p_u, b_u] on [q_i, 1], every weight penalized λ·n.
     private mutating func solveUsers(options: DistillOptions) {
         let k = dimension, shared = model == .cmf
         let width = k + (shared ? 1 : domainCount)
@@ -198,7 +199,8 @@ struct JointRefit {
         }
     }
 
-    /// Each item's [q_i, b_i] by ridge regression of r − μ_d − b_ud on [p_u, 1].
+    /// Each item's [q_i, b_i] by ridge regression of r − μ_d − b_ud on [p_u, 1]: the vector
+    /// penalized λ·n, the bias absolutely (`cmf`: λ·n too).
     private mutating func solveItems(options: DistillOptions) {
         let k = dimension, width = k + 1
         var solver = RidgeSolver(width: width)
