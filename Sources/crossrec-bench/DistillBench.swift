@@ -128,8 +128,22 @@ struct DistillBench: ParsableCommand {
                 fidelity.retainedEnergy, domain.transfer.map { "\($0.method), judged on \($0.validationUsers) held-out users" } ?? "-"))
         }
         try ReplicationTiming(repeats: repeats).run(previous: previous, model: model)
+        measureDeltaAtRate(batches: batches, learner: &learner, options: options, version: model.version)
         timeIngestWhilePublishing(model, batches: batches, learner: &learner)
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
+    }
+
+    /// The delta a replica would receive between two builds 10 s apart at 10 000 events/s:
+    /// a build, 100 352 events (49 batches), another build, both on this thread.
+    private func measureDeltaAtRate(batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int) {
+        let base = learner.distill(version: version + 1, options: options).encoded()
+        for batch in batches.prefix(49) { for event in batch { learner.apply(event) } }
+        let next = learner.distill(version: version + 2, options: options).encoded()
+        let delta = ModelDelta.make(from: base, version: version + 1, to: next)
+        let blocks = (next.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes
+        print(String(format: "delta after %d events (10 s at 10 000 events/s): %d of %d blocks of %d KiB changed, %.1f MB of %.1f MB (%.1f %%)",
+            49 * 2_048, delta.description.blockCount, blocks, ModelDelta.defaultBlockBytes / 1024,
+            Double(delta.payload.count) / 1e6, Double(next.count) / 1e6, Double(delta.payload.count) / Double(next.count) * 100))
     }
 
     /// Ingest with a publisher at work: the learner's batches timed alone, then while another

@@ -18,6 +18,8 @@ extension Learner {
         for model in JointRefit.Model.allCases {
             let lambda = model == .cmf ? options.jointRefitCMFRegularization : options.jointRefitRegularization
             var joint = JointRefit(learner: self, model: model, lambda: lambda, hiding: hiding)
+            // No held-out user the rings hold wholly, with target ratings and others: nothing to judge by.
+            guard !joint.hidden.isEmpty else { return (.refit, [:], 0) }
             joint.solve(sweeps: options.jointRefitSweeps, options: options)
             var trial = self
             joint.write(into: &trial)
