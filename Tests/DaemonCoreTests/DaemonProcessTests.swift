@@ -222,6 +222,8 @@ extension WholeDaemonTests {
             #expect(table.stdout.range(of: #"int8 16-d from \d+-d, age \d+\.\d s"#, options: .regularExpression) != nil, "\(table.stdout)")
             // The live ranking figure is in the table, not only in the JSON.
             #expect(table.stdout.contains("HR@10 live"), "\(table.stdout)")
+            // So is the joint refit's model (movies and books are solved together).
+            #expect(table.stdout.range(of: #"joint refit: (cmf|refit) over \d+ ratings"#, options: .regularExpression) != nil, "\(table.stdout)")
 
             daemon.signal(SIGTERM)
             #expect(daemon.waitForExit() == 0)

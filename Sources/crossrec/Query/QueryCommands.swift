@@ -185,6 +185,13 @@ struct StatsCommand: ParsableCommand {
             let age = (model?["age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
             let shape = model.map { "int8 \($0["dimension"] ?? "-")-d from \($0["teacher_dimension"] ?? "-")-d, " } ?? ""
             var lines = table + ["model version \(object["model_version"] ?? "-") (\(shape)age \(age)), uptime \(uptime)"]
+            if let joint = model?["joint_refit"] as? [String: Any] {
+                // Which joint refit model serves, and each one's held-out error when both were judged.
+                let errors = (joint["validation_rmse"] as? [String: Double] ?? [:]).sorted { $0.key < $1.key }
+                    .map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", ")
+                let judged = errors.isEmpty ? "" : " (held-out RMSE \(errors) on \(joint["validation_users"] ?? 0) users)"
+                lines.append("joint refit: \(joint["model"] ?? "-") over \(joint["ratings"] ?? 0) ratings, \(joint["users"] ?? 0) users solved\(judged)")
+            }
             if let replication = object["replication"] as? [String: Any] {
                 let error = (replication["last_error"] as? String).map { ", FAILING: \($0)" } ?? ""
                 lines.append(
