@@ -45,12 +45,7 @@ extension ServingModel {
         try sink.append(jointRefit != nil)
         if let jointRefit {
             try sink.append(jointRefit.model)
-            let models = jointRefit.validationRMSE.keys.sorted()
-            try sink.append(UInt32(models.count))
-            for model in models {
-                try sink.append(model)
-                try sink.append(jointRefit.validationRMSE[model]!)
-            }
+            try appendNamed(jointRefit.validationRMSE, to: &sink)
             try sink.append(UInt64(jointRefit.validationUsers))
             try sink.append(UInt64(jointRefit.ratings))
             try sink.append(UInt64(jointRefit.users))
@@ -77,10 +72,7 @@ extension ServingModel {
         var jointRefit: JointChoice?
         if format >= 2, try reader.readBool() {
             let model = try reader.readString()
-            let count = Int(try reader.read(UInt32.self))
-            guard count <= 16 else { throw reader.malformed("\(count) joint refit models") }
-            var validation: [String: Double] = [:]
-            for _ in 0..<count { validation[try reader.readString()] = try reader.readDouble() }
+            let validation = try readNamed(&reader, what: "joint refit models")
             jointRefit = JointChoice(
                 model: model, validationRMSE: validation, validationUsers: Int(try reader.read(UInt64.self)),
                 ratings: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)))
@@ -142,12 +134,7 @@ extension ServedDomain {
         try sink.append(transfer != nil)
         if let transfer {
             try sink.append(transfer.method)
-            let methods = transfer.validationRMSE.keys.sorted()
-            try sink.append(UInt32(methods.count))
-            for method in methods {
-                try sink.append(method)
-                try sink.append(transfer.validationRMSE[method]!)
-            }
+            try appendNamed(transfer.validationRMSE, to: &sink)
             try sink.append(UInt64(transfer.trainingUsers))
             try sink.append(UInt64(transfer.validationUsers))
         }
@@ -206,10 +193,7 @@ extension ServedDomain {
         var transfer: TransferChoice?
         if try reader.readBool() {
             let method = try reader.readString()
-            var validation: [String: Double] = [:]
-            let count = Int(try reader.read(UInt32.self))
-            guard count <= 16 else { throw reader.malformed("domain \(name): \(count) transfer candidates") }
-            for _ in 0..<count { validation[try reader.readString()] = try reader.readDouble() }
+            let validation = try readNamed(&reader, what: "domain \(name): transfer candidates")
             transfer = TransferChoice(
                 method: method, validationRMSE: validation, trainingUsers: Int(try reader.read(UInt64.self)),
                 validationUsers: Int(try reader.read(UInt64.self)))
@@ -293,4 +277,21 @@ struct ByteSink: ArchiveSink {
     var bytes: [UInt8] = []
     mutating func beginSection(_ section: ArchiveSection) {}
     mutating func append(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+}
+
+/// Held-out errors by candidate name, in name order: a count, then (name, value) pairs.
+private func appendNamed(_ errors: [String: Double], to sink: inout ByteSink) throws {
+    try sink.append(UInt32(errors.count))
+    for name in errors.keys.sorted() {
+        try sink.append(name)
+        try sink.append(errors[name]!)
+    }
+}
+
+private func readNamed(_ reader: inout ArchiveReader, what: String) throws(ArchiveError) -> [String: Double] {
+    let count = Int(try reader.read(UInt32.self))
+    guard count <= 16 else { throw reader.malformed("\(count) \(what)") }
+    var errors: [String: Double] = [:]
+    for _ in 0..<count { errors[try reader.readString()] = try reader.readDouble() }
+    return errors
 }
