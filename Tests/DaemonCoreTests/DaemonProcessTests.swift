@@ -151,6 +151,8 @@ extension WholeDaemonTests {
             // was chosen, books again; every one of its ratings is in the refit's ring.
             let joint = model["joint_refit"] as? [String: Any] ?? [:]
             #expect(joint["ratings"] as? Int == 60 && ["cmf", "refit"].contains(joint["model"] as? String), "\(model)")
+            let judged = joint["judged_version"] as? Int ?? 0
+            #expect(judged >= 1 && judged <= model["version"] as? Int ?? 0, "judged by this build or a kept earlier one: \(model)")
             if joint["model"] as? String == "refit" {
                 let refit = booksModel["refit"] as? [String: Any] ?? [:]
                 #expect(refit["ratings"] as? Int == 20 && refit["regularization"] as? Double == 20, "\(booksModel)")

@@ -33,7 +33,21 @@ struct JointChoiceTests {
         #expect(Set(joint.validationRMSE.keys) == ["cmf", "refit"] && joint.validationUsers > 0, "\(joint)")
         #expect(joint.validationRMSE.values.allSatisfy { $0.isFinite && $0 > 0 })
         #expect((joint.model == "cmf") == (model.domains[1].refit == nil), "\(joint)")
-        #expect(joint.users > 0 && joint.ratings > joint.users)
+        #expect(joint.users > 0 && joint.ratings > joint.users && joint.judgedVersion == 1)
+    }
+
+    /// A kept choice is served as judged, without judging again: the other model than the one
+    /// judged best, kept, is what the build solves.
+    @Test func aKeptChoiceIsServedWithoutJudging() throws {
+        let judged = try #require(Self.learner.distill(version: 1).jointRefit)
+        var kept = judged
+        kept.model = judged.model == "cmf" ? "refit" : "cmf"
+        var options = DistillOptions()
+        options.jointRefitReuse = kept
+        let model = Self.learner.distill(version: 5, options: options)
+        let served = try #require(model.jointRefit)
+        #expect(served.model == kept.model && served.judgedVersion == 1 && served.validationRMSE == judged.validationRMSE)
+        #expect((served.model == "cmf") == (model.domains[1].refit == nil))
     }
 
     /// A CMF penalty so large that its vectors and biases vanish predicts the held-out users

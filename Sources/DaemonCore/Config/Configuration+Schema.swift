@@ -270,12 +270,15 @@ extension Configuration {
                 "distill", "joint_refit_cmf_regularization", \.distill.jointRefitCMFRegularization, 0...1e6, reload: true,
                 note: [
                     "The joint refit's other model, CMF's own: one bias per user across domains, every",
-                    "penalty per rating (this one), and no target refit after it. Each build solves both",
-                    "models without the target ratings of held-out users (distill.validation_fraction),",
+                    "penalty per rating (this one), and no target refit after it. A judging build solves",
+                    "both models without the target ratings of held-out users (distill.validation_fraction),",
                     "predicts those as cold users, and keeps CMF unless the other is better by more than",
-                    "the standard error; stats: model.joint_refit. It costs two more joint solves a build.",
+                    "the standard error; stats: model.joint_refit. Judging costs two more joint solves.",
                 ],
                 "0 = never: the per-domain model and the targets' refit"),
+            .int(
+                "distill", "joint_refit_judge_every", \.distill.jointRefitJudgeEvery, 1...1_000_000, reload: true,
+                "versions a judged choice of the joint refit's model is kept for (1 = every build judges)"),
             .doubles(
                 "distill", "refit_regularizations", \.distill.refitRegularizations, 0.001...1e9, reload: true,
                 note: [

@@ -135,6 +135,7 @@ public struct Configuration: Sendable, Equatable {
         public var jointRefitSweeps: Int = DistillOptions().jointRefitSweeps
         public var jointRefitRegularization: Double = DistillOptions().jointRefitRegularization
         public var jointRefitCMFRegularization: Double = DistillOptions().jointRefitCMFRegularization
+        public var jointRefitJudgeEvery: Int = DistillOptions().jointRefitJudgeEvery
         public var transferMethods: [String] = DistillOptions().transferMethods
         public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
         public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
@@ -155,6 +156,7 @@ public struct Configuration: Sendable, Equatable {
             options.jointRefitSweeps = jointRefitSweeps
             options.jointRefitRegularization = jointRefitRegularization
             options.jointRefitCMFRegularization = jointRefitCMFRegularization
+            options.jointRefitJudgeEvery = jointRefitJudgeEvery
             options.transferMethods = transferMethods
             options.bridgeRegularization = bridgeRegularization
             options.bridgeBiasRegularization = bridgeBiasRegularization

@@ -162,7 +162,7 @@ struct ServingQueryHandler: QueryHandler, StatusReporting {
                 .object([
                     "model": .string(joint.model), "validation_rmse": .object(joint.validationRMSE.mapValues { .number($0) }),
                     "validation_users": .integer(Int64(joint.validationUsers)), "ratings": .integer(Int64(joint.ratings)),
-                    "users": .integer(Int64(joint.users)),
+                    "users": .integer(Int64(joint.users)), "judged_version": .integer(Int64(joint.judgedVersion)),
                 ])
             } ?? .null,
         ])

@@ -150,8 +150,12 @@ public final class DistillService: Service, Sendable {
         // version, so a build from a cut older than the forget can never replace it.
         let version = nextVersion.add(1, ordering: .relaxed).oldValue
         let cut = await ingest.cut()
-        let options = schedule.withLock { $0.options }
-        let model = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { cut.learner.distill(version: version, options: options) }
+        var options = schedule.withLock { $0.options }
+        // The joint refit's model, judged at most every `jointRefitJudgeEvery` versions.
+        if let kept = model?.jointRefit, !kept.validationRMSE.isEmpty, version - kept.judgedVersion < options.jointRefitJudgeEvery {
+            options.jointRefitReuse = kept
+        }
+        let model = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in cut.learner.distill(version: version, options: options) }
         publish(model, stallNanos: cut.stallNanos)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         buildTimer.recordNanoseconds(Int64(elapsed))

@@ -67,6 +67,13 @@ public struct DistillOptions: Sendable, Equatable {
     /// other model predicts them better by more than the standard error (Learner+JointChoice.swift).
     /// 0.2: the best mean validation RMSE on the family and scifihorror tasks, both datasets.
     public var jointRefitCMFRegularization = 0.2
+    /// Builds (versions) a judged choice of the joint refit's model is kept for: judging costs
+    /// two more joint solves and transfer fits, and what it depends on, the data's regime,
+    /// moves slowly. 1: every build judges.
+    public var jointRefitJudgeEvery = 10
+    /// The choice to keep instead of judging (the daemon passes its last judged one while it is
+    /// younger than `jointRefitJudgeEvery` versions); nil: this build judges.
+    public var jointRefitReuse: JointChoice?
     /// Rank of the PureSVD factors of the seen lists blended into the ranking student at each
     /// build (ImplicitFactors.swift; 0: the head alone), and their weight: 1 gives their
     /// scores the spread of the head's. Rank 5, weight 3: the best mean NDCG@10 over seeds 42

@@ -6,7 +6,7 @@ extension Learner {
     /// runs on any thread while the writer goes on with its own copy.
     public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (teacher, refits, joint) = refitted(options: options)
+        let (teacher, refits, joint) = refitted(version: version, options: options)
         return teacher.distillTeacher(
             version: version, options: options, refits: refits, joint: joint, online: userRecords, start: start)
     }

@@ -21,13 +21,22 @@ extension Learner {
     /// Teacher parameters of every domain refitted on its latest ratings (a copy: the writer's
     /// learner is not changed): the joint refit, then, unless it was CMF's model, the target
     /// refit of each target domain; each target refit by domain, and the joint refit's choice.
-    func refitted(options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit], joint: JointChoice?) {
+    func refitted(version: Int, options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit], joint: JointChoice?) {
         var teacher = self
         var choice: JointChoice?
         if options.jointRefitSweeps > 0 {
             var joint = JointRefit(learner: self, model: .refit, lambda: options.jointRefitRegularization)
             if joint.isJoint {
-                let judged = options.jointRefitCMFRegularization > 0 ? judgeJointModels(options: options) : nil
+                var judgedVersion = version
+                var judged: (model: JointRefit.Model, errors: [String: Double], users: Int)?
+                if options.jointRefitCMFRegularization > 0 {
+                    if let kept = options.jointRefitReuse, let model = JointRefit.Model(rawValue: kept.model) {
+                        judged = (model, kept.validationRMSE, kept.validationUsers)
+                        judgedVersion = kept.judgedVersion
+                    } else {
+                        judged = judgeJointModels(options: options)
+                    }
+                }
                 if let judged, judged.model == .cmf {
                     joint.model = .cmf
                     joint.lambda = options.jointRefitCMFRegularization
@@ -36,7 +45,7 @@ extension Learner {
                 joint.write(into: &teacher)
                 choice = JointChoice(
                     model: joint.model.rawValue, validationRMSE: judged?.errors ?? [:], validationUsers: judged?.users ?? 0,
-                    ratings: joint.ratings.count, users: joint.solvedUsers)
+                    ratings: joint.ratings.count, users: joint.solvedUsers, judgedVersion: judgedVersion)
             }
         }
         guard choice?.model != JointRefit.Model.cmf.rawValue, options.refitSweeps > 0, !options.refitRegularizations.isEmpty

@@ -49,6 +49,7 @@ extension ServingModel {
             try sink.append(UInt64(jointRefit.validationUsers))
             try sink.append(UInt64(jointRefit.ratings))
             try sink.append(UInt64(jointRefit.users))
+            try sink.append(UInt64(jointRefit.judgedVersion))
         }
         try users.archive(into: &sink)
         try sink.append(UInt32(domains.count))
@@ -75,7 +76,8 @@ extension ServingModel {
             let validation = try readNamed(&reader, what: "joint refit models")
             jointRefit = JointChoice(
                 model: model, validationRMSE: validation, validationUsers: Int(try reader.read(UInt64.self)),
-                ratings: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)))
+                ratings: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)),
+                judgedVersion: Int(try reader.read(UInt64.self)))
         }
         let users = try IDIndex.restore(from: &reader)
         let count = Int(try reader.read(UInt32.self))

@@ -194,6 +194,9 @@ public struct JointChoice: Sendable, Equatable {
     /// Ratings in the rings, and the users solved (those whose every rating the rings hold).
     public var ratings: Int
     public var users: Int
+    /// The version whose build judged the models (this one, or an earlier one whose choice
+    /// was kept: `DistillOptions.jointRefitJudgeEvery`).
+    public var judgedVersion: Int
 }
 
 /// The refit of a target domain at build time (Learner+Refit.swift).
