@@ -88,10 +88,11 @@ struct ConfigurationTests {
         let refit = try Configuration.parse(
             yaml: Self.valid
                 + "\nmodel:\n  refit_ratings: 5000\n  refit_source_ratings: 7000\ndistill:\n  refit_sweeps: 2\n  refit_regularizations: [5, 50]\n"
-                + "  joint_refit_sweeps: 4\n  joint_refit_regularization: 0.3\n  joint_refit_cmf_regularization: 0\n  joint_refit_judge_every: 3\n")
+                + "  joint_refit_sweeps: 4\n  joint_refit_regularization: 0.3\n  joint_refit_cmf_regularization: 0\n  joint_refit_judge_every: 3\n  joint_refit_judged_users: 50\n")
         #expect(refit.learnerConfiguration.recentTargetRatings == 5000 && refit.learnerConfiguration.recentSourceRatings == 7000)
         #expect(refit.distill.options.refitSweeps == 2 && refit.distill.options.refitRegularizations == [5, 50])
         #expect(refit.distill.options.jointRefitSweeps == 4 && refit.distill.options.jointRefitRegularization == 0.3)
         #expect(refit.distill.options.jointRefitCMFRegularization == 0 && refit.distill.options.jointRefitJudgeEvery == 3)
+        #expect(refit.distill.options.jointRefitJudgedUsers == 50)
     }
 }

@@ -50,6 +50,15 @@ struct JointChoiceTests {
         #expect((served.model == "cmf") == (model.domains[1].refit == nil))
     }
 
+    /// One slice is judged when it holds enough users; every slice when asked for more.
+    @Test func moreSlicesAreJudgedUntilEnoughUsersHaveBeen() throws {
+        var one = DistillOptions(), all = DistillOptions()
+        (one.jointRefitJudgedUsers, all.jointRefitJudgedUsers) = (1, 1_000_000)
+        let few = try #require(Self.learner.distill(version: 1, options: one).jointRefit)
+        let many = try #require(Self.learner.distill(version: 1, options: all).jointRefit)
+        #expect(few.validationUsers > 0 && many.validationUsers >= 4 * few.validationUsers, "\(few) \(many)")
+    }
+
     /// A CMF penalty so large that its vectors and biases vanish predicts the held-out users
     /// far worse: the other model is chosen. Off, it is never judged.
     @Test func aClearlyWorseCMFIsNotChosenAndZeroTurnsItOff() throws {

@@ -279,6 +279,9 @@ extension Configuration {
             .int(
                 "distill", "joint_refit_judge_every", \.distill.jointRefitJudgeEvery, 1...1_000_000, reload: true,
                 "versions a judged choice of the joint refit's model is kept for (1 = every build judges)"),
+            .int(
+                "distill", "joint_refit_judged_users", \.distill.jointRefitJudgedUsers, 1...1_000_000, reload: true,
+                "held-out users the joint models are judged on: slice after slice until this many (two trials a slice)"),
             .doubles(
                 "distill", "refit_regularizations", \.distill.refitRegularizations, 0.001...1e9, reload: true,
                 note: [

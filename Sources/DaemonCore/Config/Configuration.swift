@@ -136,6 +136,7 @@ public struct Configuration: Sendable, Equatable {
         public var jointRefitRegularization: Double = DistillOptions().jointRefitRegularization
         public var jointRefitCMFRegularization: Double = DistillOptions().jointRefitCMFRegularization
         public var jointRefitJudgeEvery: Int = DistillOptions().jointRefitJudgeEvery
+        public var jointRefitJudgedUsers: Int = DistillOptions().jointRefitJudgedUsers
         public var transferMethods: [String] = DistillOptions().transferMethods
         public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
         public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
@@ -157,6 +158,7 @@ public struct Configuration: Sendable, Equatable {
             options.jointRefitRegularization = jointRefitRegularization
             options.jointRefitCMFRegularization = jointRefitCMFRegularization
             options.jointRefitJudgeEvery = jointRefitJudgeEvery
+            options.jointRefitJudgedUsers = jointRefitJudgedUsers
             options.transferMethods = transferMethods
             options.bridgeRegularization = bridgeRegularization
             options.bridgeBiasRegularization = bridgeBiasRegularization

@@ -71,6 +71,9 @@ public struct DistillOptions: Sendable, Equatable {
     /// two more joint solves and transfer fits, and what it depends on, the data's regime,
     /// moves slowly. 1: every build judges.
     public var jointRefitJudgeEvery = 10
+    /// Held-out users the joint models are judged on: slice after slice of
+    /// `validationFraction` until this many have been, or every slice has.
+    public var jointRefitJudgedUsers = 100
     /// The choice to keep instead of judging (the daemon passes its last judged one while it is
     /// younger than `jointRefitJudgeEvery` versions); nil: this build judges.
     public var jointRefitReuse: JointChoice?

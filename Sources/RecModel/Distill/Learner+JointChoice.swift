@@ -13,31 +13,17 @@ extension Learner {
     /// Both models' held-out errors and the model to serve; `users`: the users judged.
     func judgeJointModels(options: DistillOptions) -> (model: JointRefit.Model, errors: [String: Double], users: Int) {
         let fraction = options.validationFraction
-        let hiding: (Int32) -> Bool = { self.isHeldOut(user: $0, fraction: fraction) }
         var perUser: [String: UserErrors] = [:]
-        for model in JointRefit.Model.allCases {
-            let lambda = model == .cmf ? options.jointRefitCMFRegularization : options.jointRefitRegularization
-            var joint = JointRefit(learner: self, model: model, lambda: lambda, hiding: hiding)
-            // No held-out user the rings hold wholly, with target ratings and others: nothing to judge by.
-            guard !joint.hidden.isEmpty else { return (.refit, [:], 0) }
-            joint.solve(sweeps: options.jointRefitSweeps, options: options)
-            var trial = self
-            joint.write(into: &trial)
-            let targets = domains.indices.filter { configuration.domains[$0].isTarget && domains[$0].recent.count > 0 }
-            var refits: [Int: DomainRefit] = [:]
-            if model == .refit && options.refitSweeps > 0 {
-                for d in targets { refits[d] = trial.refitLeavingOut(domain: d, options: options, hiding: hiding) }
+        // Slice after slice while fewer than `jointRefitJudgedUsers` users have been judged:
+        // with few overlapping users one slice is a few dozen, too few to tell the models apart.
+        for slice in 0..<Self.validationSlices(fraction) {
+            let hiding: (Int32) -> Bool = { self.validationSlice(user: $0, fraction: fraction) == slice }
+            for model in JointRefit.Model.allCases {
+                // No user the rings hold wholly: nothing to judge by, in any slice.
+                guard let errors = trialErrors(model: model, hiding: hiding, options: options) else { return (.refit, [:], 0) }
+                perUser[model.rawValue, default: [:]].merge(errors) { $1 }
             }
-            // The hidden users are cold in the trial: no transfer is fitted or judged on them.
-            for rating in joint.hidden {
-                let row = Int(joint.userRows[Int(rating.user)])
-                trial.userRecords[row, domain: joint.itemDomain[Int(rating.item)], UserColumn.ratings] = 0
-            }
-            var maps: [Int: TransferMap] = [:]
-            if configuration.shareUserVectors {
-                for d in targets { maps[d] = trial.fitTransfer(target: d, options: options, refit: refits[d]) }
-            }
-            perUser[model.rawValue] = joint.coldErrors(in: trial, maps: maps)
+            if (perUser[JointRefit.Model.cmf.rawValue]?.count ?? 0) >= options.jointRefitJudgedUsers { break }
         }
         let errors = perUser.compactMapValues { users -> Double? in
             let (squared, count) = users.values.reduce((0.0, 0)) { ($0.0 + $1.squared, $0.1 + $1.count) }
@@ -46,5 +32,33 @@ extension Learner {
         let order = JointRefit.Model.allCases.map(\.rawValue)
         let model = Self.robustChoice(errors: errors, perUser: perUser, order: order).flatMap(JointRefit.Model.init) ?? .refit
         return (model, errors, perUser[JointRefit.Model.cmf.rawValue]?.count ?? 0)
+    }
+
+    /// One trial: `model` solved without the target ratings of the users `hiding` names, the
+    /// transfer fitted on it, and those ratings predicted as a cold user's, by user; nil when
+    /// the rings hold no user wholly.
+    private func trialErrors(model: JointRefit.Model, hiding: @escaping (Int32) -> Bool, options: DistillOptions) -> UserErrors? {
+        let lambda = model == .cmf ? options.jointRefitCMFRegularization : options.jointRefitRegularization
+        var joint = JointRefit(learner: self, model: model, lambda: lambda, hiding: hiding)
+        guard joint.solvedUsers > 0 else { return nil }
+        guard !joint.hidden.isEmpty else { return [:] }
+        joint.solve(sweeps: options.jointRefitSweeps, options: options)
+        var trial = self
+        joint.write(into: &trial)
+        let targets = domains.indices.filter { configuration.domains[$0].isTarget && domains[$0].recent.count > 0 }
+        var refits: [Int: DomainRefit] = [:]
+        if model == .refit && options.refitSweeps > 0 {
+            for d in targets { refits[d] = trial.refitLeavingOut(domain: d, options: options, hiding: hiding) }
+        }
+        // The hidden users are cold in the trial: no transfer is fitted or judged on them.
+        for rating in joint.hidden {
+            let row = Int(joint.userRows[Int(rating.user)])
+            trial.userRecords[row, domain: joint.itemDomain[Int(rating.item)], UserColumn.ratings] = 0
+        }
+        var maps: [Int: TransferMap] = [:]
+        if configuration.shareUserVectors {
+            for d in targets { maps[d] = trial.fitTransfer(target: d, options: options, refit: refits[d]) }
+        }
+        return joint.coldErrors(in: trial, maps: maps)
     }
 }
