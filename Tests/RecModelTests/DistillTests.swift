@@ -18,6 +18,15 @@ struct DistillTests {
         return learner
     }
 
+    /// Daemon defaults but the joint models judged on one held-out slice (about 40 users here,
+    /// rather than slice after slice until 100): what these tests check does not depend on it,
+    /// JointChoiceTests checks the judging, and debug builds pay two trials a slice.
+    static var options: DistillOptions {
+        var options = DistillOptions()
+        options.jointRefitJudgedUsers = 1
+        return options
+    }
+
     static func rmse(_ predict: (SyntheticRatings.Event) -> Double) -> Double {
         let squared = heldOut.reduce(0.0) { sum, event in
             let error = predict(event) - event.value
@@ -27,7 +36,7 @@ struct DistillTests {
     }
 
     @Test func coldStartTransferBeatsPopularityAndTargetOnly() throws {
-        let model = Self.learner().distill(version: 1)
+        let model = Self.learner().distill(version: 1, options: Self.options)
         let transfer = Self.rmse { event in
             let answer = model.predict(user: "u\(event.user)", item: "i\(event.item)", domain: 1)
             #expect(answer?.strategy == .transfer)
@@ -36,7 +45,7 @@ struct DistillTests {
         // Popularity: what an unknown user gets (domain mean and item bias).
         let popular = Self.rmse { model.predict(user: "nobody", item: "i\($0.item)", domain: 1)?.score ?? 3 }
         // Target only: a model that never saw domain 0 (TGT), so these users are unknown to it.
-        let targetOnlyModel = Self.learner(domains: [1]).distill(version: 1)
+        let targetOnlyModel = Self.learner(domains: [1]).distill(version: 1, options: Self.options)
         let targetOnly = Self.rmse { targetOnlyModel.predict(user: "u\($0.user)", item: "i\($0.item)", domain: 1)?.score ?? 3 }
         #expect(transfer < popular * 0.8, "transfer \(transfer) vs popularity \(popular)")
         #expect(transfer < targetOnly * 0.8, "transfer \(transfer) vs target-only \(targetOnly)")
@@ -48,7 +57,7 @@ struct DistillTests {
 
     @Test func studentStaysWithinTheFidelityBound() {
         let learner = Self.learner(dimension: 16)
-        let options = DistillOptions()
+        let options = Self.options
         var small = options
         small.dimension = 8
         let model = learner.distill(version: 1, options: small)
@@ -64,7 +73,7 @@ struct DistillTests {
     /// (the ranking head alone: the implicit part adds dimensions the student cannot all keep).
     @Test func fullRankStudentTopTenAgreesWithTheTeacher() {
         let learner = Self.learner()
-        var options = DistillOptions()
+        var options = Self.options
         options.dimension = 8
         options.rankingImplicitRank = 0
         let model = learner.distill(version: 1, options: options)
@@ -81,7 +90,7 @@ struct DistillTests {
     /// The top-k scan skips items below the worst kept score: the k best must be exactly the
     /// first k of the full ranking (where nothing is skipped), ties included.
     @Test func topKScanKeepsExactlyTheBestOfTheFullRanking() {
-        let model = Self.learner().distill(version: 1)
+        let model = Self.learner().distill(version: 1, options: Self.options)
         for user in 0..<50 {
             for domain in 0..<2 {
                 let all = model.recommend(user: "u\(user)", domain: domain, k: 10_000, excludeSeen: true).items
@@ -99,7 +108,7 @@ struct DistillTests {
         let events = data.events(perUser: 60, domains: [0])
         var learner = Learner(configuration: SyntheticRatings.configuration(domains: 1))
         for event in events { learner.apply(SyntheticRatings.rating(event)) }
-        let model = learner.distill(version: 1)
+        let model = learner.distill(version: 1, options: Self.options)
         let items = learner.statistics(domain: 0).items
         #expect(items > 2_048)
         for user in 0..<30 {
@@ -113,7 +122,7 @@ struct DistillTests {
 
     @Test func recommendExcludesSeenItemsAndSaysHow() {
         let learner = Self.learner()
-        let model = learner.distill(version: 1)
+        let model = learner.distill(version: 1, options: Self.options)
         let personal = model.recommend(user: "u1", domain: 1, k: 100, excludeSeen: true)
         #expect(personal.strategy == .personal)
         #expect(!personal.items.contains { learner.hasSeen(user: "u1", item: $0.item, domain: 1) })
@@ -130,13 +139,13 @@ struct DistillTests {
 
     @Test func forgetRemovesTheUserFromTheNextVersionAndTheTransferFit() throws {
         var learner = Self.learner()
-        let before = learner.distill(version: 1)
+        let before = learner.distill(version: 1, options: Self.options)
         #expect(before.strategy(user: "u5", domain: 1) == .personal)
         let derived = before.removing(user: "u5", version: 2)
         #expect(derived.strategy(user: "u5", domain: 1) == .popular, "the derived version forgets at once")
         #expect(before.strategy(user: "u5", domain: 1) == .personal, "a published version never changes")
         learner.forget(user: "u5")
-        let after = learner.distill(version: 3)
+        let after = learner.distill(version: 3, options: Self.options)
         #expect(after.strategy(user: "u5", domain: 0) == .popular)
         let fitted = try #require(before.domains[1].transfer), refitted = try #require(after.domains[1].transfer)
         #expect(refitted.trainingUsers == fitted.trainingUsers - 1)
@@ -144,7 +153,7 @@ struct DistillTests {
     }
 
     @Test func anEmptyLearnerDistillsToAModelThatServesNothing() {
-        let model = Learner(configuration: SyntheticRatings.configuration()).distill(version: 1)
+        let model = Learner(configuration: SyntheticRatings.configuration()).distill(version: 1, options: Self.options)
         #expect(model.recommend(user: "u", domain: 0, k: 10, excludeSeen: true).items.isEmpty)
         #expect(model.popular(domain: 1, k: 10).isEmpty)
         #expect(model.predict(user: "u", item: "i", domain: 0) == nil)

@@ -10,10 +10,10 @@ struct ServingEncodingTests {
     /// cluster index.
     static let models: [ServingModel] = {
         let learner = DistillTests.learner()
-        var indexed = DistillOptions()
+        var indexed = DistillTests.options
         indexed.indexClusters = 8
         indexed.indexProbe = 3
-        return [learner.distill(version: 7), learner.distill(version: 8, options: indexed)]
+        return [learner.distill(version: 7, options: DistillTests.options), learner.distill(version: 8, options: indexed)]
     }()
 
     @Test(arguments: [0, 1]) func decodedModelAnswersAsTheOriginalAndReencodesToTheSameBytes(which: Int) throws {
