@@ -18,10 +18,16 @@ extension Learner {
         // with few overlapping users one slice is a few dozen, too few to tell the models apart.
         for slice in 0..<Self.validationSlices(fraction) {
             let hiding: (Int32) -> Bool = { self.validationSlice(user: $0, fraction: fraction) == slice }
+            // The rings read once a slice; each model's trial starts from a copy.
+            let problem = JointRefit(learner: self, model: .cmf, lambda: options.jointRefitCMFRegularization, hiding: hiding)
+            // No user the rings hold wholly: nothing to judge by, in any slice.
+            guard problem.solvedUsers > 0 else { return (.refit, [:], 0) }
+            guard !problem.hidden.isEmpty else { continue }
             for model in JointRefit.Model.allCases {
-                // No user the rings hold wholly: nothing to judge by, in any slice.
-                guard let errors = trialErrors(model: model, hiding: hiding, options: options) else { return (.refit, [:], 0) }
-                perUser[model.rawValue, default: [:]].merge(errors) { $1 }
+                var joint = problem
+                joint.model = model
+                joint.lambda = model == .cmf ? options.jointRefitCMFRegularization : options.jointRefitRegularization
+                perUser[model.rawValue, default: [:]].merge(trialErrors(joint, hiding: hiding, options: options)) { $1 }
             }
             if (perUser[JointRefit.Model.cmf.rawValue]?.count ?? 0) >= options.jointRefitJudgedUsers { break }
         }
@@ -34,14 +40,11 @@ extension Learner {
         return (model, errors, perUser[JointRefit.Model.cmf.rawValue]?.count ?? 0)
     }
 
-    /// One trial: `model` solved without the target ratings of the users `hiding` names, the
-    /// transfer fitted on it, and those ratings predicted as a cold user's, by user; nil when
-    /// the rings hold no user wholly.
-    private func trialErrors(model: JointRefit.Model, hiding: @escaping (Int32) -> Bool, options: DistillOptions) -> UserErrors? {
-        let lambda = model == .cmf ? options.jointRefitCMFRegularization : options.jointRefitRegularization
-        var joint = JointRefit(learner: self, model: model, lambda: lambda, hiding: hiding)
-        guard joint.solvedUsers > 0 else { return nil }
-        guard !joint.hidden.isEmpty else { return [:] }
+    /// One trial: `joint` (built without the target ratings of the users `hiding` names) solved,
+    /// the transfer fitted on it, and those ratings predicted as a cold user's, by user.
+    private func trialErrors(_ joint: JointRefit, hiding: (Int32) -> Bool, options: DistillOptions) -> UserErrors {
+        var joint = joint
+        let model = joint.model
         joint.solve(sweeps: options.jointRefitSweeps, options: options)
         var trial = self
         joint.write(into: &trial)
