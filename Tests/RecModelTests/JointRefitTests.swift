@@ -103,6 +103,36 @@ struct JointRefitTests {
         var empty = RidgeSolver(width: 3)
         #expect(empty.solve(penalties: [1, 1, 1]) == nil, "no rows, no solution")
     }
+
+    /// The normal equations' kernel (AVX2 and baseline) gives the bits of the plain sum, one
+    /// row at a time over the upper triangle, mirrored: replays do not depend on the CPU.
+    @Test func normalEquationsHaveTheBitsOfOneRowAtATime() {
+        var generator = SplitMix64(seed: 11)
+        for width in [1, 3, 5, 33, 34] {
+            for rows in [0, 1, 3, 4, 7, 9, 40] {
+                // Full 53-bit values (products of floats would add up exactly, in any order),
+                // some exactly 0 (the one-hot bias columns of the refit).
+                func value() -> Double { (Double(generator.next() >> 11) / 0x1p53 - 0.5) * 3 }
+                let features = (0..<rows * width).map { index -> Double in index % 7 == 3 ? 0 : value() }
+                let targets = (0..<rows).map { _ in value() * 4 }
+                var gram = [Double](repeating: 0, count: width * width), right = [Double](repeating: 0, count: width)
+                for row in 0..<rows {
+                    for i in 0..<width where features[row * width + i] != 0 {
+                        let left = features[row * width + i]
+                        for j in i..<width { gram[i * width + j] += left * features[row * width + j] }
+                        right[i] += left * targets[row]
+                    }
+                }
+                for i in 0..<width { for j in 0..<i { gram[i * width + j] = gram[j * width + i] } }
+                for allowAVX2 in [true, false] {
+                    var g = [Double](repeating: 0, count: width * width), r = [Double](repeating: 0, count: width)
+                    RidgeSolver.accumulateNormalEquations(features, targets, width: width, into: &g, &r, allowAVX2: allowAVX2)
+                    #expect(g.map(\.bitPattern) == gram.map(\.bitPattern), "Gram, width \(width), \(rows) rows, AVX2 \(allowAVX2)")
+                    #expect(r.map(\.bitPattern) == right.map(\.bitPattern), "Xᵀy, width \(width), \(rows) rows, AVX2 \(allowAVX2)")
+                }
+            }
+        }
+    }
 }
 
 @Suite("Cold-start method choice")

@@ -101,12 +101,34 @@ struct BridgeData {
         return result
     }
 
-    /// out[at..<at+k] = x·s_u.
+    /// out[at..<at+k] = x·s_u. Four outputs at a time, each summed in its own order (b
+    /// ascending): independent chains of adds, the bits of one output at a time.
     private func transform(_ x: [Double], user u: Int, into out: inout [Double], at offset: Int) {
-        for a in 0..<k {
-            var sum = 0.0
-            for b in 0..<k { sum += x[a * k + b] * sources[u * k + b] }
-            out[offset + a] = sum
+        precondition(x.count == k * k && (u + 1) * k <= sources.count && offset + k <= out.count)
+        x.withUnsafeBufferPointer { x in
+            sources.withUnsafeBufferPointer { sources in
+                out.withUnsafeMutableBufferPointer { out in
+                    let (x, s, out) = (x.baseAddress!, sources.baseAddress! + u * k, out.baseAddress! + offset)
+                    var a = 0
+                    while a + 4 <= k {
+                        let (x0, x1, x2, x3) = (x + a * k, x + (a + 1) * k, x + (a + 2) * k, x + (a + 3) * k)
+                        var (sum0, sum1, sum2, sum3) = (0.0, 0.0, 0.0, 0.0)
+                        for b in 0..<k {
+                            sum0 += x0[b] * s[b]
+                            sum1 += x1[b] * s[b]
+                            sum2 += x2[b] * s[b]
+                            sum3 += x3[b] * s[b]
+                        }
+                        (out[a], out[a + 1], out[a + 2], out[a + 3]) = (sum0, sum1, sum2, sum3)
+                        a += 4
+                    }
+                    for a in a..<k {
+                        var sum = 0.0
+                        for b in 0..<k { sum += x[a * k + b] * s[b] }
+                        out[a] = sum
+                    }
+                }
+            }
         }
     }
 
@@ -191,19 +213,68 @@ struct BridgeData {
     private func apply(_ x: [Double], users: [Int], coefficient: (Int, Double) -> Double) -> [Double] {
         var result = [Double](repeating: 0, count: k * k)
         var t = [Double](repeating: 0, count: k), g = [Double](repeating: 0, count: k)
-        for u in users {
-            transform(x, user: u, into: &t, at: 0)
-            for a in 0..<k { g[a] = 0 }
-            for index in ratingsOf[u] {
-                let v = Int(itemOf[index]) * k
-                var dot = 0.0
-                for a in 0..<k { dot += itemVectors[v + a] * t[a] }
-                let c = coefficient(index, dot)
-                for a in 0..<k { g[a] += c * itemVectors[v + a] }
+        // Unchecked, and four ratings' dot products at a time (four independent sums, each
+        // in its own order): this runs ratings × CG iterations × rounds times per fit, and
+        // the bits are those of one rating at a time.
+        itemVectors.withUnsafeBufferPointer { items in
+            sources.withUnsafeBufferPointer { sources in
+                result.withUnsafeMutableBufferPointer { result in
+                    for u in users {
+                        transform(x, user: u, into: &t, at: 0)
+                        t.withUnsafeBufferPointer { t in
+                            g.withUnsafeMutableBufferPointer { g in
+                                accumulate(ratingsOf[u], items: items.baseAddress!, t: t.baseAddress!, into: g.baseAddress!, coefficient)
+                                let s = sources.baseAddress! + u * k
+                                for a in 0..<k where g[a] != 0 {
+                                    let (line, ga) = (result.baseAddress! + a * k, g[a])
+                                    for b in 0..<k { line[b] += ga * s[b] }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            for a in 0..<k where g[a] != 0 { for b in 0..<k { result[a * k + b] += g[a] * sources[u * k + b] } }
         }
         return result
+    }
+
+    /// g = Σ_i c(i, v_i·t) v_i over one user's ratings.
+    @inline(__always)
+    private func accumulate(
+        _ ratings: [Int], items: UnsafePointer<Double>, t: UnsafePointer<Double>, into g: UnsafeMutablePointer<Double>,
+        _ coefficient: (Int, Double) -> Double
+    ) {
+        for a in 0..<k { g[a] = 0 }
+        var next = 0
+        while next + 4 <= ratings.count {
+            let (i0, i1, i2, i3) = (ratings[next], ratings[next + 1], ratings[next + 2], ratings[next + 3])
+            let v0 = items + Int(itemOf[i0]) * k, v1 = items + Int(itemOf[i1]) * k
+            let v2 = items + Int(itemOf[i2]) * k, v3 = items + Int(itemOf[i3]) * k
+            var (d0, d1, d2, d3) = (0.0, 0.0, 0.0, 0.0)
+            for a in 0..<k {
+                d0 += v0[a] * t[a]
+                d1 += v1[a] * t[a]
+                d2 += v2[a] * t[a]
+                d3 += v3[a] * t[a]
+            }
+            let (c0, c1, c2, c3) = (coefficient(i0, d0), coefficient(i1, d1), coefficient(i2, d2), coefficient(i3, d3))
+            for a in 0..<k {
+                var value = g[a]
+                value += c0 * v0[a]
+                value += c1 * v1[a]
+                value += c2 * v2[a]
+                value += c3 * v3[a]
+                g[a] = value
+            }
+            next += 4
+        }
+        for index in ratings[next...] {
+            let v = items + Int(itemOf[index]) * k
+            var dot = 0.0
+            for a in 0..<k { dot += v[a] * t[a] }
+            let c = coefficient(index, dot)
+            for a in 0..<k { g[a] += c * v[a] }
+        }
     }
 
     private func conjugateGradients(users: [Int], target: [Double], ridge: Double, start: [Double]) -> [Double] {

@@ -1,3 +1,5 @@
+internal import CKernels
+
 /// The joint refit at distillation: collective matrix factorization solved in batch
 /// (alternating least squares) over the rings of every domain's latest ratings, started from
 /// the online parameters.
@@ -311,6 +313,8 @@ struct JointRefit {
 /// than the width² one. Buffers are kept between solves (one solver per loop over rows).
 struct RidgeSolver {
     let width: Int
+    /// false: the baseline kernel (tests compare the two).
+    var allowAVX2 = true
     private var features: [Double] = []
     private var targets: [Double] = []
     private var system: [Double] = []
@@ -360,22 +364,8 @@ struct RidgeSolver {
             right.append(contentsOf: targets)
         } else {
             right.append(contentsOf: repeatElement(0, count: w))
-            features.withUnsafeBufferPointer { x in
-                system.withUnsafeMutableBufferPointer { g in
-                    for row in 0..<n {
-                        let r = x.baseAddress! + row * w
-                        for i in 0..<w where r[i] != 0 {
-                            let left = r[i]
-                            for j in i..<w { g[i * w + j] += left * r[j] }
-                            right[i] += left * targets[row]
-                        }
-                    }
-                    for i in 0..<w {
-                        g[i * w + i] += penalties[i]
-                        for j in 0..<i { g[i * w + j] = g[j * w + i] }
-                    }
-                }
-            }
+            Self.accumulateNormalEquations(features, targets, width: w, into: &system, &right, allowAVX2: allowAVX2)
+            for i in 0..<w { system[i * w + i] += penalties[i] }
         }
         guard Self.choleskySolve(&system, &right, size: size) else { return nil }
         guard dual else { return right }
@@ -383,6 +373,26 @@ struct RidgeSolver {
         for row in 0..<n { for j in 0..<w { weights[j] += right[row] * features[row * w + j] } }
         for j in 0..<w { weights[j] *= scales[j] }
         return weights
+    }
+
+    /// gram += Xᵀ·X (whole, row-major) and right += Xᵀ·y, X being `features` (`width` a row),
+    /// in C (ridge_gram.c): four rows at a time, AVX2 where the CPU has it, the bits of one row
+    /// at a time everywhere.
+    static func accumulateNormalEquations(
+        _ features: [Double], _ targets: [Double], width w: Int, into gram: inout [Double], _ right: inout [Double],
+        allowAVX2: Bool = true
+    ) {
+        precondition(features.count == targets.count * w && gram.count == w * w && right.count == w)
+        features.withUnsafeBufferPointer { x in
+            targets.withUnsafeBufferPointer { y in
+                gram.withUnsafeMutableBufferPointer { g in
+                    right.withUnsafeMutableBufferPointer { rhs in
+                        guard let x = x.baseAddress, let y = y.baseAddress else { return }
+                        crossrec_gram_accumulate(x, y, targets.count, w, g.baseAddress!, rhs.baseAddress!, allowAVX2 ? 1 : 0)
+                    }
+                }
+            }
+        }
     }
 
     /// Solves A x = b in place (A symmetric positive definite, size × size, row-major; b
