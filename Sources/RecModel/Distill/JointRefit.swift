@@ -346,14 +346,33 @@ struct RidgeSolver {
         right.removeAll(keepingCapacity: true)
         let scales = penalties.map { 1 / max($0, 1e-9).squareRoot() }
         if dual {
-            // Z in place of X, then K = Z·Zᵀ + I against y.
-            for index in features.indices { features[index] *= scales[index % w] }
+            // Z in place of X, then K = Z·Zᵀ + I against y: each dot product summed over j
+            // ascending, four of them at a time (independent chains of adds, the same bits).
+            features.withUnsafeMutableBufferPointer { z in
+                for row in 0..<n { for j in 0..<w { z[row * w + j] *= scales[j] } }
+            }
             features.withUnsafeBufferPointer { z in
                 system.withUnsafeMutableBufferPointer { k in
+                    let (z, k) = (z.baseAddress!, k.baseAddress!)
                     for a in 0..<n {
-                        for b in a..<n {
+                        let za = z + a * w
+                        var b = a
+                        while b + 4 <= n {
+                            let (z0, z1, z2, z3) = (z + b * w, z + (b + 1) * w, z + (b + 2) * w, z + (b + 3) * w)
+                            var (d0, d1, d2, d3) = (0.0, 0.0, 0.0, 0.0)
+                            for j in 0..<w {
+                                d0 += za[j] * z0[j]
+                                d1 += za[j] * z1[j]
+                                d2 += za[j] * z2[j]
+                                d3 += za[j] * z3[j]
+                            }
+                            (k[a * n + b], k[a * n + b + 1], k[a * n + b + 2], k[a * n + b + 3]) = (d0, d1, d2, d3)
+                            (k[b * n + a], k[(b + 1) * n + a], k[(b + 2) * n + a], k[(b + 3) * n + a]) = (d0, d1, d2, d3)
+                            b += 4
+                        }
+                        for b in b..<n {
                             var dot = 0.0
-                            for j in 0..<w { dot += z[a * w + j] * z[b * w + j] }
+                            for j in 0..<w { dot += za[j] * z[b * w + j] }
                             k[a * n + b] = dot
                             k[b * n + a] = dot
                         }
