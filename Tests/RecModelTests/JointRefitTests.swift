@@ -62,6 +62,24 @@ struct JointRefitTests {
         #expect(teacher.domains[d].itemRecords.vector(item)[0] != learner.domains[d].itemRecords.vector(item)[0])
     }
 
+    /// Items no complete user rated in the rings are solved once, not every sweep: their
+    /// inputs do not move, so the result is the same bits as solving them in every sweep.
+    @Test func itemsOfIncompleteUsersAloneAreSolvedOnceWithTheSameBits() throws {
+        let learner = Self.learner(sourceRing: 2_000, lastUsers: 10)
+        for model in JointRefit.Model.allCases {
+            let problem = JointRefit(learner: learner, model: model, lambda: 0.1)
+            let settled = problem.itemRows.indices.filter { i in !problem.ratings.contains { Int($0.item) == i && problem.complete[Int($0.user)] } }
+            #expect(!settled.isEmpty && settled.count < problem.itemRows.count, "both kinds of items")
+            var once = problem, every = problem
+            once.solve(sweeps: 3, options: Self.options(sweeps: 3))
+            every.solve(sweeps: 3, options: Self.options(sweeps: 3), resolveSettled: true)
+            #expect(once.itemVectors.map(\.bitPattern) == every.itemVectors.map(\.bitPattern), "\(model)")
+            #expect(once.itemBias.map(\.bitPattern) == every.itemBias.map(\.bitPattern), "\(model)")
+            #expect(once.solvedVectors.map(\.bitPattern) == every.solvedVectors.map(\.bitPattern), "\(model)")
+            #expect(once.itemVectors != problem.itemVectors, "the items were solved")
+        }
+    }
+
     /// The lists rank with the online vectors, which the ranking head's items were learned
     /// against: a user who rated in the domain gets the same list with or without the refit.
     @Test func listsOfUsersWhoRatedInTheDomainDoNotChange() throws {

@@ -159,10 +159,15 @@ struct JointRefit {
 
     /// `sweeps` alternations of users (vector and per-domain biases) and items (vector and bias).
     /// `twins`: also the source-only vectors (not needed to judge a model).
-    mutating func solve(sweeps: Int, options: DistillOptions, twins: Bool = true) {
-        for _ in 0..<sweeps {
+    /// `resolveSettled`: solve those items again in every sweep all the same (tests compare).
+    mutating func solve(sweeps: Int, options: DistillOptions, twins: Bool = true, resolveSettled: Bool = false) {
+        // An item rated in the rings by no complete user is solved from inputs no sweep
+        // changes (online vectors and biases): every sweep after the first would give it the
+        // same bits again. At 1 M users most raters have ratings older than the rings.
+        let moving = itemRows.indices.map { i in byItem[i].contains { complete[Int(ratings[$0].user)] } }
+        for sweep in 0..<sweeps {
             solveUsers(options: options)
-            solveItems(options: options)
+            solveItems(options: options, only: sweep == 0 || resolveSettled ? nil : moving)
         }
         if twins { solveTwins(options: options) }
     }
@@ -202,11 +207,11 @@ struct JointRefit {
     }
 
     /// Each item's [q_i, b_i] by ridge regression of r − μ_d − b_ud on [p_u, 1]: the vector
-    /// penalized λ·n, the bias absolutely (`cmf`: λ·n too).
-    private mutating func solveItems(options: DistillOptions) {
+    /// penalized λ·n, the bias absolutely (`cmf`: λ·n too). `only`: the items to solve (nil: all).
+    private mutating func solveItems(options: DistillOptions, only: [Bool]? = nil) {
         let k = dimension, width = k + 1
         var solver = RidgeSolver(width: width)
-        for i in itemRows.indices {
+        for i in itemRows.indices where only?[i] ?? true {
             let group = byItem[i]
             let d = itemDomain[i]
             solver.reset()
