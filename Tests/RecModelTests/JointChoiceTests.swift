@@ -50,6 +50,28 @@ struct JointChoiceTests {
         #expect((served.model == "cmf") == (model.domains[1].refit == nil))
     }
 
+    /// The daemon keeps a judged choice for `jointRefitJudgeEvery` versions counted from the
+    /// one that judged it, then judges again; an unjudged choice is never kept.
+    @Test func aJudgedChoiceIsKeptForJudgeEveryVersions() {
+        let judged = JointChoice(model: "cmf", validationRMSE: ["cmf": 0.9, "refit": 0.95], validationUsers: 100, ratings: 1_000, users: 90, judgedVersion: 7)
+        var options = DistillOptions()
+        options.jointRefitJudgeEvery = 3
+        for (version, kept) in [(8, true), (9, true), (10, false), (11, false)] {
+            options.keepJointChoice(judged, building: version)
+            #expect((options.jointRefitReuse == judged) == kept, "version \(version)")
+        }
+        options.keepJointChoice(judged, building: 8)
+        options.keepJointChoice(nil, building: 9)
+        #expect(options.jointRefitReuse == nil, "no choice served: judge")
+        var unjudged = judged
+        unjudged.validationRMSE = [:]
+        options.keepJointChoice(unjudged, building: 8)
+        #expect(options.jointRefitReuse == nil, "nothing was judged: judge")
+        options.jointRefitJudgeEvery = 1
+        options.keepJointChoice(judged, building: 8)
+        #expect(options.jointRefitReuse == nil, "1: every build judges")
+    }
+
     /// One slice is judged when it holds enough users; every slice when asked for more.
     @Test func moreSlicesAreJudgedUntilEnoughUsersHaveBeen() throws {
         var one = DistillOptions(), all = DistillOptions()

@@ -152,9 +152,7 @@ public final class DistillService: Service, Sendable {
         let cut = await ingest.cut()
         var options = schedule.withLock { $0.options }
         // The joint refit's model, judged at most every `jointRefitJudgeEvery` versions.
-        if let kept = model?.jointRefit, !kept.validationRMSE.isEmpty, version - kept.judgedVersion < options.jointRefitJudgeEvery {
-            options.jointRefitReuse = kept
-        }
+        options.keepJointChoice(model?.jointRefit, building: version)
         let model = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in cut.learner.distill(version: version, options: options) }
         publish(model, stallNanos: cut.stallNanos)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started

@@ -91,4 +91,16 @@ public struct DistillOptions: Sendable, Equatable {
     public var indexRecallUsers = 200
 
     public init() {}
+
+    /// Sets `jointRefitReuse` for the build of `version` from the choice the version before it
+    /// served: kept while fewer than `jointRefitJudgeEvery` versions have passed since it was
+    /// judged. A choice made without judging (one candidate, or nothing to judge by) is never
+    /// kept: the next build judges.
+    public mutating func keepJointChoice(_ served: JointChoice?, building version: Int) {
+        guard let served, !served.validationRMSE.isEmpty, version - served.judgedVersion < jointRefitJudgeEvery else {
+            jointRefitReuse = nil
+            return
+        }
+        jointRefitReuse = served
+    }
 }
