@@ -287,12 +287,30 @@ fileprivate struct RefitProblem {
         return userVectors.withUnsafeBufferPointer { vectors in
             func feature(_ row: Int, _ j: Int) -> Double { j < k ? vectors[users[row] * k + j] : scale }
             if n < width {
+                // Each dot product summed over j ascending, four of them at a time
+                // (independent chains of adds: the bits of one at a time).
                 var kernel = SmallMatrix(rows: n, columns: n)
+                let p = vectors.baseAddress!
                 for a in 0..<n {
-                    for b in a..<n {
+                    let pa = p + users[a] * k
+                    var b = a
+                    while b + 4 <= n {
+                        let (p0, p1, p2, p3) = (p + users[b] * k, p + users[b + 1] * k, p + users[b + 2] * k, p + users[b + 3] * k)
+                        var (d0, d1, d2, d3) = (scale * scale, scale * scale, scale * scale, scale * scale)
+                        for j in 0..<k {
+                            d0 += pa[j] * p0[j]
+                            d1 += pa[j] * p1[j]
+                            d2 += pa[j] * p2[j]
+                            d3 += pa[j] * p3[j]
+                        }
+                        (kernel[a, b], kernel[a, b + 1], kernel[a, b + 2], kernel[a, b + 3]) = (d0, d1, d2, d3)
+                        (kernel[b, a], kernel[b + 1, a], kernel[b + 2, a], kernel[b + 3, a]) = (d0, d1, d2, d3)
+                        b += 4
+                    }
+                    for b in b..<n {
                         var dot = scale * scale
-                        let pa = users[a] * k, pb = users[b] * k
-                        for j in 0..<k { dot += vectors[pa + j] * vectors[pb + j] }
+                        let pb = p + users[b] * k
+                        for j in 0..<k { dot += pa[j] * pb[j] }
                         kernel[a, b] = dot
                         kernel[b, a] = dot
                     }
@@ -303,14 +321,14 @@ fileprivate struct RefitProblem {
                 for row in 0..<n { for j in 0..<width { weights[j] += alpha[row] * feature(row, j) } }
                 return weights
             }
-            var gram = SmallMatrix(rows: width, columns: width)
-            var right = SmallMatrix(rows: width, columns: 1)
-            var x = [Double](repeating: scale, count: width)
-            for row in 0..<n {
-                for j in 0..<k { x[j] = vectors[users[row] * k + j] }
-                x.withUnsafeBufferPointer { gram.addOuter($0.baseAddress!) }
-                for j in 0..<width { right[j, 0] += x[j] * targets[row] }
-            }
+            // The rows [p_u, scale], then the normal equations by the joint refit's kernel
+            // (the sums of SmallMatrix.addOuter row after row, the same bits).
+            var features = [Double](repeating: scale, count: n * width)
+            for row in 0..<n { for j in 0..<k { features[row * width + j] = vectors[users[row] * k + j] } }
+            var gramValues = [Double](repeating: 0, count: width * width), rightValues = [Double](repeating: 0, count: width)
+            RidgeSolver.accumulateNormalEquations(features, targets, width: width, into: &gramValues, &rightValues)
+            var gram = SmallMatrix(rows: width, columns: width, values: gramValues)
+            let right = SmallMatrix(rows: width, columns: 1, values: rightValues)
             for j in 0..<width { gram[j, j] += lambda }
             return gram.solveSymmetric(right)?.values
         }
