@@ -155,6 +155,22 @@ struct JointRefitTests {
 
 @Suite("Cold-start method choice")
 struct TransferChoiceTests {
+    /// Sums over users go by ascending row, not in a Dictionary's order (seeded per process,
+    /// and different for the same entries at another capacity): the same errors give the same
+    /// bits however they were collected.
+    @Test func errorsAreSummedInRowOrder() {
+        var generator = SplitMix64(seed: 5)
+        let entries = (0..<500).map { row in (Int32(row * 7 % 1_000), (squared: Double(generator.nextSignedUnitFloat()) / 3 + 1, count: 1)) }
+        var small: Learner.UserErrors = [:], large: Learner.UserErrors = [:]
+        large.reserveCapacity(100_000)
+        for (row, error) in entries { small[row] = error }
+        for (row, error) in entries.reversed() { large[row] = error }
+        #expect(Array(small.keys) != Array(large.keys), "the two dictionaries iterate differently")
+        let a = Learner.inRowOrder(small), b = Learner.inRowOrder(large)
+        #expect(a.map(\.row) == entries.map(\.0).sorted())
+        #expect(a.map(\.row) == b.map(\.row) && a.map(\.squared.bitPattern) == b.map(\.squared.bitPattern))
+    }
+
     /// Per-user squared errors of one rating each: `shared` errs by `base`, the other two by
     /// `base` minus a gain that alternates in sign around its mean.
     static func errors(users: Int, gain: Double, spread: Double) -> [String: Learner.UserErrors] {

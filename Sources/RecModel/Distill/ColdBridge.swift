@@ -161,7 +161,7 @@ struct BridgeData {
     /// Squared error and count over the held-out users' ratings of base + `extra(rating,
     /// user)`, clipped.
     func heldOutErrors(_ extra: (Int, Int) -> Double) -> (squared: Double, count: Int) {
-        heldOutUserErrors(extra).values.reduce((0, 0)) { ($0.0 + $1.squared, $0.1 + $1.count) }
+        Learner.inRowOrder(heldOutUserErrors(extra)).reduce((0, 0)) { ($0.0 + $1.squared, $0.1 + $1.count) }
     }
 
     /// The same, per held-out user (by learner row) with at least one judged rating.

@@ -32,7 +32,7 @@ extension Learner {
             if (perUser[JointRefit.Model.cmf.rawValue]?.count ?? 0) >= options.jointRefitJudgedUsers { break }
         }
         let errors = perUser.compactMapValues { users -> Double? in
-            let (squared, count) = users.values.reduce((0.0, 0)) { ($0.0 + $1.squared, $0.1 + $1.count) }
+            let (squared, count) = Self.inRowOrder(users).reduce((0.0, 0)) { ($0.0 + $1.squared, $0.1 + $1.count) }
             return count == 0 ? nil : (squared / Double(count)).squareRoot()
         }
         let order = JointRefit.Model.allCases.map(\.rawValue)

@@ -133,10 +133,10 @@ extension Learner {
         var squared: [String: Double] = [:], counts: [String: Int] = [:], slices: [String: Int] = [:]
         var perUser: [String: UserErrors] = [:]
         func add(_ method: String, _ errors: UserErrors) {
-            for (row, error) in errors {
-                squared[method, default: 0] += error.squared
-                counts[method, default: 0] += error.count
-                perUser[method, default: [:]][row] = error
+            for (row, squaredError, count) in Self.inRowOrder(errors) {
+                squared[method, default: 0] += squaredError
+                counts[method, default: 0] += count
+                perUser[method, default: [:]][row] = (squaredError, count)
             }
             slices[method, default: 0] += 1
         }
@@ -178,6 +178,13 @@ extension Learner {
     /// Held-out errors by user row: squared error and rating count.
     typealias UserErrors = [Int32: (squared: Double, count: Int)]
 
+    /// The errors by ascending user row. Every sum over users goes in this order: a
+    /// Dictionary's order is seeded per process, and sums in it made a replay's reported
+    /// errors, and in a near tie its choices, differ from run to run.
+    static func inRowOrder(_ errors: UserErrors) -> [(row: Int32, squared: Double, count: Int)] {
+        errors.keys.sorted().map { row in (row, errors[row]!.squared, errors[row]!.count) }
+    }
+
     /// The simplest candidate (the first of `order`, by default `allTransferMethods`) unless a
     /// more complex one lowers the held-out mean squared error by more than the standard error
     /// of that difference (paired by user): with few overlapping users a more flexible map
@@ -189,8 +196,9 @@ extension Learner {
         guard var chosen = candidates.first else { return nil }
         for candidate in candidates.dropFirst() {
             guard let simpler = perUser[chosen], let complex = perUser[candidate] else { continue }
-            let differences = simpler.compactMap { row, error in complex[row].map { error.squared - $0.squared } }
-            let ratings = Double(simpler.values.reduce(0) { $0 + $1.count })
+            let ordered = inRowOrder(simpler)
+            let differences = ordered.compactMap { row, squared, _ in complex[row].map { squared - $0.squared } }
+            let ratings = Double(ordered.reduce(0) { $0 + $1.count })
             guard differences.count > 1, ratings > 0 else { continue }
             let mean = differences.reduce(0, +) / Double(differences.count)
             let variance = differences.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(differences.count - 1)
