@@ -83,26 +83,27 @@ struct JointRefit {
         limit = learner.configuration.parameterLimit
         targets = learner.configuration.domains.map(\.isTarget)
         online = learner.userRecords
-        var denseUser: [Int32: Int32] = [:]
+        // Dense numbers by learner row (-1: not yet seen), in arrays: the rings of a large
+        // model hold millions of ratings, and a Dictionary's hashing was a share of a build.
+        var denseUser = [Int32](repeating: -1, count: learner.users.rowLimit)
         var ringCounts: [Int] = []
         for d in learner.domains.indices {
-            var denseItem: [Int32: Int32] = [:]
+            var denseItem = [Int32](repeating: -1, count: learner.domains[d].items.rowLimit)
             learner.domains[d].recent.forEach { userHash, itemHash, value in
                 guard let user = learner.users.row(ofHash: userHash), let item = learner.domains[d].items.row(ofHash: itemHash) else {
                     return
                 }
-                let u = denseUser[user] ?? {
+                if denseUser[Int(user)] < 0 {
                     userRows.append(user)
                     ringCounts.append(0)
-                    denseUser[user] = Int32(userRows.count - 1)
-                    return Int32(userRows.count - 1)
-                }()
-                let i = denseItem[item] ?? {
+                    denseUser[Int(user)] = Int32(userRows.count - 1)
+                }
+                if denseItem[Int(item)] < 0 {
                     itemRows.append(item)
                     itemDomain.append(d)
-                    denseItem[item] = Int32(itemRows.count - 1)
-                    return Int32(itemRows.count - 1)
-                }()
+                    denseItem[Int(item)] = Int32(itemRows.count - 1)
+                }
+                let (u, i) = (denseUser[Int(user)], denseItem[Int(item)])
                 ringCounts[Int(u)] += 1
                 ratings.append(Rating(user: u, item: i, value: value))
             }
