@@ -111,15 +111,8 @@ struct BridgeData {
                     let (x, s, out) = (x.baseAddress!, sources.baseAddress! + u * k, out.baseAddress! + offset)
                     var a = 0
                     while a + 4 <= k {
-                        let (x0, x1, x2, x3) = (x + a * k, x + (a + 1) * k, x + (a + 2) * k, x + (a + 3) * k)
-                        var (sum0, sum1, sum2, sum3) = (0.0, 0.0, 0.0, 0.0)
-                        for b in 0..<k {
-                            sum0 += x0[b] * s[b]
-                            sum1 += x1[b] * s[b]
-                            sum2 += x2[b] * s[b]
-                            sum3 += x3[b] * s[b]
-                        }
-                        (out[a], out[a + 1], out[a + 2], out[a + 3]) = (sum0, sum1, sum2, sum3)
+                        (out[a], out[a + 1], out[a + 2], out[a + 3]) = fourDots(
+                            s, x + a * k, x + (a + 1) * k, x + (a + 2) * k, x + (a + 3) * k, count: k)
                         a += 4
                     }
                     for a in a..<k {
@@ -250,13 +243,7 @@ struct BridgeData {
             let (i0, i1, i2, i3) = (ratings[next], ratings[next + 1], ratings[next + 2], ratings[next + 3])
             let v0 = items + Int(itemOf[i0]) * k, v1 = items + Int(itemOf[i1]) * k
             let v2 = items + Int(itemOf[i2]) * k, v3 = items + Int(itemOf[i3]) * k
-            var (d0, d1, d2, d3) = (0.0, 0.0, 0.0, 0.0)
-            for a in 0..<k {
-                d0 += v0[a] * t[a]
-                d1 += v1[a] * t[a]
-                d2 += v2[a] * t[a]
-                d3 += v3[a] * t[a]
-            }
+            let (d0, d1, d2, d3) = fourDots(t, v0, v1, v2, v3, count: k)
             let (c0, c1, c2, c3) = (coefficient(i0, d0), coefficient(i1, d1), coefficient(i2, d2), coefficient(i3, d3))
             for a in 0..<k {
                 var value = g[a]

@@ -364,14 +364,7 @@ struct RidgeSolver {
                         let za = z + a * w
                         var b = a
                         while b + 4 <= n {
-                            let (z0, z1, z2, z3) = (z + b * w, z + (b + 1) * w, z + (b + 2) * w, z + (b + 3) * w)
-                            var (d0, d1, d2, d3) = (0.0, 0.0, 0.0, 0.0)
-                            for j in 0..<w {
-                                d0 += za[j] * z0[j]
-                                d1 += za[j] * z1[j]
-                                d2 += za[j] * z2[j]
-                                d3 += za[j] * z3[j]
-                            }
+                            let (d0, d1, d2, d3) = fourDots(za, z + b * w, z + (b + 1) * w, z + (b + 2) * w, z + (b + 3) * w, count: w)
                             (k[a * n + b], k[a * n + b + 1], k[a * n + b + 2], k[a * n + b + 3]) = (d0, d1, d2, d3)
                             (k[b * n + a], k[(b + 1) * n + a], k[(b + 2) * n + a], k[(b + 3) * n + a]) = (d0, d1, d2, d3)
                             b += 4

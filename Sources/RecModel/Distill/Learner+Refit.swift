@@ -295,14 +295,9 @@ fileprivate struct RefitProblem {
                     let pa = p + users[a] * k
                     var b = a
                     while b + 4 <= n {
-                        let (p0, p1, p2, p3) = (p + users[b] * k, p + users[b + 1] * k, p + users[b + 2] * k, p + users[b + 3] * k)
-                        var (d0, d1, d2, d3) = (scale * scale, scale * scale, scale * scale, scale * scale)
-                        for j in 0..<k {
-                            d0 += pa[j] * p0[j]
-                            d1 += pa[j] * p1[j]
-                            d2 += pa[j] * p2[j]
-                            d3 += pa[j] * p3[j]
-                        }
+                        let (d0, d1, d2, d3) = fourDots(
+                            pa, p + users[b] * k, p + users[b + 1] * k, p + users[b + 2] * k, p + users[b + 3] * k, count: k,
+                            start: scale * scale)
                         (kernel[a, b], kernel[a, b + 1], kernel[a, b + 2], kernel[a, b + 3]) = (d0, d1, d2, d3)
                         (kernel[b, a], kernel[b + 1, a], kernel[b + 2, a], kernel[b + 3, a]) = (d0, d1, d2, d3)
                         b += 4
