@@ -165,10 +165,11 @@ struct JointRefit {
         // An item rated in the rings by no complete user is solved from inputs no sweep
         // changes (online vectors and biases): every sweep after the first would give it the
         // same bits again. At 1 M users most raters have ratings older than the rings.
-        let moving = itemRows.indices.map { i in byItem[i].contains { complete[Int(ratings[$0].user)] } }
+        let moving = sweeps > 1 && !resolveSettled
+            ? itemRows.indices.map { i in byItem[i].contains { complete[Int(ratings[$0].user)] } } : nil
         for sweep in 0..<sweeps {
             solveUsers(options: options)
-            solveItems(options: options, only: sweep == 0 || resolveSettled ? nil : moving)
+            solveItems(options: options, only: sweep == 0 ? nil : moving)
         }
         if twins { solveTwins(options: options) }
     }
@@ -319,8 +320,6 @@ struct JointRefit {
 /// than the width² one. Buffers are kept between solves (one solver per loop over rows).
 struct RidgeSolver {
     let width: Int
-    /// false: the baseline kernel (tests compare the two).
-    var allowAVX2 = true
     private var features: [Double] = []
     private var targets: [Double] = []
     private var system: [Double] = []
@@ -382,7 +381,7 @@ struct RidgeSolver {
             right.append(contentsOf: targets)
         } else {
             right.append(contentsOf: repeatElement(0, count: w))
-            Self.accumulateNormalEquations(features, targets, width: w, into: &system, &right, allowAVX2: allowAVX2)
+            Self.accumulateNormalEquations(features, targets, width: w, into: &system, &right)
             for i in 0..<w { system[i * w + i] += penalties[i] }
         }
         guard Self.choleskySolve(&system, &right, size: size) else { return nil }
