@@ -55,6 +55,34 @@ struct DistillTests {
         #expect(model.domains[0].transfer == nil, "only target domains get a transfer map")
     }
 
+    @Test func aColdUsersDeviationShrinksByTheirRatingsElsewhere() throws {
+        let learner = Self.learner()
+        var plain = Self.options
+        plain.coldShrinkage = 0
+        var shrunk = Self.options
+        shrunk.coldShrinkage = 120  // the cold users rated 4 × 30 times in domain 0: n / (n + c) = 1/2
+        let full = learner.distill(version: 1, options: plain), half = learner.distill(version: 1, options: shrunk)
+        let range = 1.0...5.0
+        var compared = 0
+        for event in Self.heldOut.prefix(400) {
+            let (user, item) = ("u\(event.user)", "i\(event.item)")
+            // An unknown user's prediction: the item's baseline, the same in both versions.
+            let baseline = try #require(full.predict(user: "nobody", item: item, domain: 1)).score
+            #expect(half.predict(user: "nobody", item: item, domain: 1)?.score == baseline)
+            let unshrunk = try #require(full.predict(user: user, item: item, domain: 1)).score
+            let shrunkScore = try #require(half.predict(user: user, item: item, domain: 1)).score
+            // Clamped scores say nothing about the deviation.
+            guard ![baseline, unshrunk, shrunkScore].contains(where: { $0 <= range.lowerBound || $0 >= range.upperBound }) else { continue }
+            #expect(abs((shrunkScore - baseline) - (unshrunk - baseline) / 2) < 1e-4, "\(user) \(item)")
+            compared += 1
+        }
+        #expect(compared > 200)
+        // Users with ratings in the target are served as learned.
+        for user in 0..<20 {
+            #expect(full.predict(user: "u\(user)", item: "i3", domain: 1)?.score == half.predict(user: "u\(user)", item: "i3", domain: 1)?.score)
+        }
+    }
+
     @Test func studentStaysWithinTheFidelityBound() {
         let learner = Self.learner(dimension: 16)
         let options = Self.options

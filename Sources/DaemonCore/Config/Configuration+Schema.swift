@@ -239,6 +239,15 @@ extension Configuration {
                 "the candidates"),
             .int("distill", "judged_users", \.distill.judgedUsers, 1...1_000_000, reload: true, "held-out users the candidates are judged on"),
             .double(
+                "distill", "cold_shrinkage", \.distill.coldShrinkage, 0...1e6, reload: true,
+                note: [
+                    "A cold user's predicted deviation from the item's baseline (their transferred bias and",
+                    "vector) is scaled by n / (n + c), n their ratings in the other domains: a user who rated",
+                    "little elsewhere stays near the population. c = 5 lowered the cold-start error on the",
+                    "validation tasks of both datasets (docs/BENCHMARKS.md, cross-domain section).",
+                ],
+                "c, in ratings; 0 = no shrinkage"),
+            .double(
                 "distill", "bridge_regularization", \.distill.bridgeRegularization, 0...1e9, reload: true,
                 "ridge penalty of Δ (absolute: summed over the ratings)"),
             .double(

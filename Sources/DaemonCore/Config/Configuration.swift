@@ -138,6 +138,8 @@ public struct Configuration: Sendable, Equatable {
         public var jointRefitJudgeEvery: Int = DistillOptions().jointRefitJudgeEvery
         public var jointRefitJudgedUsers: Int = DistillOptions().jointRefitJudgedUsers
         public var transferMethods: [String] = DistillOptions().transferMethods
+        /// Ratings c of the shrinkage n / (n + c) of a cold user's bias and vector.
+        public var coldShrinkage: Double = DistillOptions().coldShrinkage
         public var bridgeRegularization: Double = DistillOptions().bridgeRegularization
         public var bridgeBiasRegularization: Double = DistillOptions().bridgeBiasRegularization
         public var rankingImplicitRank: Int = DistillOptions().rankingImplicitRank
@@ -160,6 +162,7 @@ public struct Configuration: Sendable, Equatable {
             options.jointRefitJudgeEvery = jointRefitJudgeEvery
             options.jointRefitJudgedUsers = jointRefitJudgedUsers
             options.transferMethods = transferMethods
+            options.coldShrinkage = coldShrinkage
             options.bridgeRegularization = bridgeRegularization
             options.bridgeBiasRegularization = bridgeBiasRegularization
             options.rankingImplicitRank = rankingImplicitRank

@@ -27,6 +27,13 @@ public struct DistillOptions: Sendable, Equatable {
     /// Most overlapping users the bridge is fitted and judged on (evenly spaced rows): its
     /// fit costs O(users·k²) per conjugate-gradient iteration.
     public var bridgeUsers = 10_000
+    /// c, in ratings: a cold user's served deviation from the item baseline (user bias and
+    /// vector) is scaled by n / (n + c), n being their ratings in the other domains, so that
+    /// what little a user rated elsewhere moves their prediction little (empirical-Bayes
+    /// shrinkage toward the population; 0: none). 5: the best mean validation RMSE on the
+    /// family and scifihorror tasks of the cross-domain benchmark, both datasets, among 0, 3,
+    /// 5, 10 and 30 (docs/BENCHMARKS.md); the other tasks are held out.
+    public var coldShrinkage = 5.0
     /// Share of the overlapping users held out to choose the transfer method (one slice).
     public var validationFraction = 0.2
     /// Held-out users the transfer method is judged on: slice after slice of

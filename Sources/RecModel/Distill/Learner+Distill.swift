@@ -84,6 +84,11 @@ extension Learner {
             } else if let transfer {
                 project(userRecords.vector(row), transferTransform, k, into: &userRows, at: row * k)
                 userBias[row] = Float(transfer.bias(self, user: row))
+                let shrink = Float(coldShrink(user: row, target: d, ratings: options.coldShrinkage))
+                if shrink != 1 {
+                    userBias[row] *= shrink
+                    for j in row * k..<(row + 1) * k { userRows[j] *= shrink }
+                }
             } else {
                 project(userRecords.vector(row), userTransform, k, into: &userRows, at: row * k)
             }

@@ -64,6 +64,14 @@ extension Learner {
         return count > 0 ? sum / count : 0
     }
 
+    /// n / (n + c), n the user's ratings in the domains other than `target`: the factor of a
+    /// cold user's served bias and vector (`DistillOptions.coldShrinkage`); 1 when c is 0.
+    func coldShrink(user row: Int, target: Int, ratings c: Double) -> Double {
+        guard c > 0 else { return 1 }
+        let n = domains.indices.reduce(0.0) { $0 + ($1 == target ? 0 : userRecords[row, domain: $1, UserColumn.ratings]) }
+        return n / (n + c)
+    }
+
     func hasOtherRatings(user row: Int, than target: Int) -> Bool {
         domains.indices.contains { $0 != target && userRecords[row, domain: $0, UserColumn.ratings] > 0 }
     }

@@ -314,6 +314,8 @@ struct DistillArguments: ParsableArguments {
     var jointRefitCmfRegularization = DistillOptions().jointRefitCMFRegularization
     @Option(help: "Cold-start method held-out users may choose (repeat: shared, shared+bias, bridge; default all).")
     var transferMethod: [String] = []
+    @Option(help: "Ratings c: a cold user's bias and vector are scaled by n / (n + c), n their ratings elsewhere (0: none).")
+    var coldShrinkage = DistillOptions().coldShrinkage
     @Option(help: "Ridge penalty of the cold-start bridge's correction matrix.") var bridgeRegularization = DistillOptions().bridgeRegularization
     @Option(help: "Ridge penalty of the cold-start bridge's bias weights.") var bridgeBiasRegularization = DistillOptions().bridgeBiasRegularization
     @Option(help: "Rank of the PureSVD factors of the seen lists blended into the ranking (0: the ranking head alone).")
@@ -330,6 +332,7 @@ struct DistillArguments: ParsableArguments {
         guard jointRefitCmfRegularization >= 0, jointRefitCmfRegularization.isFinite else {
             throw ValidationError("--joint-refit-cmf-regularization must be ≥ 0")
         }
+        guard coldShrinkage >= 0, coldShrinkage.isFinite else { throw ValidationError("--cold-shrinkage must be ≥ 0") }
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
     }
 
@@ -341,6 +344,7 @@ struct DistillArguments: ParsableArguments {
         options.refitItemBiasRegularization = max(0.001, refitItemBiasRegularization)
         options.refitUserBiasRegularization = max(0, refitUserBiasRegularization)
         if !transferMethod.isEmpty { options.transferMethods = transferMethod }
+        options.coldShrinkage = coldShrinkage
         options.bridgeRegularization = max(0, bridgeRegularization)
         options.bridgeBiasRegularization = max(0, bridgeBiasRegularization)
         if !refitRegularization.isEmpty { options.refitRegularizations = refitRegularization.map { max(0.001, $0) } }
