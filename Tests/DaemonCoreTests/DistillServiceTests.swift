@@ -85,3 +85,53 @@ struct DistillServiceTests {
         try await running.value
     }
 }
+
+extension DistillServiceTests {
+    /// SIGTERM does not wait for a build: graceful shutdown cancels the one in progress (here
+    /// one that would never end by itself, a billion refit sweeps) and publishes nothing from
+    /// it, so that ingest and the final checkpoint stop at once.
+    @Test func gracefulShutdownCancelsTheBuildInProgress() async throws {
+        let broker = try TestKafka.broker(["ratings.movies": 1])
+        let consumer = try KafkaConsumer(
+            settings: TestKafka.settings(
+                broker, topics: [TopicSettings(name: "ratings.movies", domain: "movies", ratingRange: 1...5)],
+                assignment: .manual([TopicPartition("ratings.movies", 0)])),
+            logger: TestKafka.logger())
+        var configuration = LearnerConfiguration(domains: [
+            DomainSpec(name: "movies", ratingRange: 1...5), DomainSpec(name: "books", ratingRange: 1...5, isTarget: true),
+        ])
+        configuration.dimension = 8
+        var learner = Learner(configuration: configuration)
+        // Users 0..<60 rate in both domains: the joint refit and the judging have work to do.
+        for index in 0..<3_000 {
+            let user = index % 100, domain = user < 60 ? index % 2 : 0
+            learner.apply(Rating(domain: domain, user: "u\(user)", item: "i\(index * 7 % 50)", value: Double(1 + index % 5), timestampMillis: 1_700_000_000_000))
+        }
+        var options = DistillOptions()
+        options.jointRefitSweeps = 1_000_000_000
+        options.refitSweeps = 1_000_000_000
+        let ingest = IngestService(learner: learner, consumer: consumer, logger: TestKafka.logger())
+        let distill = DistillService(ingest: ingest, schedule: .init(intervalSeconds: 0.1, everyEvents: 0, options: options), logger: TestKafka.logger())
+        let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
+        let running = Task { try await group.run() }
+        // The first build starts with the service; it cannot have ended.
+        try await Task.sleep(for: .seconds(1))
+        #expect(distill.model == nil)
+        await group.triggerGracefulShutdown()
+        // Not a speed limit: a bound on a shutdown that would otherwise wait forever.
+        let stopped = Flag()
+        Task {
+            _ = try? await running.value
+            stopped.value.withLock { $0 = true }
+        }
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !stopped.value.withLock({ $0 }), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(stopped.value.withLock { $0 }, "the service group stopped without waiting for the build")
+        #expect(distill.model == nil, "a cancelled build publishes nothing")
+        #expect(distill.status.builds == 0)
+    }
+}
+
+private final class Flag: Sendable {
+    let value = Mutex(false)
+}

@@ -13,6 +13,9 @@ import Synchronization
 /// Isolation: the published model is an immutable instance behind a `ManagedAtomic` reference:
 /// queries load it without a lock and keep it for the whole request. Builds are serial (one
 /// `AsyncStream` consumed by `run`); `status` and the schedule are under `Mutex`es.
+///
+/// Graceful shutdown cancels the build in progress and drops the queued ones: ingest and the
+/// final checkpoint stop after this service, and should not wait for a model no one will serve.
 public final class DistillService: Service, Sendable {
     /// The reference the atomic holds (`AtomicReference` needs a class of its own).
     final class Published: AtomicReference, Sendable {
@@ -48,6 +51,8 @@ public final class DistillService: Service, Sendable {
     private let nextVersion: Atomic<Int>
     /// Told of every version swapped in (the replication publisher), on the publishing thread.
     private let observer = Mutex<(@Sendable (ServingModel) -> Void)?>(nil)
+    /// The running build's cancellation, and whether shutdown began (no build starts after).
+    private let builds = Mutex<(running: BuildCancellation?, stopping: Bool)>((nil, false))
     private let requests: AsyncStream<Request>
     private let requestSink: AsyncStream<Request>.Continuation
     private let buildTimer = Metrics.Timer(label: "crossrec_distill_duration_seconds")
@@ -106,17 +111,22 @@ public final class DistillService: Service, Sendable {
     }
 
     public func run() async throws {
-        if model == nil { await build(reason: "start") }
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in await trigger() }
             await withGracefulShutdownHandler {
+                if model == nil { _ = await build(reason: "start") }
                 for await request in requests {
                     switch request {
                     case .build(let reason):
-                        await build(reason: reason)
+                        _ = await build(reason: reason)
                     }
                 }
-            } onGracefulShutdown: { [requestSink] in
+            } onGracefulShutdown: { [self] in
+                builds.withLock { builds in
+                    builds.stopping = true
+                    builds.running?.cancel()
+                }
+                // The stream still delivers what it buffered: `build` refuses those.
                 requestSink.finish()
             }
             group.cancelAll()
@@ -143,8 +153,16 @@ public final class DistillService: Service, Sendable {
         }
     }
 
-    @discardableResult
-    private func build(reason: String) async -> ServingModel {
+    /// Nil when shutdown began before or during the build.
+    private func build(reason: String) async -> ServingModel? {
+        let cancellation = BuildCancellation()
+        let admitted = builds.withLock { builds in
+            guard !builds.stopping else { return false }
+            builds.running = cancellation
+            return true
+        }
+        guard admitted else { return nil }
+        defer { builds.withLock { $0.running = nil } }
         let started = DispatchTime.now().uptimeNanoseconds
         // The version is taken before the cut: a `forget` published after it has a higher
         // version, so a build from a cut older than the forget can never replace it.
@@ -153,7 +171,17 @@ public final class DistillService: Service, Sendable {
         var options = schedule.withLock { $0.options }
         // The joint refit's model, judged at most every `jointRefitJudgeEvery` versions.
         options.keepJointChoice(model?.jointRefit, building: version)
-        let model = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in cut.learner.distill(version: version, options: options) }
+        let built = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in
+            Result { () throws(BuildCancelled) in try cut.learner.distill(version: version, options: options, cancellation: cancellation) }
+        }
+        guard case .success(let model) = built else {
+            logger.info(
+                "model build cancelled: shutting down", metadata: [
+                    "crossrec.version": "\(version)", "crossrec.reason": "\(reason)",
+                    "crossrec.build_ms": "\((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)",
+                ])
+            return nil
+        }
         publish(model, stallNanos: cut.stallNanos)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         buildTimer.recordNanoseconds(Int64(elapsed))

@@ -96,6 +96,8 @@ public struct DistillOptions: Sendable, Equatable {
     public var rankingImplicitUsers = 200_000
     /// Users whose top 10 through the index is compared with the exact one at build time.
     public var indexRecallUsers = 200
+    /// Set by `distill(version:options:cancellation:)` for the build it runs; not a setting.
+    var cancellation: BuildCancellation?
 
     public init() {}
 

@@ -43,8 +43,12 @@ struct ImplicitFactors {
         }
     }
 
-    /// Nil when X is too small for the rank (fewer items or users than rank + 1).
-    init?(_ x: Interactions, itemCount: Int, rank: Int, oversampling: Int = 10, powerIterations: Int = 3, seed: UInt64) {
+    /// Nil when X is too small for the rank (fewer items or users than rank + 1). The power
+    /// iterations end early once `cancellation` is set (the build then throws the result away).
+    init?(
+        _ x: Interactions, itemCount: Int, rank: Int, oversampling: Int = 10, powerIterations: Int = 3, seed: UInt64,
+        cancellation: BuildCancellation? = nil
+    ) {
         let width = rank + oversampling
         guard rank > 0, x.userCount > rank, itemCount > width else { return nil }
         self.rank = rank
@@ -55,6 +59,7 @@ struct ImplicitFactors {
         // The passes over X run in Float: they read rows at random, so their cost is memory
         // traffic, which Float halves; orthonormalization and the small solve stay in Double.
         for _ in 0...powerIterations {
+            if cancellation?.isCancelled ?? false { break }
             block = Self.gramTimes(x, block.map(Float.init), width: width, itemCount: itemCount).map(Double.init)
             Self.orthonormalize(&block, rows: itemCount, columns: width)
         }

@@ -168,6 +168,7 @@ struct JointRefit {
         let moving = sweeps > 1 && !resolveSettled
             ? itemRows.indices.map { i in byItem[i].contains { complete[Int(ratings[$0].user)] } } : nil
         for sweep in 0..<sweeps {
+            if options.isCancelled { break }
             solveUsers(options: options)
             solveItems(options: options, only: sweep == 0 ? nil : moving)
         }

@@ -5,10 +5,31 @@ extension Learner {
     /// Builds serving version `version` from this learner. Pure: reads the learner only, so it
     /// runs on any thread while the writer goes on with its own copy.
     public func distill(version: Int, options: DistillOptions = DistillOptions()) -> ServingModel {
+        do {
+            return try build(version: version, options: options)
+        } catch {
+            preconditionFailure("a build without a cancellation cannot be cancelled")
+        }
+    }
+
+    /// `distill`, stopped early when `cancellation` is set (BuildCancellation.swift): then it
+    /// throws, and no model is returned.
+    public func distill(
+        version: Int, options: DistillOptions = DistillOptions(), cancellation: BuildCancellation
+    ) throws(BuildCancelled) -> ServingModel {
+        var options = options
+        options.cancellation = cancellation
+        return try build(version: version, options: options)
+    }
+
+    private func build(version: Int, options: DistillOptions) throws(BuildCancelled) -> ServingModel {
         let start = DispatchTime.now().uptimeNanoseconds
-        let (teacher, refits, joint) = refitted(version: version, options: options)
-        return teacher.distillTeacher(
+        let (teacher, refits, joint) = try refitted(version: version, options: options)
+        let model = try teacher.distillTeacher(
             version: version, options: options, refits: refits, joint: joint, online: userRecords, start: start)
+        // A loop that ended early leaves a model that must not be served.
+        try options.checkCancelled()
+        return model
     }
 
     /// `distill` once the domains are refitted: this learner is the teacher. `online` holds the
@@ -17,7 +38,7 @@ extension Learner {
     private func distillTeacher(
         version: Int, options: DistillOptions, refits: [Int: DomainRefit], joint jointRefit: JointChoice?, online: UserRecords,
         start: UInt64
-    ) -> ServingModel {
+    ) throws(BuildCancelled) -> ServingModel {
         let k = max(1, min(options.dimension, dimension))
         func model(_ served: [ServedDomain]) -> ServingModel {
             ServingModel(
@@ -26,18 +47,25 @@ extension Learner {
                 users: users, shareUserVectors: configuration.shareUserVectors, jointRefit: jointRefit)
         }
         let joint = jointImplicitFactors(options: options)
-        var served = domains.indices.map { distillDomain($0, dimension: k, options: options, refit: refits[$0], joint: joint, online: online) }
+        var served: [ServedDomain] = []
+        for d in domains.indices {
+            try options.checkCancelled()
+            served.append(try distillDomain(d, dimension: k, options: options, refit: refits[d], joint: joint, online: online))
+        }
         guard served.contains(where: { $0.index != nil }) else { return model(served) }
         // The index's recall needs a built model (its user rows and exact scan).
         let unmeasured = model(served)
         let sample = Self.evenlySpaced((0..<users.rowLimit).filter { users.isLive(Int32($0)) }, options.indexRecallUsers)
-        for d in served.indices { served[d].index?.recallAt10 = unmeasured.indexRecall(domain: d, users: sample) }
+        for d in served.indices {
+            try options.checkCancelled()
+            served[d].index?.recallAt10 = unmeasured.indexRecall(domain: d, users: sample)
+        }
         return model(served)
     }
 
     private func distillDomain(
         _ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, joint: JointImplicitFactors?, online: UserRecords
-    ) -> ServedDomain
+    ) throws(BuildCancelled) -> ServedDomain
     {
         let state = domains[d]
         let spec = configuration.domains[d]
@@ -72,6 +100,7 @@ extension Learner {
         }
         let itemNorms = (0..<itemCount).map { row in itemRows.row(row).reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
+        try options.checkCancelled()
         let transfer = spec.isTarget && configuration.shareUserVectors ? fitTransfer(target: d, options: options, refit: refit) : nil
         var userRows = [Float](repeating: 0, count: userCount * k)
         var userBias = [Float](repeating: 0, count: userCount)
@@ -106,6 +135,7 @@ extension Learner {
         var listItems = studentItems
         var implicit: ImplicitRanking?
         if configuration.ranking.isEnabled {
+            try options.checkCancelled()
             (lists, listItems, implicit) = distillRanking(
                 domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer, joint: joint,
                 online: online)
@@ -113,6 +143,7 @@ extension Learner {
             lists = ListTable(
                 itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: (Float(state.mean), userBias))
         }
+        try options.checkCancelled()
         let index = options.indexClusters > 0
             ? ClusterIndex(
                 items: listItems, bias: lists.itemBias, live: liveItemRows, hash: { state.items.hash(of: $0) }, dimension: k,
@@ -122,6 +153,7 @@ extension Learner {
         let studentBytes = itemRows.byteCount + itemCount * 4 + userCount * (k + 1) * 4
             + (lists.isRanking ? lists.itemRows.byteCount + itemCount * 4 + userCount * k * 4 : 0)
         let teacherBytes = (itemCount + userCount) * (dimension + 1) * 4 + (lists.isRanking ? itemCount * (dimension + 1) * 4 : 0)
+        try options.checkCancelled()
         let fidelity = measureFidelity(
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
             studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, lists: lists, implicit: implicit, dimension: k,

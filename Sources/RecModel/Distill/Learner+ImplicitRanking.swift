@@ -114,7 +114,8 @@ extension Learner {
             x.append(user: Int32(user), items: rows)
         }
         guard let factors = ImplicitFactors(
-            x.sample(options.rankingImplicitUsers), itemCount: columns, rank: options.rankingImplicitRank, seed: configuration.seed)
+            x.sample(options.rankingImplicitUsers), itemCount: columns, rank: options.rankingImplicitRank, seed: configuration.seed,
+            cancellation: options.cancellation)
         else { return nil }
         let rank = factors.rank
         var parts = [Double](repeating: 0, count: users.rowLimit * rank)

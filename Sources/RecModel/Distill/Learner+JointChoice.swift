@@ -11,7 +11,9 @@
 /// standard error of the difference (paired by user, as the transfer method is chosen).
 extension Learner {
     /// Both models' held-out errors and the model to serve; `users`: the users judged.
-    func judgeJointModels(options: DistillOptions) -> (model: JointRefit.Model, errors: [String: Double], users: Int) {
+    func judgeJointModels(
+        options: DistillOptions
+    ) throws(BuildCancelled) -> (model: JointRefit.Model, errors: [String: Double], users: Int) {
         let fraction = options.validationFraction
         var perUser: [String: UserErrors] = [:]
         // Slice after slice while fewer than `jointRefitJudgedUsers` users have been judged:
@@ -24,10 +26,11 @@ extension Learner {
             guard problem.solvedUsers > 0 else { return (.refit, [:], 0) }
             guard !problem.hidden.isEmpty else { continue }
             for model in JointRefit.Model.allCases {
+                try options.checkCancelled()
                 var joint = problem
                 joint.model = model
                 joint.lambda = model == .cmf ? options.jointRefitCMFRegularization : options.jointRefitRegularization
-                perUser[model.rawValue, default: [:]].merge(trialErrors(joint, hiding: hiding, options: options)) { $1 }
+                perUser[model.rawValue, default: [:]].merge(try trialErrors(joint, hiding: hiding, options: options)) { $1 }
             }
             if (perUser[JointRefit.Model.cmf.rawValue]?.count ?? 0) >= options.jointRefitJudgedUsers { break }
         }
@@ -42,16 +45,18 @@ extension Learner {
 
     /// One trial: `joint` (built without the target ratings of the users `hiding` names) solved,
     /// the transfer fitted on it, and those ratings predicted as a cold user's, by user.
-    private func trialErrors(_ joint: JointRefit, hiding: (Int32) -> Bool, options: DistillOptions) -> UserErrors {
+    private func trialErrors(_ joint: JointRefit, hiding: (Int32) -> Bool, options: DistillOptions) throws(BuildCancelled) -> UserErrors {
         var joint = joint
         let model = joint.model
         joint.solve(sweeps: options.jointRefitSweeps, options: options)
+        try options.checkCancelled()
         var trial = self
         joint.write(into: &trial)
         let targets = domains.indices.filter { configuration.domains[$0].isTarget && domains[$0].recent.count > 0 }
         var refits: [Int: DomainRefit] = [:]
         if model == .refit && options.refitSweeps > 0 {
             for d in targets { refits[d] = trial.refitLeavingOut(domain: d, options: options, hiding: hiding) }
+            try options.checkCancelled()
         }
         // The hidden users are cold in the trial: no transfer is fitted or judged on them.
         for rating in joint.hidden {

@@ -21,7 +21,9 @@ extension Learner {
     /// Teacher parameters of every domain refitted on its latest ratings (a copy: the writer's
     /// learner is not changed): the joint refit, then, unless it was CMF's model, the target
     /// refit of each target domain; each target refit by domain, and the joint refit's choice.
-    func refitted(version: Int, options: DistillOptions) -> (teacher: Learner, refits: [Int: DomainRefit], joint: JointChoice?) {
+    func refitted(
+        version: Int, options: DistillOptions
+    ) throws(BuildCancelled) -> (teacher: Learner, refits: [Int: DomainRefit], joint: JointChoice?) {
         var teacher = self
         var choice: JointChoice?
         if options.jointRefitSweeps > 0 {
@@ -34,14 +36,16 @@ extension Learner {
                         judged = (model, kept.validationRMSE, kept.validationUsers)
                         judgedVersion = kept.judgedVersion
                     } else {
-                        judged = judgeJointModels(options: options)
+                        judged = try judgeJointModels(options: options)
                     }
                 }
                 if let judged, judged.model == .cmf {
                     joint.model = .cmf
                     joint.lambda = options.jointRefitCMFRegularization
                 }
+                try options.checkCancelled()
                 joint.solve(sweeps: options.jointRefitSweeps, options: options)
+                try options.checkCancelled()
                 joint.write(into: &teacher)
                 choice = JointChoice(
                     model: joint.model.rawValue, validationRMSE: judged?.errors ?? [:], validationUsers: judged?.users ?? 0,
@@ -52,6 +56,7 @@ extension Learner {
         else { return (teacher, [:], choice) }
         var refits: [Int: DomainRefit] = [:]
         for d in domains.indices where configuration.domains[d].isTarget && domains[d].recent.count > 0 {
+            try options.checkCancelled()
             refits[d] = teacher.refit(domain: d, options: options)
         }
         return (teacher, refits, choice)
@@ -95,7 +100,7 @@ extension Learner {
         var errors: [Double: Double] = [:]
         if options.refitRegularizations.count > 1 {
             let heldOut = problem.userRows.map { isHeldOut(user: $0, fraction: options.validationFraction) }
-            for lambda in options.refitRegularizations {
+            for lambda in options.refitRegularizations where !options.isCancelled {
                 var trial = problem
                 trial.solve(sweeps: options.refitSweeps, lambda: lambda, options: options, skipping: heldOut)
                 errors[lambda] = trial.rmse(of: heldOut)
@@ -202,6 +207,7 @@ fileprivate struct RefitProblem {
     /// `skipping[u]` are left out of the fit (the held-out slice).
     mutating func solve(sweeps: Int, lambda: Double, options: DistillOptions, skipping: [Bool]?) {
         for _ in 0..<sweeps {
+            if options.isCancelled { break }
             solveItems(0..<itemRows.count, lambda: lambda, options: options, skipping: skipping)
             for u in 0..<userRows.count {
                 if let skipping, skipping[u] { continue }

@@ -150,7 +150,8 @@ extension Learner {
         }
         var users = 0, judgedSlices = 0
         let sliceOf = overlapping.map { validationSlice(user: Int32($0), fraction: options.validationFraction) }
-        for slice in 0..<Self.validationSlices(options.validationFraction) where users == 0 || users < options.judgedUsers {
+        for slice in 0..<Self.validationSlices(options.validationFraction)
+        where (users == 0 || users < options.judgedUsers) && !options.isCancelled {
             var fold = data.holdingOut { validationSlice(user: $0, fraction: options.validationFraction) == slice }
             guard fold.heldOut.contains(true) else { continue }
             users += fold.heldOut.filter { $0 }.count
