@@ -92,6 +92,35 @@ struct ReplayCommandTests {
         #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
     }
 
+    /// `--predictions` writes what the report sums: one line per held-out rating, whose errors
+    /// give the report's RMSE, so that another model's predictions can be compared rating by rating.
+    @Test func predictionsAreTheRatingsTheReportSums() throws {
+        let directory = try makeShortTemporaryDirectory("replay")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lines = try String(contentsOfFile: try ratingsFile(directory), encoding: .utf8).split(separator: "\n")
+        let train = "\(directory)/train.tsv", heldOut = "\(directory)/heldout.tsv", written = "\(directory)/predictions.tsv"
+        try lines.prefix(2_000).joined(separator: "\n").appending("\n").write(toFile: train, atomically: true, encoding: .utf8)
+        // The last 400 ratings, and one of an item nobody rated (predicted as the range's middle).
+        try (lines.suffix(400) + ["u1\tunseen\t5\t1800000000"]).joined(separator: "\n").appending("\n")
+            .write(toFile: heldOut, atomically: true, encoding: .utf8)
+        let result = try ExternalTool.run([
+            crossrec, "replay", train, "--no-header", "--no-progress", "--predict", heldOut, "--predictions", written, "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let coldStart = try #require(report["cold_start"] as? [String: Any])
+        let rows = try String(contentsOfFile: written, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t") }
+        #expect(rows.count == 401 && rows.allSatisfy { $0.count == 5 })
+        let squared = rows.reduce(0.0) { sum, row in
+            let error = (Double(row[3]) ?? .nan) - (Double(row[2]) ?? .nan)
+            return sum + error * error
+        }
+        let rmse = try #require(coldStart["rmse"] as? Double)
+        #expect(abs((squared / Double(rows.count)).squareRoot() - rmse) < 1e-9, "\(rmse)")
+        #expect(rows.contains { $0[1] == "unseen" && $0[3] == "3.0" && $0[4] == "unknown_item" })
+        #expect(rows.filter { $0[4] == "personal" }.count > 300, "most held-out users are known")
+    }
+
     @Test func mistakesOnTheCommandLineAreErrors() throws {
         let directory = try makeShortTemporaryDirectory("replay")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -105,6 +134,7 @@ struct ReplayCommandTests {
             (["--target", "Target"], "--target: no domain Target in the files"),
             (["--curve", "\(directory)/c.csv", "--curve-window", "0"], "--curve-window wants at least 1"),
             (["--curve", "\(directory)/no/such/folder/c.csv"], "--curve: cannot write \(directory)/no/such/folder/c.csv"),
+            (["--predictions", "\(directory)/p.tsv"], "--predictions needs --predict"),
         ] {
             let result = try ExternalTool.run([crossrec, "replay", file, "--no-header", "--no-progress"] + arguments)
             #expect(result.status != 0, "\(arguments) was accepted")

@@ -24,6 +24,8 @@ struct ColdStartEvaluation {
     var all = Errors()
     var byStrategy: [String: Errors] = [:]
     var unknownItems = 0
+    /// Each event's prediction (clamped to the range) and strategy, in the events' order.
+    private(set) var predictions: [(value: Double, strategy: String)] = []
 
     /// Predicts every event with `predict` (nil: the item is unknown to the model, predicted as
     /// the middle of the range and counted).
@@ -31,7 +33,9 @@ struct ColdStartEvaluation {
         for event in events {
             let (value, strategy) = predict(event) ?? ((range.lowerBound + range.upperBound) / 2, "unknown_item")
             if strategy == "unknown_item" { unknownItems += 1 }
-            let error = min(max(value, range.lowerBound), range.upperBound) - event.rating
+            let clamped = min(max(value, range.lowerBound), range.upperBound)
+            predictions.append((clamped, strategy))
+            let error = clamped - event.rating
             all.add(error)
             byStrategy[strategy, default: Errors()].add(error)
         }
@@ -39,6 +43,14 @@ struct ColdStartEvaluation {
 
     var json: [String: Any] {
         all.json.merging(["by_strategy": byStrategy.mapValues(\.json), "unknown_items": unknownItems]) { $1 }
+    }
+
+    /// One line per event (the ones predicted, in the same order): user, item, rating,
+    /// prediction, strategy, tab-separated; paired comparisons with other models start here.
+    func predictionsTSV(_ events: [ReplayEvents.Event]) -> String {
+        zip(events, predictions).map { event, prediction in
+            "\(event.user)\t\(event.item)\t\(event.rating)\t\(prediction.value)\t\(prediction.strategy)\n"
+        }.joined()
     }
 
     var text: String {

@@ -31,6 +31,8 @@ struct ReplayCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Show a progress bar on a terminal.") var progress = true
     @Option(help: "Held-out ratings (same columns) to predict after the replay: prints their RMSE and MAE.")
     var predict: String?
+    @Option(help: "With --predict: write each held-out rating's prediction here (TSV: user, item, rating, prediction clamped to the range, strategy; sorted by time, then user, then item, as the replay sorts events).")
+    var predictions: String?
     @Option(help: "Target domains (repeat): they get a compact student and cold-start transfer.")
     var target: [String] = []
     @Option(help: "Learn the whole stream this many times from scratch and report the median time (the results are identical: the learner is deterministic).")
@@ -48,6 +50,7 @@ struct ReplayCommand: ParsableCommand {
     func validate() throws {
         if let split, !(split > 0 && split < 1) { throw ValidationError("--split wants a fraction between 0 and 1, e.g. 0.8") }
         if lists != nil, split == nil { throw ValidationError("--lists needs --split") }
+        if predictions != nil, predict == nil { throw ValidationError("--predictions needs --predict") }
         guard repeats >= 1 else { throw ValidationError("--repeats wants at least 1") }
         guard rankEvery >= 0 else { throw ValidationError("--rank-every wants 0 or more") }
         guard curveWindow >= 1 else { throw ValidationError("--curve-window wants at least 1 event") }
@@ -55,8 +58,10 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         // A path that cannot be written is said before the replay, not after it.
-        if let curve, !FileManager.default.createFile(atPath: curve, contents: nil) {
-            throw ValidationError("--curve: cannot write \(curve)")
+        for (option, path) in [("--curve", curve), ("--predictions", predictions)] {
+            if let path, !FileManager.default.createFile(atPath: path, contents: nil) {
+                throw ValidationError("\(option): cannot write \(path)")
+            }
         }
         let events = try loadEvents()
         guard !events.isEmpty else { throw ValidationError("no ratings found in \(files.joined(separator: ", "))") }
@@ -109,6 +114,13 @@ struct ReplayCommand: ParsableCommand {
         let model = learner.distill(version: 1, options: distill.options)
         let evaluation = ColdStartEvaluation(heldOut.events, range: learner.configuration.domains[0].ratingRange) { event in
             model.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
+        }
+        if let predictions {
+            do {
+                try evaluation.predictionsTSV(heldOut.events).write(toFile: predictions, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("--predictions: cannot write \(predictions): \(error)")
+            }
         }
         let served = model.domains.map { domain -> [String: Any] in
             var fields: [String: Any] = [
