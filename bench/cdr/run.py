@@ -33,17 +33,37 @@ def rmse_mae(predicted: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
 
 
 def run_crossrec(binary: str, split: splits.Split, workdir: pathlib.Path, extra: list[str]) -> dict:
-    train, test = workdir / "train.tsv", workdir / "test.tsv"
+    train, test, written = workdir / "train.tsv", workdir / "test.tsv", workdir / "predictions.tsv"
     splits.write_tsv(train, split.train, split.users, split.items)
     splits.write_tsv(test, split.test, split.users, split.items)
     command = [
         binary, "replay", str(train), "--columns", "domain=0,user=1,item=2,rating=3,time=4",
         "--delimiter", "tab", "--no-header", "--target", "target", "--predict", str(test), "--json", "--no-progress",
-        *extra,
+        "--predictions", str(written), *extra,
     ]
     output = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    # The predictions in the order of split.test (the replay sorts them by time; a user rates
+    # an item once).
+    by_pair = {}
+    for line in written.read_text(encoding="utf-8").splitlines():
+        user, item, _, predicted, _ = line.split("\t")
+        by_pair[(user, item)] = float(predicted)
+    predicted = np.array([by_pair[(split.users[u], f"m{i}")] for u, i in zip(split.test.user, split.test.item)])
     return {**output["cold_start"], "served": output["served"], "cold_top_n": output.get("cold_top_n", []),
-            "joint_refit": output.get("joint_refit")}
+            "joint_refit": output.get("joint_refit"), "predicted": predicted}
+
+
+def paired_gap(a: np.ndarray, b: np.ndarray, actual: np.ndarray, users: np.ndarray) -> tuple[float, float]:
+    """RMSE(a) − RMSE(b) on the same ratings, and its standard error with the ratings clustered
+    by user (one user's errors are not independent): the difference of the MSEs over the sum of
+    the RMSEs, its error from the per-user sums of the squared-error differences."""
+    squared_a, squared_b = (np.clip(a, 1, 5) - actual) ** 2, (np.clip(b, 1, 5) - actual) ** 2
+    difference = squared_a - squared_b
+    _, user_of = np.unique(users, return_inverse=True)
+    per_user = np.bincount(user_of, weights=difference - difference.mean())
+    se_mse = np.sqrt(np.sum(per_user**2)) / len(actual)
+    rmse_a, rmse_b = np.sqrt(squared_a.mean()), np.sqrt(squared_b.mean())
+    return float(rmse_a - rmse_b), float(se_mse / (rmse_a + rmse_b))
 
 
 def mean_ranks(rows: list[dict], methods: list[str]) -> dict[str, float]:
@@ -110,13 +130,15 @@ def main() -> None:
                           f"({', '.join(f'{p}: {v:.4f}' for p, v in scores.items())})", file=sys.stderr)
                 scores: dict[str, list[tuple[float, float]]] = {method: [] for method in methods}
                 ndcg: list[tuple[float, float, float]] = []
+                gaps: list[tuple[float, float]] = []  # crossrec − CMF by seed, paired by user
                 for seed in arguments.seeds:
                     split = splits.make_split(ratings, users, items, beta, seed)
                     if arguments.validation:
                         split = splits.make_validation(split, seed=1000 + seed)
+                    predictions = {}
                     for name in arguments.baselines:
                         started = time.monotonic()
-                        predicted = baselines.BASELINES[name](
+                        predicted = predictions[name] = baselines.BASELINES[name](
                             split.train, split.test, len(users), len(items),
                             dimension=arguments.dimension, regularization=penalty[name])
                         scores[name].append(rmse_mae(predicted, split.test.rating))
@@ -133,6 +155,8 @@ def main() -> None:
                               file=sys.stderr)
                         if method != "crossrec":
                             continue
+                        if "CMF" in predictions:
+                            gaps.append(paired_gap(result["predicted"], predictions["CMF"], split.test.rating, split.test.user))
                         for cold in result["cold_top_n"]:  # the held-out users' lists in the target
                             figures = cold["methods"]
                             ndcg.append((figures["served"]["ndcg10"], figures["popular"]["ndcg10"],
@@ -148,6 +172,10 @@ def main() -> None:
                     "rmse": {m: float(means[m][0]) for m in methods}, "mae": {m: float(means[m][1]) for m in methods},
                     "cmf_regularization": penalty.get("CMF"),
                 })
+                if gaps:  # the mean over seeds; the seeds' errors are independent
+                    rows[-1]["crossrec_minus_cmf"] = {
+                        "rmse": float(np.mean([g for g, _ in gaps])),
+                        "se": float(np.sqrt(sum(se**2 for _, se in gaps)) / len(gaps))}
                 if ndcg:
                     lists.append((dataset, task, beta, *np.mean(np.array(ndcg), axis=0)))
 
@@ -173,6 +201,16 @@ def main() -> None:
         ahead = sum(row["rmse"]["crossrec"] <= row["rmse"]["CMF"] for row in rows)
         print(f"crossrec ≤ CMF in {ahead} of {len(rows)} cells; largest gap "
               f"{max(row['rmse']['crossrec'] - row['rmse']['CMF'] for row in rows):+.4f}")
+        paired = [row for row in rows if "crossrec_minus_cmf" in row]
+        if paired:
+            def gap(row): return row["crossrec_minus_cmf"]["rmse"]
+            def se(row): return row["crossrec_minus_cmf"]["se"]
+            print(f"paired by user (RMSE difference ± standard error, mean of the seeds): crossrec ahead by more than "
+                  f"2 SE in {sum(gap(r) < -2 * se(r) for r in paired)} cells, behind by more than 2 SE in "
+                  f"{sum(gap(r) > 2 * se(r) for r in paired)}, within 2 SE in {sum(abs(gap(r)) <= 2 * se(r) for r in paired)}")
+            for row in paired:
+                if gap(row) > 0:
+                    print(f"  CMF ahead: {row['dataset']} {row['task']} β {row['beta']}: {gap(row):+.4f} ± {se(row):.4f}")
     if "crossrec shared" in methods:
         worst = max(rows, key=lambda row: row["rmse"]["crossrec"] - row["rmse"]["crossrec shared"])
         print(f"crossrec against its shared method: worst {worst['rmse']['crossrec'] - worst['rmse']['crossrec shared']:+.4f} "
