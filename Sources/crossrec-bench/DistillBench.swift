@@ -138,6 +138,14 @@ struct DistillBench: ParsableCommand {
     private func measureDeltaAtRate(batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int) {
         let base = learner.distill(version: version + 1, options: options).encoded()
         for batch in batches.prefix(49) { for event in batch { learner.apply(event) } }
+        // The rows a per-row delta would carry at most: those the events touched.
+        let touched = batches.prefix(49).joined()
+        let users = Set(touched.map(\.user)).count
+        let items = Set(touched.map { "\($0.domain) \($0.item)" }).count
+        let allItems = learner.configuration.domains.indices.reduce(0) { $0 + learner.statistics(domain: $1).items }
+        print(String(format: "those events touch %d users (%.1f %% of %d) and %d items (%.1f %% of %d)",
+            users, Double(users) / Double(learner.userCount) * 100, learner.userCount, items,
+            Double(items) / Double(allItems) * 100, allItems))
         let next = learner.distill(version: version + 2, options: options).encoded()
         let delta = ModelDelta.make(from: base, version: version + 1, to: next)
         let blocks = (next.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes
