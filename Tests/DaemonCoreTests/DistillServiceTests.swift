@@ -10,19 +10,24 @@ import TestSupport
 
 @Suite("Distill service")
 struct DistillServiceTests {
-    /// Readers keep one published version while new ones are swapped in under them: every
-    /// answer from a version they hold is the same each time they ask, versions only grow, and
-    /// several swaps happen while they read.
-    @Test func publishedVersionsStayImmutableWhileQueriesReadThroughSwaps() async throws {
-        let broker = try TestKafka.broker(["ratings.movies": 1])
+    /// An ingest service of `learner` reading partition 0 of ratings.movies on `broker`.
+    static func ingest(_ learner: Learner, broker: DevBroker) throws -> IngestService {
         let consumer = try KafkaConsumer(
             settings: TestKafka.settings(
                 broker, topics: [TopicSettings(name: "ratings.movies", domain: "movies", ratingRange: 1...5)],
                 assignment: .manual([TopicPartition("ratings.movies", 0)])),
             logger: TestKafka.logger())
+        return IngestService(learner: learner, consumer: consumer, logger: TestKafka.logger())
+    }
+
+    /// Readers keep one published version while new ones are swapped in under them: every
+    /// answer from a version they hold is the same each time they ask, versions only grow, and
+    /// several swaps happen while they read.
+    @Test func publishedVersionsStayImmutableWhileQueriesReadThroughSwaps() async throws {
+        let broker = try TestKafka.broker(["ratings.movies": 1])
         var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
         configuration.dimension = 8
-        let ingest = IngestService(learner: Learner(configuration: configuration), consumer: consumer, logger: TestKafka.logger())
+        let ingest = try Self.ingest(Learner(configuration: configuration), broker: broker)
         let distill = DistillService(
             ingest: ingest, schedule: .init(intervalSeconds: 0.1, everyEvents: 50, options: DistillOptions()),
             logger: TestKafka.logger())
@@ -92,11 +97,6 @@ extension DistillServiceTests {
     /// it, so that ingest and the final checkpoint stop at once.
     @Test func gracefulShutdownCancelsTheBuildInProgress() async throws {
         let broker = try TestKafka.broker(["ratings.movies": 1])
-        let consumer = try KafkaConsumer(
-            settings: TestKafka.settings(
-                broker, topics: [TopicSettings(name: "ratings.movies", domain: "movies", ratingRange: 1...5)],
-                assignment: .manual([TopicPartition("ratings.movies", 0)])),
-            logger: TestKafka.logger())
         var configuration = LearnerConfiguration(domains: [
             DomainSpec(name: "movies", ratingRange: 1...5), DomainSpec(name: "books", ratingRange: 1...5, isTarget: true),
         ])
@@ -110,7 +110,7 @@ extension DistillServiceTests {
         var options = DistillOptions()
         options.jointRefitSweeps = 1_000_000_000
         options.refitSweeps = 1_000_000_000
-        let ingest = IngestService(learner: learner, consumer: consumer, logger: TestKafka.logger())
+        let ingest = try Self.ingest(learner, broker: broker)
         let distill = DistillService(ingest: ingest, schedule: .init(intervalSeconds: 0.1, everyEvents: 0, options: options), logger: TestKafka.logger())
         let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
         let running = Task { try await group.run() }

@@ -114,11 +114,11 @@ public final class DistillService: Service, Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in await trigger() }
             await withGracefulShutdownHandler {
-                if model == nil { _ = await build(reason: "start") }
+                if model == nil { await build(reason: "start") }
                 for await request in requests {
                     switch request {
                     case .build(let reason):
-                        _ = await build(reason: reason)
+                        await build(reason: reason)
                     }
                 }
             } onGracefulShutdown: { [self] in
@@ -153,15 +153,15 @@ public final class DistillService: Service, Sendable {
         }
     }
 
-    /// Nil when shutdown began before or during the build.
-    private func build(reason: String) async -> ServingModel? {
+    /// Builds and publishes a version, unless shutdown began before or during the build.
+    private func build(reason: String) async {
         let cancellation = BuildCancellation()
         let admitted = builds.withLock { builds in
             guard !builds.stopping else { return false }
             builds.running = cancellation
             return true
         }
-        guard admitted else { return nil }
+        guard admitted else { return }
         defer { builds.withLock { $0.running = nil } }
         let started = DispatchTime.now().uptimeNanoseconds
         // The version is taken before the cut: a `forget` published after it has a higher
@@ -180,7 +180,7 @@ public final class DistillService: Service, Sendable {
                     "crossrec.version": "\(version)", "crossrec.reason": "\(reason)",
                     "crossrec.build_ms": "\((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)",
                 ])
-            return nil
+            return
         }
         publish(model, stallNanos: cut.stallNanos)
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
@@ -197,7 +197,6 @@ public final class DistillService: Service, Sendable {
                     "crossrec.bound": "\(options.maxScoreRMSE)",
                 ])
         }
-        return model
     }
 
     private func publish(_ model: ServingModel, stallNanos: UInt64) {
