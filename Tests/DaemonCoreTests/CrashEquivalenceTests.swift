@@ -47,12 +47,14 @@ extension WholeDaemonTests {
         }
 
 
-        /// Produces `lines` in chunks on a background thread, so that the kills land during ingest.
+        /// Produces `lines` on a background thread at 2 000 a second, so that the kills land
+        /// during ingest: the learner takes 60 000 events in well under a second, and the kills
+        /// (a consumer-group join of seconds each) span tens of seconds.
         static func produceGradually(_ lines: [String], topic: String, partitions: Int32, broker: DevBroker) -> Thread {
             let thread = Thread {
-                for chunk in stride(from: 0, to: lines.count, by: 2_000) {
-                    try? TestKafka.produce(Array(lines[chunk..<min(chunk + 2_000, lines.count)]), to: topic, partitions: partitions, broker: broker)
-                    usleep(100_000)
+                for chunk in stride(from: 0, to: lines.count, by: 500) {
+                    try? TestKafka.produce(Array(lines[chunk..<min(chunk + 500, lines.count)]), to: topic, partitions: partitions, broker: broker)
+                    usleep(250_000)
                 }
             }
             thread.start()
