@@ -189,7 +189,8 @@ public struct Daemon: Sendable {
 extension Configuration {
     var distillSchedule: DistillService.Schedule {
         DistillService.Schedule(
-            intervalSeconds: distill.intervalSeconds, everyEvents: distill.everyEvents, options: distill.options)
+            intervalSeconds: distill.intervalSeconds, everyEvents: distill.everyEvents, fullEvery: distill.fullEvery,
+            options: distill.options)
     }
 
     var serverSettings: QueryServerSettings {

@@ -43,19 +43,66 @@ public struct Int8Rows: Sendable {
         let blocks = (count + Self.rowsPerBlock - 1) / Self.rowsPerBlock
         var values = [Int8](repeating: 0, count: blocks * Self.rowsPerBlock * ((dimension + 1) / 2 * 2))
         var scales = [Float](repeating: 0, count: blocks * Self.rowsPerBlock)
-        for index in 0..<count {
-            let source = row(index)
-            var largest: Float = 0
-            for element in 0..<dimension { largest = max(largest, abs(source[element])) }
-            guard largest > 0, largest.isFinite else { continue }
-            let scale = largest / 127
-            scales[index] = scale
-            for element in 0..<dimension {
-                values[Self.offset(index, element, dimension)] = Int8(max(-127, min(127, (source[element] / scale).rounded())))
-            }
-        }
+        for index in 0..<count { Self.quantize(row(index), dimension, index, into: &values, &scales) }
         self.values = values
         self.scales = scales
+    }
+
+    /// These rows grown (zero rows) or cut to `count`, with the rows `changed` lists quantized
+    /// anew from `source` (k floats each, in the same order). Every other row keeps its bytes:
+    /// a light version differs from its base only where it changed (ServingModel deltas).
+    func updated(count newCount: Int, changed: [Int], source: [Float]) -> Int8Rows {
+        precondition(newCount >= 0 && source.count == changed.count * dimension)
+        let pairs = (dimension + 1) / 2 * 2
+        let blocks = (newCount + Self.rowsPerBlock - 1) / Self.rowsPerBlock
+        var newValues = Array(values.prefix(blocks * Self.rowsPerBlock * pairs))
+        newValues.append(contentsOf: repeatElement(0, count: blocks * Self.rowsPerBlock * pairs - newValues.count))
+        var newScales = Array(scales.prefix(blocks * Self.rowsPerBlock))
+        newScales.append(contentsOf: repeatElement(0, count: blocks * Self.rowsPerBlock - newScales.count))
+        // Rows past the new count inside the last block must read as zeros, as a fresh build pads.
+        for row in newCount..<blocks * Self.rowsPerBlock where row < count {
+            newScales[row] = 0
+            for element in 0..<pairs { newValues[Self.offset(row, element, dimension)] = 0 }
+        }
+        source.withUnsafeBufferPointer { source in
+            for (index, row) in changed.enumerated() {
+                precondition(row >= 0 && row < newCount)
+                Self.quantize(source.baseAddress! + index * dimension, dimension, row, into: &newValues, &newScales)
+            }
+        }
+        return Int8Rows(dimension: dimension, count: newCount, values: newValues, scales: newScales)!
+    }
+
+    /// These rows with row `to` replaced by row `from` of `source` (same dimension), bytes as
+    /// they are, for each pair.
+    func copying(_ pairs: [(to: Int, from: Int)], of source: Int8Rows) -> Int8Rows {
+        precondition(source.dimension == dimension)
+        var newValues = values, newScales = scales
+        for (to, from) in pairs {
+            precondition(to >= 0 && to < count && from >= 0 && from < source.count)
+            newScales[to] = source.scales[from]
+            for element in 0..<dimension {
+                newValues[Self.offset(to, element, dimension)] = source.values[Self.offset(from, element, dimension)]
+            }
+        }
+        return Int8Rows(dimension: dimension, count: count, values: newValues, scales: newScales)!
+    }
+
+    /// Row `index` of `values`/`scales` from `dimension` floats (zeros when the row is zero or
+    /// not finite, as the initializer leaves it).
+    private static func quantize(_ source: UnsafePointer<Float>, _ dimension: Int, _ index: Int, into values: inout [Int8], _ scales: inout [Float]) {
+        var largest: Float = 0
+        for element in 0..<dimension { largest = max(largest, abs(source[element])) }
+        guard largest > 0, largest.isFinite else {
+            scales[index] = 0
+            for element in 0..<dimension { values[offset(index, element, dimension)] = 0 }
+            return
+        }
+        let scale = largest / 127
+        scales[index] = scale
+        for element in 0..<dimension {
+            values[offset(index, element, dimension)] = Int8(max(-127, min(127, (source[element] / scale).rounded())))
+        }
     }
 
     @inline(__always)

@@ -134,10 +134,18 @@ struct DistillBench: ParsableCommand {
     }
 
     /// The delta a replica would receive between two builds 10 s apart at 10 000 events/s:
-    /// a build, 100 352 events (49 batches), another build, both on this thread.
+    /// a build, 100 352 events (49 batches, a second after the build's cut), then a full build
+    /// and a light version on the first (Learner+LightDistill.swift), all on this thread.
     private func measureDeltaAtRate(batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int) {
-        let base = learner.distill(version: version + 1, options: options).encoded()
-        for batch in batches.prefix(49) { for event in batch { learner.apply(event) } }
+        let baseModel = learner.distill(version: version + 1, options: options)
+        let base = baseModel.encoded()
+        let later = learner.clockMillis + 1_000
+        for batch in batches.prefix(49) {
+            for var event in batch {
+                event.timestampMillis = later
+                learner.apply(event)
+            }
+        }
         // The rows a per-row delta would carry at most: those the events touched.
         let touched = batches.prefix(49).joined()
         let users = Set(touched.map(\.user)).count
@@ -146,12 +154,34 @@ struct DistillBench: ParsableCommand {
         print(String(format: "those events touch %d users (%.1f %% of %d) and %d items (%.1f %% of %d)",
             users, Double(users) / Double(learner.userCount) * 100, learner.userCount, items,
             Double(items) / Double(allItems) * 100, allItems))
-        let next = learner.distill(version: version + 2, options: options).encoded()
+        let full = learner.distill(version: version + 2, options: options)
+        let next = full.encoded()
         let delta = ModelDelta.make(from: base, version: version + 1, to: next)
         let blocks = (next.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes
         print(String(format: "delta after %d events (10 s at 10 000 events/s): %d of %d blocks of %d KiB changed, %.1f MB of %.1f MB (%.1f %%)",
             49 * 2_048, delta.description.blockCount, blocks, ModelDelta.defaultBlockBytes / 1024,
             Double(delta.payload.count) / 1e6, Double(next.count) / 1e6, Double(delta.payload.count) / Double(next.count) * 100))
+        guard let light = learner.distillLight(version: version + 2, base: baseModel, options: options) else {
+            print("light version: none (a full build is needed)")
+            return
+        }
+        let lightBytes = light.encoded()
+        let lightDelta = ModelDelta.make(from: base, version: version + 1, to: lightBytes)
+        print(String(format: "light version on the first build: built in %.2f s (the full build: %.2f s); %d of %d blocks of %d KiB changed; %.1f MB in changed runs of 64 bytes (%.2f %% of %.1f MB)",
+            Double(light.buildNanos) / 1e9, Double(full.buildNanos) / 1e9, lightDelta.description.blockCount,
+            (lightBytes.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes, ModelDelta.defaultBlockBytes / 1024,
+            Double(Self.changedBytes(base, lightBytes, granule: 64)) / 1e6,
+            Double(Self.changedBytes(base, lightBytes, granule: 64)) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6))
+    }
+
+    /// Bytes of `new` in granules of `granule` bytes that differ from `old` at the same place.
+    static func changedBytes(_ old: [UInt8], _ new: [UInt8], granule: Int) -> Int {
+        var changed = 0
+        for start in stride(from: 0, to: new.count, by: granule) {
+            let end = min(start + granule, new.count)
+            if end > old.count || old[start..<end] != new[start..<end] { changed += end - start }
+        }
+        return changed
     }
 
     /// Ingest with a publisher at work: the learner's batches timed alone, then while another

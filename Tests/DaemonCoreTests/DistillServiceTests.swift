@@ -135,3 +135,58 @@ extension DistillServiceTests {
 private final class Flag: Sendable {
     let value = Mutex(false)
 }
+
+extension DistillServiceTests {
+    /// With `full_every` 3, two light versions follow each full build: each names the full
+    /// version whose basis it uses, and serves users first seen after that full build.
+    @Test func lightVersionsFillTheGapsBetweenFullBuilds() async throws {
+        let broker = try TestKafka.broker(["ratings.movies": 1])
+        var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
+        configuration.dimension = 8
+        let ingest = try Self.ingest(Learner(configuration: configuration), broker: broker)
+        let distill = DistillService(
+            ingest: ingest, schedule: .init(intervalSeconds: 0.2, everyEvents: 0, fullEvery: 3, options: DistillOptions()),
+            logger: TestKafka.logger())
+        let published = Mutex<[(version: Int, basis: Int?, knowsNewest: Bool)]>([])
+        let newest = Mutex("")
+        distill.onPublish { model in
+            let user = newest.withLock { $0 }
+            let known = !user.isEmpty && model.recommend(user: user, domain: 0, k: 5, excludeSeen: true).strategy == .personal
+            published.withLock { $0.append((model.version, model.basisVersion, known)) }
+        }
+        let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
+        let running = Task { try await group.run() }
+        // A new user every round, with a timestamp that moves on, so every build has news.
+        let deadline = Date(timeIntervalSinceNow: 90)
+        var round = 0
+        while published.withLock({ $0.count }) < 9, Date() < deadline {
+            let user = "fresh\(round)"
+            let events = (0..<20).map { i in
+                TestKafka.json(user: i == 0 ? user : "u\((round * 7 + i) % 40)", item: "i\((round * 13 + i * 3) % 60)", rating: Double(1 + (i + round) % 5), ts: 1_700_000_000_000 + round * 1_000)
+            }
+            try TestKafka.produce(events, to: "ratings.movies", partitions: 1, broker: broker)
+            round += 1
+            try await Task.sleep(for: .milliseconds(300))
+            newest.withLock { $0 = user }
+        }
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let versions = published.withLock { $0 }
+        #expect(versions.count >= 9, "versions published: \(versions.count)")
+        #expect(distill.status.lightBuilds >= 4, "light builds: \(distill.status.lightBuilds) of \(distill.status.builds)")
+        var lastFull: Int?
+        var lightsInARow = 0
+        for entry in versions {
+            if entry.basis == entry.version {
+                lastFull = entry.version
+                lightsInARow = 0
+            } else {
+                lightsInARow += 1
+                #expect(entry.basis != nil && entry.basis == lastFull, "version \(entry.version) uses the basis of \(String(describing: entry.basis)), the last full one is \(String(describing: lastFull))")
+                #expect(lightsInARow <= 2, "at most two light versions in a row: \(versions.map { "\($0.version)/\($0.basis ?? -1)" })")
+            }
+        }
+        let lights = versions.filter { $0.basis != $0.version }
+        #expect(lights.contains { $0.knowsNewest }, "a light version serves a user first seen after its full build")
+    }
+}

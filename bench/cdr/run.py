@@ -50,7 +50,7 @@ def run_crossrec(binary: str, split: splits.Split, workdir: pathlib.Path, extra:
         by_pair[(user, item)] = float(predicted)
     predicted = np.array([by_pair[(split.users[u], f"m{i}")] for u, i in zip(split.test.user, split.test.item)])
     return {**output["cold_start"], "served": output["served"], "cold_top_n": output.get("cold_top_n", []),
-            "joint_refit": output.get("joint_refit"), "predicted": predicted}
+            "joint_refit": output.get("joint_refit"), "base_cold_start": output.get("base_cold_start"), "predicted": predicted}
 
 
 def paired_gap(a: np.ndarray, b: np.ndarray, actual: np.ndarray, users: np.ndarray) -> tuple[float, float]:

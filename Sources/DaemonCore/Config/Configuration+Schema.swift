@@ -217,6 +217,17 @@ extension Configuration {
             .int(
                 "distill", "every_events", \.distill.everyEvents, 0...1_000_000_000, reload: true,
                 "or after this many applied events, whichever comes first; 0 = interval only"),
+            .int(
+                "distill", "full_every", \.distill.fullEvery, 1...1_000_000, reload: true,
+                note: [
+                    "Light versions: between full builds (refits, projections, transfer maps, PureSVD), a",
+                    "version recomputes only the users seen since the previous one and every item, through",
+                    "the last full build's projections and maps; the rows of users nobody touched keep their",
+                    "bytes. A third of a full build's time at 1 M users, nearly its quality (docs/BENCHMARKS.md,",
+                    "light versions). After a forget or a restart, or when a cluster index meets new items,",
+                    "the next build is full.",
+                ],
+                "every this many versions, a full build; 1 = every version"),
             .int("distill", "dimension", \.distill.dimension, 1...1_024, reload: true, "k' of the students (at most model.dimension)"),
             .double(
                 "distill", "max_score_rmse", \.distill.maxScoreRMSE, 0...100, reload: true,

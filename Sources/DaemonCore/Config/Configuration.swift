@@ -115,6 +115,8 @@ public struct Configuration: Sendable, Equatable {
         public var intervalSeconds: Double = 10
         /// Applied events that trigger a build before the interval ends (0: interval only).
         public var everyEvents: Int = 1_000_000
+        /// A full build every this many versions; light versions between (1: all full).
+        public var fullEvery: Int = 6
         /// k' of the students, at most `model.dimension`.
         public var dimension: Int = 16
         /// Fidelity bound on the RMSE of student against teacher predictions.

@@ -157,7 +157,8 @@ struct ServingQueryHandler: QueryHandler, StatusReporting {
             "events": .integer(Int64(model.appliedEvents)), "dimension": .integer(Int64(model.dimension)),
             "teacher_dimension": .integer(Int64(model.teacherDimension)), "bytes": .integer(Int64(model.byteCount)),
             "build_ms": .number(Double(model.buildNanos) / 1e6), "stall_ms": .number(Double(status.stallNanos) / 1e6),
-            "builds": .integer(Int64(status.builds)),
+            "builds": .integer(Int64(status.builds)), "light_builds": .integer(Int64(status.lightBuilds)),
+            "basis_version": model.basisVersion.map { .integer(Int64($0)) } ?? .null,
             "joint_refit": model.jointRefit.map { joint in
                 .object([
                     "model": .string(joint.model), "validation_rmse": .object(joint.validationRMSE.mapValues { .number($0) }),

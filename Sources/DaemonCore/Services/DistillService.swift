@@ -25,6 +25,10 @@ public final class DistillService: Service, Sendable {
 
     public struct Status: Sendable {
         public var builds = 0
+        /// Of those, light versions (RecModel's Learner+LightDistill.swift).
+        public var lightBuilds = 0
+        /// Light versions published since the last full build.
+        public var lightSinceFull = 0
         /// Monotonic ns when the current version was published (0: none yet).
         public var publishedNanos: UInt64 = 0
         /// Time the writer thread spent cutting the snapshot of the latest build.
@@ -35,6 +39,8 @@ public final class DistillService: Service, Sendable {
         public var intervalSeconds: Double
         /// 0: only the interval.
         public var everyEvents: Int
+        /// A full build every this many versions, light versions between (1: every build is full).
+        public var fullEvery = 1
         public var options: DistillOptions
     }
 
@@ -168,11 +174,21 @@ public final class DistillService: Service, Sendable {
         // version, so a build from a cut older than the forget can never replace it.
         let version = nextVersion.add(1, ordering: .relaxed).oldValue
         let cut = await ingest.cut()
-        var options = schedule.withLock { $0.options }
+        var (options, fullEvery) = schedule.withLock { ($0.options, $0.fullEvery) }
         // The joint refit's model, judged at most every `jointRefitJudgeEvery` versions.
         options.keepJointChoice(model?.jointRefit, building: version)
+        // A light version on the one served, unless a full build is due; a forget is followed
+        // by a full build, so that the transfer maps are fitted without the user.
+        let lightBase = reason != "forget" && state.withLock({ $0.lightSinceFull }) + 1 < fullEvery ? model : nil
         let built = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in
-            Result { () throws(BuildCancelled) in try cut.learner.distill(version: version, options: options, cancellation: cancellation) }
+            Result { () throws(BuildCancelled) in
+                if let lightBase, let light = try cut.learner.distillLight(
+                    version: version, base: lightBase, options: options, cancellation: cancellation)
+                {
+                    return light
+                }
+                return try cut.learner.distill(version: version, options: options, cancellation: cancellation)
+            }
         }
         guard case .success(let model) = built else {
             logger.info(
@@ -182,13 +198,18 @@ public final class DistillService: Service, Sendable {
                 ])
             return
         }
+        let light = model.basisVersion != model.version
         publish(model, stallNanos: cut.stallNanos)
+        state.withLock { status in
+            status.lightSinceFull = light ? status.lightSinceFull + 1 : 0
+            if light { status.lightBuilds += 1 }
+        }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         buildTimer.recordNanoseconds(Int64(elapsed))
         logger.debug(
             "model published", metadata: [
                 "crossrec.version": "\(version)", "crossrec.reason": "\(reason)", LoggingKeys.events: "\(model.appliedEvents)",
-                "crossrec.build_ms": "\(elapsed / 1_000_000)",
+                "crossrec.build_ms": "\(elapsed / 1_000_000)", "crossrec.build": "\(light ? "light" : "full")",
             ])
         for domain in model.domains where domain.fidelity.scoreRMSE > options.maxScoreRMSE {
             logger.warning(

@@ -40,17 +40,25 @@ extension Learner {
         start: UInt64
     ) throws(BuildCancelled) -> ServingModel {
         let k = max(1, min(options.dimension, dimension))
+        var bases: [DomainBasis] = []
+        let jointItems = jointRefit.flatMap { jointBasis($0, options: options) }
         func model(_ served: [ServedDomain]) -> ServingModel {
             ServingModel(
                 version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: k,
                 teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start,
-                users: users, shareUserVectors: configuration.shareUserVectors, jointRefit: jointRefit)
+                users: users, shareUserVectors: configuration.shareUserVectors, jointRefit: jointRefit,
+                basis: ServingBasis(
+                    version: version, studentDimension: k, teacherDimension: dimension, domains: bases, joint: jointItems))
         }
         let joint = jointImplicitFactors(options: options)
         var served: [ServedDomain] = []
         for d in domains.indices {
             try options.checkCancelled()
-            served.append(try distillDomain(d, dimension: k, options: options, refit: refits[d], joint: joint, online: online))
+            var (domain, basis) = try distillDomain(d, dimension: k, options: options, refit: refits[d], joint: joint, online: online)
+            // The joint refit solves the items of every domain.
+            basis.keepsItemRows = basis.keepsItemRows || jointRefit != nil
+            served.append(domain)
+            bases.append(basis)
         }
         guard served.contains(where: { $0.index != nil }) else { return model(served) }
         // The index's recall needs a built model (its user rows and exact scan).
@@ -65,7 +73,7 @@ extension Learner {
 
     private func distillDomain(
         _ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, joint: JointImplicitFactors?, online: UserRecords
-    ) throws(BuildCancelled) -> ServedDomain
+    ) throws(BuildCancelled) -> (ServedDomain, DomainBasis)
     {
         let state = domains[d]
         let spec = configuration.domains[d]
@@ -123,20 +131,15 @@ extension Learner {
             }
         }
 
-        var popularity = TopRows(k: min(options.popularItems, liveItemRows.count))
-        for row in liveItemRows {
-            popularity.offer(score: state.itemRecords[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
-        }
-        let popular = popularity.sortedRows(ids: state.items).map {
-            ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis))
-        }
+        let popular = popularList(domain: d, live: liveItemRows, options: options)
 
         let lists: ListTable
         var listItems = studentItems
         var implicit: ImplicitRanking?
+        var rankingBasis: RankingBasis?
         if configuration.ranking.isEnabled {
             try options.checkCancelled()
-            (lists, listItems, implicit) = distillRanking(
+            (lists, listItems, implicit, rankingBasis) = distillRanking(
                 domain: d, dimension: k, options: options, users: userSample, items: liveItemRows, transfer: transfer, joint: joint,
                 online: online)
         } else {
@@ -158,13 +161,27 @@ extension Learner {
             domain: d, users: Self.evenlySpaced(personalRows, options.fidelityUsers), items: liveItemRows,
             studentItems: itemRows, studentItemBias: itemBias, studentUsers: userRows, lists: lists, implicit: implicit, dimension: k,
             retainedEnergy: projection.retainedEnergy, bytes: (studentBytes, teacherBytes), online: online)
-        return ServedDomain(
+        let served = ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
             items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, lists: lists, index: index,
             itemNorms: itemNorms,
             userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
             seenLimit: configuration.seenItemsPerUser, popular: popular, fidelity: fidelity, transfer: transfer?.choice,
             refit: refit?.choice)
+        let basis = DomainBasis(
+            userTransform: userTransform, itemTransform: itemTransform, coldTransform: transferTransform, transfer: transfer,
+            keepsItemRows: refit != nil, ranking: rankingBasis)
+        return (served, basis)
+    }
+
+    /// The domain's most popular live items, best first, with their decayed counts at the cut.
+    func popularList(domain d: Int, live liveItemRows: [Int], options: DistillOptions) -> [(row: Int32, count: Double)] {
+        let state = domains[d]
+        var popularity = TopRows(k: min(options.popularItems, liveItemRows.count))
+        for row in liveItemRows {
+            popularity.offer(score: state.itemRecords[row, ItemColumn.popularity], row: Int32(row), ids: state.items)
+        }
+        return popularity.sortedRows(ids: state.items).map { ($0.row, state.popularityClock.count($0.score, nowMillis: clockMillis)) }
     }
 
     /// `count` rows spread evenly over `rows` (all of them when there are fewer).
@@ -182,7 +199,7 @@ extension Learner {
     private func distillRanking(
         domain d: Int, dimension k: Int, options: DistillOptions, users userSample: [Int], items liveItemRows: [Int],
         transfer: TransferMap?, joint: JointImplicitFactors?, online: UserRecords
-    ) -> (ListTable, [Float], ImplicitRanking?) {
+    ) -> (ListTable, [Float], ImplicitRanking?, RankingBasis) {
         let state = domains[d]
         let (itemCount, userCount) = (state.items.rowLimit, users.rowLimit)
         // The teacher: [p_u, a·x_u·V] · [w_i, b·v_i] + c_i, the head's score plus, when
@@ -235,7 +252,11 @@ extension Learner {
             project(online.vector(row), cold ? transferTransform : userHead, k, into: &userRows, at: row * k)
             if let implicit { implicit.projectUser(row, userImplicit, k, into: &userRows, at: row * k) }
         }
-        return (ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil), studentItems, implicit)
+        let basis = RankingBasis(
+            itemHead: itemHead, userHead: userHead, coldHead: transferTransform, itemImplicit: itemImplicit, userImplicit: userImplicit,
+            implicit: implicit?.withoutUserParts)
+        let table = ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil)
+        return (table, studentItems, implicit, basis)
     }
 
     private func gram(_ matrix: ChunkedMatrix<Float>, rows: [Int], offset: Int = 0) -> SmallMatrix {
@@ -251,7 +272,7 @@ extension Learner {
 
     /// target[offset..<offset+k] = source (1 × d) · transform (d × k, row-major).
     @inline(__always)
-    private func project(_ source: UnsafePointer<Float>, _ transform: [Float], _ k: Int, into target: inout [Float], at offset: Int) {
+    func project(_ source: UnsafePointer<Float>, _ transform: [Float], _ k: Int, into target: inout [Float], at offset: Int) {
         // Unchecked: this runs for every live user of every domain (1 M × 64 × 16 per domain).
         transform.withUnsafeBufferPointer { transform in
             target.withUnsafeMutableBufferPointer { target in

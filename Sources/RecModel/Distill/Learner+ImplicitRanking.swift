@@ -81,6 +81,40 @@ struct ImplicitRanking {
         }
     }
 
+    /// The same factors and scales without the users' parts (a light version computes the
+    /// parts of the users it recomputes: `userPart`).
+    var withoutUserParts: ImplicitRanking {
+        let factors = JointImplicitFactors(factors: joint.factors, offsets: joint.offsets, userParts: [], hasPart: [])
+        return ImplicitRanking(joint: factors, domain: domain, itemScale: itemScale, userScale: userScale)
+    }
+
+    /// Whether item `row` of this domain has a row in V: items that came after the factors have none.
+    func hasItem(_ row: Int) -> Bool {
+        let end = domain + 1 < joint.offsets.count ? joint.offsets[domain + 1] : joint.factors.itemCount
+        return joint.offsets[domain] + row < end
+    }
+
+    /// x_u·V from the user's seen lists in every domain (`seen` and `items` by domain, taken
+    /// out of the learner once per build: copying a domain's state per user costs more than
+    /// the sum), items V knows only; nil when none of them is known.
+    static func userPart(_ factors: JointImplicitFactors, seen: [SeenLists], items: [IDIndex], user: Int32) -> [Double]? {
+        var columns: [Int32] = []
+        for d in seen.indices {
+            guard let hashes = seen[d][user] else { continue }
+            let end = d + 1 < factors.offsets.count ? factors.offsets[d + 1] : factors.factors.itemCount
+            for hash in hashes {
+                guard let row = items[d].row(ofHash: hash), items[d].isLive(row), factors.offsets[d] + Int(row) < end else { continue }
+                columns.append(Int32(factors.offsets[d]) + row)
+            }
+        }
+        return columns.isEmpty ? nil : factors.factors.userVector(columns)
+    }
+
+    /// target[offset..<offset+k] += `part` (x_u·V, unscaled) scaled · transform (r × k).
+    func projectUserPart(_ part: [Double], _ transform: [Float], _ k: Int, into target: inout [Float], at offset: Int) {
+        Self.project(part, from: 0, scale: userScale, rank, transform, k, into: &target, at: offset)
+    }
+
     /// The implicit part of the teacher's score for (user, item).
     func score(user: Int, item: Int) -> Double {
         let (u, i) = (user * rank, (joint.offsets[domain] + item) * rank)

@@ -29,20 +29,25 @@ struct TransferMap {
     }
 
     func bias(_ learner: Learner, user row: Int) -> Double {
-        let features = learner.transferFeatures(user: row, target: target)
-        guard let weights else { return Learner.sharedBias(features: features, dimension: learner.dimension) }
+        bias(features: learner.transferFeatures(user: row, target: target), dimension: learner.dimension)
+    }
+
+    /// The target bias from transfer features (`Learner.transferFeatures`).
+    func bias(features: [Double], dimension: Int) -> Double {
+        guard let weights else { return Learner.sharedBias(features: features, dimension: dimension) }
         return zip(weights, features).reduce(0) { $0 + $1.0 * $1.1 }
     }
 }
 
 extension Learner {
-    /// [shared vector (or `vector`), (bias, has ratings) of every other domain, 1].
-    func transferFeatures(user row: Int, target: Int, vector: UnsafePointer<Float>? = nil) -> [Double] {
+    /// [shared vector (or `vector`), (bias, has ratings) of every other domain, 1]; the
+    /// biases are the learner's, or `biases` (by domain).
+    func transferFeatures(user row: Int, target: Int, vector: UnsafePointer<Float>? = nil, biases: [Double]? = nil) -> [Double] {
         let vector = vector ?? userRecords.vector(row)
         var features = (0..<dimension).map { Double(vector[$0]) }
         for s in domains.indices where s != target {
             let hasRatings = userRecords[row, domain: s, UserColumn.ratings] > 0
-            features.append(hasRatings ? userRecords[row, domain: s, UserColumn.bias] : 0)
+            features.append(hasRatings ? biases?[s] ?? userRecords[row, domain: s, UserColumn.bias] : 0)
             features.append(hasRatings ? 1 : 0)
         }
         features.append(1)

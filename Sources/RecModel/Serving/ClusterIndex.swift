@@ -51,6 +51,21 @@ struct ClusterIndex: Sendable {
     }
     var byteCount: Int { rows.byteCount + centroids.byteCount + offsets.count * 4 + itemAt.count * 4 + hashAt.count * 8 }
 
+    /// The index with each member's row and bias read again from `items`/`bias` (by item row),
+    /// in the clusters the full build put it in: a light version's items. Centroids, reach
+    /// and the measured recall stay the full build's.
+    func updated(rows items: Int8Rows, bias: [Float]) -> ClusterIndex {
+        var offsets = self.offsets
+        var pairs: [(to: Int, from: Int)] = []
+        for (position, item) in itemAt.enumerated() where item >= 0 {
+            pairs.append((position, Int(item)))
+            offsets[position] = bias[Int(item)]
+        }
+        return ClusterIndex(
+            rows: rows.copying(pairs, of: items), offsets: offsets, itemAt: itemAt, hashAt: hashAt, ranges: ranges, centroids: centroids,
+            reach: reach, probe: probe, recallAt10: recallAt10)
+    }
+
     /// `clusters` groups of the `live` rows of `items` (k floats per row) and `bias`, whose id
     /// hashes `hash` gives; nil when there are too few items to group.
     init?(

@@ -23,11 +23,20 @@ public final class ServingModel: Sendable {
     public let jointRefit: JointChoice?
     let users: IDIndex
     let shareUserVectors: Bool
+    /// The projections and maps of the full version this one was built with (itself, or the
+    /// full version a light one starts from); nil on a replica (it is not encoded).
+    let basis: ServingBasis?
+
+    /// The full version whose projections this version uses: its own when it is a full
+    /// version; nil when unknown (a model decoded on a replica).
+    public var basisVersion: Int? { basis?.version }
 
     init(
         version: Int, appliedEvents: Int, clockMillis: Int64, dimension: Int, teacherDimension: Int,
-        domains: [ServedDomain], buildNanos: UInt64, users: IDIndex, shareUserVectors: Bool, jointRefit: JointChoice? = nil
+        domains: [ServedDomain], buildNanos: UInt64, users: IDIndex, shareUserVectors: Bool, jointRefit: JointChoice? = nil,
+        basis: ServingBasis? = nil
     ) {
+        self.basis = basis
         self.jointRefit = jointRefit
         self.version = version
         self.appliedEvents = appliedEvents
@@ -51,7 +60,7 @@ public final class ServingModel: Sendable {
         return ServingModel(
             version: newVersion, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: dimension,
             teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: remaining,
-            shareUserVectors: shareUserVectors, jointRefit: jointRefit)
+            shareUserVectors: shareUserVectors, jointRefit: jointRefit, basis: basis)
     }
 
     public func domainIndex(named name: String) -> Int? { domains.firstIndex { $0.name == name } }

@@ -46,10 +46,16 @@ struct ReplayCommand: ParsableCommand {
     var split: Double?
     @Option(help: "With --split: write each warm user's served list here (domain, user, then the items, tab-separated).")
     var lists: String?
+    @Option(help: "With --split or --predict: serve a light version (no refit, the basis of the full version before it) built on a full version of the learner after this fraction of the learned events; the reports add that full version's figures as served-base.")
+    var lightFrom: Double?
 
     func validate() throws {
         if let split, !(split > 0 && split < 1) { throw ValidationError("--split wants a fraction between 0 and 1, e.g. 0.8") }
         if lists != nil, split == nil { throw ValidationError("--lists needs --split") }
+        if let lightFrom {
+            guard lightFrom > 0 && lightFrom < 1 else { throw ValidationError("--light-from wants a fraction between 0 and 1, e.g. 0.9") }
+            guard split != nil || predict != nil else { throw ValidationError("--light-from needs --split or --predict") }
+        }
         if predictions != nil, predict == nil { throw ValidationError("--predictions needs --predict") }
         guard repeats >= 1 else { throw ValidationError("--repeats wants at least 1") }
         guard rankEvery >= 0 else { throw ValidationError("--rank-every wants 0 or more") }
@@ -70,7 +76,8 @@ struct ReplayCommand: ParsableCommand {
         runner.rankEvery = rankEvery
         runner.curveWindow = curve == nil ? nil : curveWindow
         let limit = split.map { Int(Double(events.count) * $0) }
-        var (report, learner) = runner.run(events, limit: limit)
+        runner.snapshotAt = lightFrom.map { Int(Double(limit ?? events.count) * $0) }
+        var (report, learner, snapshot) = runner.run(events, limit: limit)
         if repeats > 1 {
             // The repeats only time the learner: the ranking samples of the first run stand.
             let ranking = report.domains.map(\.ranking)
@@ -79,7 +86,7 @@ struct ReplayCommand: ParsableCommand {
             runner.curveWindow = nil
             var times = [report.seconds]
             for _ in 1..<repeats {
-                (report, learner) = runner.run(events, limit: limit)
+                (report, learner, snapshot) = runner.run(events, limit: limit)
                 times.append(report.seconds)
             }
             report.runSeconds = times
@@ -95,7 +102,7 @@ struct ReplayCommand: ParsableCommand {
             }
         }
         if let limit {
-            let evaluations = try evaluateSplit(events, at: limit, learner: learner)
+            let evaluations = try evaluateSplit(events, at: limit, learner: learner, snapshot: snapshot)
             print(json ? report.json(extra: ["top_n": evaluations.map(\.json)]) : ([report.table()] + evaluations.map(\.text)).joined(separator: "\n"))
             return
         }
@@ -111,9 +118,15 @@ struct ReplayCommand: ParsableCommand {
         }
         heldOut.resolveDomains(against: events.domainNames)
         guard !heldOut.isEmpty else { throw ValidationError("--predict: no ratings found in \(predict)") }
-        let model = learner.distill(version: 1, options: distill.options)
-        let evaluation = ColdStartEvaluation(heldOut.events, range: learner.configuration.domains[0].ratingRange) { event in
+        let (model, base) = try servedModels(learner: learner, snapshot: snapshot)
+        let range = learner.configuration.domains[0].ratingRange
+        let evaluation = ColdStartEvaluation(heldOut.events, range: range) { event in
             model.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
+        }
+        let baseEvaluation = base.map { base in
+            ColdStartEvaluation(heldOut.events, range: range) { event in
+                base.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
+            }
         }
         if let predictions {
             do {
@@ -149,12 +162,15 @@ struct ReplayCommand: ParsableCommand {
             evaluation.addMostPopular()
             evaluation.add(method: "popular") { _ in model.popular(domain: d, k: 20).map(\.item) }
             evaluation.add(method: "served") { user in model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
+            if let base {
+                evaluation.add(method: "served-base") { user in base.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
+            }
             return evaluation
         }
         print(
             json
                 ? report.json(extra: [
-                    "cold_start": evaluation.json, "served": served, "cold_top_n": coldLists.map(\.json),
+                    "cold_start": evaluation.json, "base_cold_start": baseEvaluation?.json ?? NSNull(), "served": served, "cold_top_n": coldLists.map(\.json),
                     "build_seconds": Double(model.buildNanos) / 1e9,
                     "joint_refit": model.jointRefit.map { joint -> [String: Any] in
                         [
@@ -163,14 +179,26 @@ struct ReplayCommand: ParsableCommand {
                         ]
                     } ?? NSNull(),
                 ])
-                : ([report.table(), evaluation.text, String(format: "serving model built in %.2f s", Double(model.buildNanos) / 1e9)]
+                : ([report.table(), evaluation.text] + (baseEvaluation.map { ["served-base (the full version under the light one):", $0.text] } ?? [])
+                    + [String(format: "serving model built in %.2f s", Double(model.buildNanos) / 1e9)]
                     + coldLists.map(\.text)).joined(separator: "\n"))
+    }
+
+    /// The model the replay serves: a full build of the learner; with `--light-from`, a light
+    /// version of it on a full build of the snapshot, which is returned too.
+    private func servedModels(learner: Learner, snapshot: Learner?) throws -> (served: ServingModel, base: ServingModel?) {
+        guard let snapshot else { return (learner.distill(version: 1, options: distill.options), nil) }
+        let base = snapshot.distill(version: 1, options: distill.options)
+        guard let light = learner.distillLight(version: 2, base: base, options: distill.options) else {
+            throw ValidationError("--light-from: no light version of this model (a cluster index would have to place new items)")
+        }
+        return (light, base)
     }
 
     /// Top-N figures of the split, per domain: most popular, the learner's own lists, and the
     /// served model's (what the daemon answers); `--lists` gets the served ones.
-    private func evaluateSplit(_ events: ReplayEvents, at limit: Int, learner: Learner) throws -> [TopNEvaluation] {
-        let model = learner.distill(version: 1, options: distill.options)
+    private func evaluateSplit(_ events: ReplayEvents, at limit: Int, learner: Learner, snapshot: Learner?) throws -> [TopNEvaluation] {
+        let (model, base) = try servedModels(learner: learner, snapshot: snapshot)
         var output = ""
         var evaluations: [TopNEvaluation] = []
         for (d, name) in events.domainNames.enumerated() {
@@ -185,6 +213,9 @@ struct ReplayCommand: ParsableCommand {
                 let items = model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item)
                 if lists != nil { output += ([name, user] + items).joined(separator: "\t") + "\n" }
                 return items
+            }
+            if let base {
+                evaluation.add(method: "served-base") { user in base.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
             }
             evaluations.append(evaluation)
         }

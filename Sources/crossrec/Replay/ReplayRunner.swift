@@ -11,14 +11,17 @@ struct ReplayRunner {
     var rankEvery = 0
     /// Events of one domain per point of the prequential curve (nil: no curve).
     var curveWindow: Int?
+    /// A copy of the learner is kept after this many events (`--light-from`; not timed).
+    var snapshotAt: Int?
 
     /// Learns the first `limit` events (all when nil).
-    func run(_ replay: ReplayEvents, limit: Int? = nil) -> (report: ReplayReport, learner: Learner) {
+    func run(_ replay: ReplayEvents, limit: Int? = nil) -> (report: ReplayReport, learner: Learner, snapshot: Learner?) {
         var learner = Learner(configuration: configuration)
         let domainCount = replay.domainNames.count
         let count = min(limit ?? replay.count, replay.count)
         var ranking = (0..<domainCount).map { _ in PrequentialRanking() }
         var untimed: UInt64 = 0
+        var snapshot: Learner?
         var rankSamples: [PrequentialCurve.RankSample] = []
         // Each rating is moved into `apply`, as the ingest path hands over a rating it built:
         // a copy at the call would retain and release both id strings.
@@ -40,6 +43,11 @@ struct ReplayRunner {
                        curveWindow != nil {
                         rankSamples.append(.init(index: index, position: position))
                     }
+                    untimed += DispatchTime.now().uptimeNanoseconds - before
+                }
+                if index == snapshotAt {
+                    let before = DispatchTime.now().uptimeNanoseconds
+                    snapshot = learner
                     untimed += DispatchTime.now().uptimeNanoseconds - before
                 }
                 predictions[index] = learner.apply(ratings.moveElement(from: index))
@@ -74,7 +82,7 @@ struct ReplayRunner {
                 errors: zip(events, predictions).map { $1 - $0.rating }, domains: events.map(\.domain),
                 domainNames: replay.domainNames, samples: rankSamples, window: curveWindow)
         }
-        return (report, learner)
+        return (report, learner, snapshot)
     }
 }
 

@@ -1,0 +1,223 @@
+import Dispatch
+
+/// Light versions: a served version patched with what moved since it, through the basis of the
+/// full version it descends from (ServingBasis.swift). No refit, no new projections, no new
+/// transfer maps or PureSVD factors: the users seen since the base's cut get new rows, every
+/// item gets its rows again (the ranking head's negatives move most items between builds, and
+/// items are few next to users), and every other row keeps its bytes.
+///
+/// Rows computed as a full build computes them, from the learner's online parameters:
+/// - a user's rating row: p·U (with ratings in the domain), p·(I + Δ)ᵀU and the transfer's
+///   bias scaled by the cold shrinkage (a cold user of a target domain), else p·U;
+/// - an item's rating row: q·V, except that where the full build's items came from a refit
+///   the base's rows are kept (only items new since then are projected);
+/// - the ranking rows: the head's part plus PureSVD's, for users from their seen lists now.
+/// The fidelity, transfer and refit reports, the joint refit's choice and the cluster index's
+/// recall are the full version's.
+extension Learner {
+    /// A light version `version` on top of `base`, or nil when a full build is needed: the base
+    /// carries no basis (a replica's model), the dimensions or domains differ, or a domain's
+    /// cluster index would have to place new items.
+    public func distillLight(version: Int, base: ServingModel, options: DistillOptions = DistillOptions()) -> ServingModel? {
+        do {
+            return try buildLight(version: version, base: base, options: options)
+        } catch {
+            preconditionFailure("a build without a cancellation cannot be cancelled")
+        }
+    }
+
+    /// `distillLight`, stopped when `cancellation` is set (between domains, and before it
+    /// returns): then it throws, and no model is returned.
+    public func distillLight(
+        version: Int, base: ServingModel, options: DistillOptions = DistillOptions(), cancellation: BuildCancellation
+    ) throws(BuildCancelled) -> ServingModel? {
+        var options = options
+        options.cancellation = cancellation
+        return try buildLight(version: version, base: base, options: options)
+    }
+
+    private func buildLight(version: Int, base: ServingModel, options: DistillOptions) throws(BuildCancelled) -> ServingModel? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let basis = base.basis, basis.teacherDimension == dimension, basis.domains.count == domains.count,
+            base.domains.count == domains.count, base.shareUserVectors == configuration.shareUserVectors
+        else { return nil }
+        let changedUsers = usersChanged(since: base)
+        let folded = basis.joint.map { foldIn(changedUsers.live, joint: $0) } ?? [:]
+        // PureSVD's user parts are joint (every domain's seen lists): computed once, used by
+        // every domain's lists (aligned with the changed users).
+        let (seen, items) = (domains.map(\.seen), domains.map(\.items))
+        let parts = basis.domains.lazy.compactMap { $0.ranking?.implicit }.first.map { implicit in
+            changedUsers.live.map { ImplicitRanking.userPart(implicit.joint, seen: seen, items: items, user: Int32($0)) }
+        }
+        var served: [ServedDomain] = []
+        for d in domains.indices {
+            try options.checkCancelled()
+            guard let domain = lightDomain(
+                d, base: base.domains[d], basis: basis.domains[d], k: basis.studentDimension, users: changedUsers, folded: folded,
+                implicitParts: parts, options: options)
+            else { return nil }
+            served.append(domain)
+        }
+        try options.checkCancelled()
+        return ServingModel(
+            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: basis.studentDimension,
+            teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start, users: users,
+            shareUserVectors: configuration.shareUserVectors, jointRefit: base.jointRefit, basis: basis)
+    }
+
+    /// User rows a light version recomputes against `base`: rows live now that are new, hold
+    /// another id, or were seen at or after the base's cut (lastSeen is the learner's clock,
+    /// which only rises), and the base's rows that are free now (they become zeros).
+    func usersChanged(since base: ServingModel) -> (live: [Int], freed: [Int]) {
+        var live: [Int] = [], freed: [Int] = []
+        let baseLimit = base.users.rowLimit
+        for row in 0..<users.rowLimit {
+            let r = Int32(row)
+            let wasLive = row < baseLimit && base.users.isLive(r)
+            if users.isLive(r) {
+                if !wasLive || base.users.hash(of: r) != users.hash(of: r) || userRecords.lastSeen(row) >= base.clockMillis {
+                    live.append(row)
+                }
+            } else if row < baseLimit {
+                // Free now: zeros, whether the base still served it or only kept its bytes
+                // (a forgotten user's version keeps their rows, unreachable).
+                freed.append(row)
+            }
+        }
+        if baseLimit > users.rowLimit {
+            for row in users.rowLimit..<baseLimit where base.users.isLive(Int32(row)) { freed.append(row) }
+        }
+        return (live, freed)
+    }
+
+    private func lightDomain(
+        _ d: Int, base: ServedDomain, basis: DomainBasis, k: Int, users changed: (live: [Int], freed: [Int]),
+        folded: [Int: FoldedUser], implicitParts: [[Double]?]?, options: DistillOptions
+    ) -> ServedDomain? {
+        let state = domains[d]
+        let spec = configuration.domains[d]
+        let itemCount = state.items.rowLimit, userCount = users.rowLimit
+        var liveItems = RowSet(capacity: itemCount)
+        var liveItemRows: [Int] = []
+        for row in 0..<itemCount where state.items.isLive(Int32(row)) {
+            liveItems.insert(row)
+            liveItemRows.append(row)
+        }
+        // Items that are not the base's (new, or a row that now holds another id).
+        let baseItemLimit = base.items.rowLimit
+        func isNew(_ row: Int) -> Bool {
+            row >= baseItemLimit || !base.items.isLive(Int32(row)) || base.items.hash(of: Int32(row)) != state.items.hash(of: Int32(row))
+        }
+        // The cluster index places items at build time; a light version cannot place new ones.
+        if base.index != nil, liveItemRows.contains(where: isNew) { return nil }
+        var personal = RowSet(capacity: userCount)
+        for row in 0..<userCount where users.isLive(Int32(row)) && userRecords[row, domain: d, UserColumn.ratings] > 0 {
+            personal.insert(row)
+        }
+
+        // Rating item rows: every live item (or only new ones over refitted rows), zeros for freed rows.
+        let freedItems = (0..<min(baseItemLimit, itemCount)).filter { base.items.isLive(Int32($0)) && !state.items.isLive(Int32($0)) }
+        let projected = basis.keepsItemRows ? liveItemRows.filter(isNew) : liveItemRows
+        var itemSource = [Float](repeating: 0, count: (projected.count + freedItems.count) * k)
+        var itemBias = Self.resized(base.itemBias, to: itemCount, filler: -.infinity)
+        for (index, row) in projected.enumerated() {
+            project(state.itemRecords.vector(row), basis.itemTransform, k, into: &itemSource, at: index * k)
+            itemBias[row] = Float(state.itemRecords[row, ItemColumn.bias])
+        }
+        for row in freedItems { itemBias[row] = -.infinity }
+        let itemRows = base.itemRows.updated(count: itemCount, changed: projected + freedItems, source: itemSource)
+        var itemNorms = Self.resized(base.itemNorms, to: itemCount, filler: 0)
+        for row in projected + freedItems { itemNorms[row] = itemRows.row(row).reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+        // Rating user rows of the changed users; zeros for freed rows.
+        var userRows = Self.resized(base.userRows, to: userCount * k, filler: 0)
+        var userBias = Self.resized(base.userBias, to: userCount, filler: 0)
+        for row in changed.freed where row < userCount {
+            for j in row * k..<(row + 1) * k { userRows[j] = 0 }
+            userBias[row] = 0
+        }
+        for row in changed.live {
+            for j in row * k..<(row + 1) * k { userRows[j] = 0 }
+            let user = folded[row]
+            // The teacher's vector: folded into the full build's solution, or online.
+            func vector(_ body: (UnsafePointer<Float>) -> Void) {
+                if let user { user.vector.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(userRecords.vector(row)) }
+            }
+            if personal.contains(row) {
+                vector { project($0, basis.userTransform, k, into: &userRows, at: row * k) }
+                userBias[row] = Float(user?.biases[d] ?? userRecords[row, domain: d, UserColumn.bias])
+            } else if let transfer = basis.transfer {
+                var features: [Double] = []
+                vector {
+                    project($0, basis.coldTransform, k, into: &userRows, at: row * k)
+                    features = transferFeatures(user: row, target: d, vector: $0, biases: user?.biases)
+                }
+                let shrink = Float(coldShrink(user: row, target: d, ratings: options.coldShrinkage))
+                userBias[row] = Float(transfer.bias(features: features, dimension: dimension)) * shrink
+                if shrink != 1 { for j in row * k..<(row + 1) * k { userRows[j] *= shrink } }
+            } else {
+                vector { project($0, basis.userTransform, k, into: &userRows, at: row * k) }
+                userBias[row] = 0
+            }
+        }
+
+        let lists: ListTable
+        if let ranking = basis.ranking, base.lists.isRanking {
+            lists = lightRanking(
+                d, base: base.lists, basis: ranking, k: k, items: liveItemRows, freedItems: freedItems, users: changed,
+                implicitParts: implicitParts)
+        } else {
+            lists = ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: (Float(state.mean), userBias))
+        }
+        let index = base.index?.updated(rows: lists.itemRows, bias: lists.itemBias)
+        return ServedDomain(
+            name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
+            items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, lists: lists, index: index,
+            itemNorms: itemNorms, userRows: userRows, userBias: userBias, personal: personal, seen: state.seen,
+            seenLimit: configuration.seenItemsPerUser, popular: popularList(domain: d, live: liveItemRows, options: options),
+            fidelity: base.fidelity, transfer: base.transfer, refit: base.refit)
+    }
+
+    /// The ranking student's table: every live item's rows again, the changed users' rows.
+    private func lightRanking(
+        _ d: Int, base: ListTable, basis: RankingBasis, k: Int, items liveItemRows: [Int], freedItems: [Int],
+        users changed: (live: [Int], freed: [Int]), implicitParts: [[Double]?]?
+    ) -> ListTable {
+        let state = domains[d]
+        let itemCount = state.items.rowLimit, userCount = users.rowLimit
+        var itemSource = [Float](repeating: 0, count: (liveItemRows.count + freedItems.count) * k)
+        var itemBias = Self.resized(base.itemBias, to: itemCount, filler: -.infinity)
+        for (index, row) in liveItemRows.enumerated() {
+            let rank = state.itemRecords.rank(row)
+            project(rank, basis.itemHead, k, into: &itemSource, at: index * k)
+            if let implicit = basis.implicit, implicit.hasItem(row) {
+                implicit.projectItem(row, basis.itemImplicit, k, into: &itemSource, at: index * k)
+            }
+            itemBias[row] = rank[dimension]
+        }
+        for row in freedItems { itemBias[row] = -.infinity }
+        let itemRows = base.itemRows.updated(count: itemCount, changed: liveItemRows + freedItems, source: itemSource)
+
+        var userRows = Self.resized(base.userRows, to: userCount * k, filler: 0)
+        for row in changed.freed where row < userCount {
+            for j in row * k..<(row + 1) * k { userRows[j] = 0 }
+        }
+        for (index, row) in changed.live.enumerated() {
+            for j in row * k..<(row + 1) * k { userRows[j] = 0 }
+            let cold = userRecords[row, domain: d, UserColumn.ratings] == 0
+            project(userRecords.vector(row), cold ? basis.coldHead : basis.userHead, k, into: &userRows, at: row * k)
+            if let implicit = basis.implicit, let part = implicitParts?[index] {
+                implicit.projectUserPart(part, basis.userImplicit, k, into: &userRows, at: row * k)
+            }
+        }
+        return ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: true, userBase: nil)
+    }
+
+    /// `array` cut or padded with `filler` to `count` elements.
+    static func resized(_ array: [Float], to count: Int, filler: Float) -> [Float] {
+        guard array.count != count else { return array }
+        var result = Array(array.prefix(count))
+        result.append(contentsOf: repeatElement(filler, count: count - result.count))
+        return result
+    }
+}
