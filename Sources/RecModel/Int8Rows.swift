@@ -110,6 +110,9 @@ public struct Int8Rows: Sendable {
         ((row / rowsPerBlock) * ((dimension + 1) / 2) + element / 2) * 2 * rowsPerBlock + (row % rowsPerBlock) * 2 + element % 2
     }
 
+    /// Bytes of the values of one block of 16 rows (the unit a row's values are spread over).
+    static func blockBytes(_ dimension: Int) -> Int { rowsPerBlock * ((dimension + 1) / 2 * 2) }
+
     /// Bytes of values and scales (what the serving model holds per domain for its items).
     public var byteCount: Int { values.count + scales.count * MemoryLayout<Float>.stride }
 

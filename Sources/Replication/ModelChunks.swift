@@ -1,4 +1,5 @@
 import Checkpoint
+import RecModel
 import Foundation
 
 /// A serving model version cut into Kafka messages and put back together: chunks below the
@@ -82,6 +83,46 @@ public enum ModelChunks {
         var crc = CRC32C()
         bytes.withUnsafeBytes { crc.update($0) }
         return crc.value
+    }
+
+    /// `checksum(model.encoded())` without the encoded copy: the encoding streamed through a
+    /// 64 KiB buffer (a patched version is checked so, as a replica never holds its bytes).
+    public static func checksum(of model: ServingModel) -> UInt32 {
+        var sink = ChecksumSink()
+        // The sink's appends do not throw.
+        try! model.encode(into: &sink)
+        return sink.value
+    }
+}
+
+/// CRC-32C of the bytes appended, gathered in a buffer so that the encoding's many small
+/// fields cost a copy each rather than a checksum call.
+struct ChecksumSink: ArchiveSink {
+    private var crc = CRC32C()
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var used = 0
+
+    mutating func beginSection(_ section: ArchiveSection) {}
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if used + bytes.count > buffer.count { flush() }
+        guard bytes.count < buffer.count else { return crc.update(bytes) }
+        buffer.withUnsafeMutableBytes { ($0.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        used += bytes.count
+    }
+
+    private mutating func flush() {
+        let count = used
+        buffer.withUnsafeBytes { crc.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        used = 0
+    }
+
+    var value: UInt32 {
+        mutating get {
+            flush()
+            return crc.value
+        }
     }
 }
 

@@ -134,12 +134,17 @@ struct DistillBench: ParsableCommand {
     }
 
     /// The delta a replica would receive between two builds 10 s apart at 10 000 events/s:
-    /// a build, 100 352 events (49 batches, a second after the build's cut), then a full build
+    /// a build, 100 352 events (49 batches, at the cut's time), then a full build
     /// and a light version on the first (Learner+LightDistill.swift), all on this thread.
     private func measureDeltaAtRate(batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int) {
+        // One event a second after the others before the cut: the users seen since are those
+        // of the batches (a user last seen at the cut's very millisecond counts as seen).
+        let later = learner.clockMillis + 1_000
+        var tick = batches[0][0]
+        tick.timestampMillis = later
+        learner.apply(tick)
         let baseModel = learner.distill(version: version + 1, options: options)
         let base = baseModel.encoded()
-        let later = learner.clockMillis + 1_000
         for batch in batches.prefix(49) {
             for var event in batch {
                 event.timestampMillis = later
@@ -172,6 +177,30 @@ struct DistillBench: ParsableCommand {
             (lightBytes.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes, ModelDelta.defaultBlockBytes / 1024,
             Double(Self.changedBytes(base, lightBytes, granule: 64)) / 1e6,
             Double(Self.changedBytes(base, lightBytes, granule: 64)) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6))
+        // What replicas receive between full versions, and their work on it.
+        var started = DispatchTime.now().uptimeNanoseconds
+        func lap() -> Double {
+            let now = DispatchTime.now().uptimeNanoseconds
+            defer { started = now }
+            return Double(now - started) / 1e6
+        }
+        guard let patch = light.patch(from: baseModel) else {
+            print("patch: none (the versions differ in shape)")
+            return
+        }
+        let made = lap()
+        guard let replicaBase = try? ServingModel.decoded(base) else { return }
+        _ = lap()
+        guard let patched = try? replicaBase.applying(patch: patch) else {
+            print("patch: refused by the base it was made from")
+            return
+        }
+        let applied = lap()
+        let checksum = ModelChunks.checksum(of: patched)
+        let checked = lap()
+        print(String(format: "patch of the light version: %.1f MB (%.2f %% of %.1f MB), made in %.0f ms; on a replica's decoded base: applied in %.0f ms, its encoding's CRC-32C streamed in %.0f ms (%@ the learner's)",
+            Double(patch.count) / 1e6, Double(patch.count) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6, made,
+            applied, checked, checksum == ModelChunks.checksum(lightBytes) ? "equal to" : "DIFFERENT from"))
     }
 
     /// Bytes of `new` in granules of `granule` bytes that differ from `old` at the same place.

@@ -17,11 +17,19 @@ extension ServingModel {
         return sink.bytes
     }
 
+    /// The bytes of `encoded()`, handed to `sink` as they are made (a checksum of them needs
+    /// no copy of the whole model).
+    public func encode(into sink: inout some ArchiveSink) throws {
+        var parts = WholeParts()
+        try encode(into: &sink, parts: &parts)
+    }
+
     public static func decoded(_ bytes: [UInt8]) throws(ArchiveError) -> ServingModel {
         do {
             return try bytes.withUnsafeBytes { raw in
                 var reader = ArchiveReader(raw, section: encodingSection)
-                let model = try decode(&reader)
+                var parts = WholePartsReader()
+                let model = try decode(&reader, parts: &parts)
                 try reader.expectEnd()
                 return model
             }
@@ -32,7 +40,9 @@ extension ServingModel {
         }
     }
 
-    private func encode(into sink: inout ByteSink) throws {
+    /// The encoding, its large parts written by `parts` (whole, or as differences from a base
+    /// version's: ServingModel+Patch.swift).
+    func encode(into sink: inout some ArchiveSink, parts: inout some PartWriter) throws {
         try sink.append(Self.encodingMagic)
         try sink.append(Self.encodingFormat)
         try sink.append(UInt64(version))
@@ -51,12 +61,12 @@ extension ServingModel {
             try sink.append(UInt64(jointRefit.users))
             try sink.append(UInt64(jointRefit.judgedVersion))
         }
-        try users.archive(into: &sink)
+        try parts.index(users, into: &sink)
         try sink.append(UInt32(domains.count))
-        for domain in domains { try domain.encode(into: &sink) }
+        for domain in domains { try domain.encode(into: &sink, parts: &parts, users: users.rowLimit) }
     }
 
-    private static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> ServingModel {
+    static func decode(_ reader: inout ArchiveReader, parts: inout some PartReader) throws(ArchiveError) -> ServingModel {
         guard try reader.read(UInt32.self) == encodingMagic else { throw reader.malformed("not a serving model") }
         let format = try reader.read(UInt32.self)
         // Format 1 lacks the joint refit's report (a replica upgraded before its learner reads it).
@@ -79,11 +89,11 @@ extension ServingModel {
                 ratings: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)),
                 judgedVersion: Int(try reader.read(UInt64.self)))
         }
-        let users = try IDIndex.restore(from: &reader)
+        let users = try parts.index(&reader)
         let count = Int(try reader.read(UInt32.self))
         guard count >= 1, count <= 1_024 else { throw reader.malformed("\(count) domains") }
         var domains: [ServedDomain] = []
-        for _ in 0..<count { domains.append(try ServedDomain.decode(&reader, dimension: dimension, users: users.rowLimit)) }
+        for _ in 0..<count { domains.append(try ServedDomain.decode(&reader, parts: &parts, dimension: dimension, users: users.rowLimit)) }
         return ServingModel(
             version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: dimension,
             teacherDimension: teacherDimension, domains: domains, buildNanos: buildNanos, users: users, shareUserVectors: shared,
@@ -92,38 +102,34 @@ extension ServingModel {
 }
 
 extension ServedDomain {
-    fileprivate func encode(into sink: inout ByteSink) throws {
+    fileprivate func encode(into sink: inout some ArchiveSink, parts: inout some PartWriter, users: Int) throws {
         try sink.append(name)
         try sink.append(ratingRange.lowerBound)
         try sink.append(ratingRange.upperBound)
         try sink.append(isTarget)
         try sink.append(mean)
-        try items.archive(into: &sink)
-        try sink.append(array: liveItems.words)
-        try itemRows.encode(into: &sink)
-        try sink.append(array: itemBias)
+        try parts.index(items, into: &sink)
+        try parts.array(liveItems.words, rowWidth: 1, into: &sink)
+        try itemRows.encode(into: &sink, parts: &parts)
+        try parts.array(itemBias, rowWidth: 1, into: &sink)
         try sink.append(lists.isRanking)
         if lists.isRanking {
-            try lists.itemRows.encode(into: &sink)
-            try sink.append(array: lists.itemBias)
-            try sink.append(array: lists.userRows)
+            try lists.itemRows.encode(into: &sink, parts: &parts)
+            try parts.array(lists.itemBias, rowWidth: 1, into: &sink)
+            try parts.array(lists.userRows, rowWidth: itemRows.dimension, into: &sink)
         }
         try sink.append(lists.userBase != nil)
         if let base = lists.userBase {
             try sink.append(base.mean.bitPattern)
-            try sink.append(array: base.bias)
+            try parts.array(base.bias, rowWidth: 1, into: &sink)
         }
         try sink.append(index != nil)
-        if let index { try index.encode(into: &sink) }
-        try sink.append(array: itemNorms)
-        try sink.append(array: userRows)
-        try sink.append(array: userBias)
-        try sink.append(array: personal.words)
-        try sink.append(UInt64(seen.count))
-        try seen.forEach { row, list in
-            try sink.append(row)
-            try sink.append(array: list)
-        }
+        if let index { try index.encode(into: &sink, parts: &parts) }
+        try parts.array(itemNorms, rowWidth: 1, into: &sink)
+        try parts.array(userRows, rowWidth: itemRows.dimension, into: &sink)
+        try parts.array(userBias, rowWidth: 1, into: &sink)
+        try parts.array(personal.words, rowWidth: 1, into: &sink)
+        try parts.seen(seen, users: users, into: &sink)
         try sink.append(UInt64(seenLimit))
         try sink.append(array: popular.map(\.row))
         try sink.append(array: popular.map(\.count))
@@ -152,38 +158,43 @@ extension ServedDomain {
         }
     }
 
-    fileprivate static func decode(_ reader: inout ArchiveReader, dimension k: Int, users: Int) throws(ArchiveError) -> ServedDomain {
+    fileprivate static func decode(
+        _ reader: inout ArchiveReader, parts: inout some PartReader, dimension k: Int, users: Int
+    ) throws(ArchiveError) -> ServedDomain {
         let name = try reader.readString()
         let low = try reader.readDouble(), high = try reader.readDouble()
         guard low < high else { throw reader.malformed("domain \(name): rating range \(low)...\(high)") }
         let isTarget = try reader.readBool()
         let mean = try reader.readDouble()
-        let items = try IDIndex.restore(from: &reader)
-        let liveItems = RowSet(words: try reader.readArray(of: UInt64.self))
-        let itemRows = try Int8Rows.decode(&reader)
-        let itemBias = try reader.readArray(of: Float.self)
+        let items = try parts.index(&reader)
+        let liveItems = RowSet(words: try parts.array(&reader, of: UInt64.self, rowWidth: 1))
+        let itemRows = try Int8Rows.decode(&reader, parts: &parts)
+        let itemBias = try parts.array(&reader, of: Float.self, rowWidth: 1)
         guard itemRows.dimension == k, itemRows.count == items.rowLimit, itemBias.count == items.rowLimit else {
             throw reader.malformed("domain \(name): item rows do not match its \(items.rowLimit) items")
         }
         let isRanking = try reader.readBool()
         var listRows = itemRows, listBias = itemBias, listUsers: [Float] = []
         if isRanking {
-            listRows = try Int8Rows.decode(&reader)
-            listBias = try reader.readArray(of: Float.self)
-            listUsers = try reader.readArray(of: Float.self)
+            listRows = try Int8Rows.decode(&reader, parts: &parts)
+            listBias = try parts.array(&reader, of: Float.self, rowWidth: 1)
+            listUsers = try parts.array(&reader, of: Float.self, rowWidth: k)
         }
         var userBase: (mean: Float, bias: [Float])?
-        if try reader.readBool() { userBase = (Float(bitPattern: try reader.read(UInt32.self)), try reader.readArray(of: Float.self)) }
-        let index = try reader.readBool() ? try ClusterIndex.decode(&reader) : nil
-        let itemNorms = try reader.readArray(of: Float.self)
-        let userRows = try reader.readArray(of: Float.self)
-        let userBias = try reader.readArray(of: Float.self)
+        if try reader.readBool() {
+            let mean = Float(bitPattern: try reader.read(UInt32.self))
+            userBase = (mean, try parts.array(&reader, of: Float.self, rowWidth: 1))
+        }
+        let index = try reader.readBool() ? try ClusterIndex.decode(&reader, parts: &parts) : nil
+        let itemNorms = try parts.array(&reader, of: Float.self, rowWidth: 1)
+        let userRows = try parts.array(&reader, of: Float.self, rowWidth: k)
+        let userBias = try parts.array(&reader, of: Float.self, rowWidth: 1)
         guard userRows.count == users * k, userBias.count == users else {
             throw reader.malformed("domain \(name): user rows do not match the \(users) users")
         }
         if !isRanking { listUsers = userRows }
-        let personal = RowSet(words: try reader.readArray(of: UInt64.self))
-        let seen = try Learner.restoreSeen(&reader, users: users)
+        let personal = RowSet(words: try parts.array(&reader, of: UInt64.self, rowWidth: 1))
+        let seen = try parts.seen(&reader, users: users)
         let seenLimit = Int(try reader.read(UInt64.self))
         let popularRows = try reader.readArray(of: Int32.self)
         let popularCounts = try reader.readArray(of: Double.self)
@@ -221,18 +232,20 @@ extension ServedDomain {
 }
 
 extension Int8Rows {
-    fileprivate func encode(into sink: inout ByteSink) throws {
+    /// Values by block of 16 rows (a row's values are spread over its block), scales by row.
+    fileprivate func encode(into sink: inout some ArchiveSink, parts: inout some PartWriter) throws {
         try sink.append(UInt32(dimension))
         try sink.append(UInt64(count))
-        try sink.append(array: values)
-        try sink.append(array: scales)
+        try parts.array(values, rowWidth: Self.blockBytes(dimension), into: &sink)
+        try parts.array(scales, rowWidth: 1, into: &sink)
     }
 
-    fileprivate static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> Int8Rows {
+    fileprivate static func decode(_ reader: inout ArchiveReader, parts: inout some PartReader) throws(ArchiveError) -> Int8Rows {
         let dimension = Int(try reader.read(UInt32.self))
         let count = Int(try reader.read(UInt64.self))
-        let values = try reader.readArray(of: Int8.self)
-        let scales = try reader.readArray(of: Float.self)
+        guard dimension > 0, dimension <= 1 << 16 else { throw reader.malformed("int8 rows of dimension \(dimension)") }
+        let values = try parts.array(&reader, of: Int8.self, rowWidth: blockBytes(dimension))
+        let scales = try parts.array(&reader, of: Float.self, rowWidth: 1)
         guard let rows = Int8Rows(dimension: dimension, count: count, values: values, scales: scales) else {
             throw reader.malformed("int8 rows: \(values.count) values and \(scales.count) scales for \(count) × \(dimension)")
         }
@@ -241,30 +254,30 @@ extension Int8Rows {
 }
 
 extension ClusterIndex {
-    fileprivate func encode(into sink: inout ByteSink) throws {
-        try rows.encode(into: &sink)
-        try sink.append(array: offsets)
-        try sink.append(array: itemAt)
-        try sink.append(array: hashAt)
+    fileprivate func encode(into sink: inout some ArchiveSink, parts: inout some PartWriter) throws {
+        try rows.encode(into: &sink, parts: &parts)
+        try parts.array(offsets, rowWidth: 1, into: &sink)
+        try parts.array(itemAt, rowWidth: 1, into: &sink)
+        try parts.array(hashAt, rowWidth: 1, into: &sink)
         try sink.append(array: ranges.map { Int64($0.lowerBound) })
         try sink.append(array: ranges.map { Int64($0.upperBound) })
-        try centroids.encode(into: &sink)
+        try centroids.encode(into: &sink, parts: &parts)
         try sink.append(array: reach)
         try sink.append(UInt64(probe))
         try sink.append(recallAt10 != nil)
         if let recallAt10 { try sink.append(recallAt10) }
     }
 
-    fileprivate static func decode(_ reader: inout ArchiveReader) throws(ArchiveError) -> ClusterIndex {
-        let rows = try Int8Rows.decode(&reader)
-        let offsets = try reader.readArray(of: Float.self)
-        let itemAt = try reader.readArray(of: Int32.self)
-        let hashAt = try reader.readArray(of: UInt64.self)
+    fileprivate static func decode(_ reader: inout ArchiveReader, parts: inout some PartReader) throws(ArchiveError) -> ClusterIndex {
+        let rows = try Int8Rows.decode(&reader, parts: &parts)
+        let offsets = try parts.array(&reader, of: Float.self, rowWidth: 1)
+        let itemAt = try parts.array(&reader, of: Int32.self, rowWidth: 1)
+        let hashAt = try parts.array(&reader, of: UInt64.self, rowWidth: 1)
         let lower = try reader.readArray(of: Int64.self), upper = try reader.readArray(of: Int64.self)
         guard lower.count == upper.count, zip(lower, upper).allSatisfy({ 0 <= $0 && $0 <= $1 && Int($1) <= rows.count }),
             offsets.count == rows.count, itemAt.count == rows.count, hashAt.count == rows.count
         else { throw reader.malformed("cluster index: positions do not match its \(rows.count) rows") }
-        let centroids = try Int8Rows.decode(&reader)
+        let centroids = try Int8Rows.decode(&reader, parts: &parts)
         let reach = try reader.readArray(of: Float.self)
         let probe = Int(try reader.read(UInt64.self))
         let recall = try reader.readBool() ? try reader.readDouble() : nil
@@ -282,7 +295,7 @@ struct ByteSink: ArchiveSink {
 }
 
 /// Held-out errors by candidate name, in name order: a count, then (name, value) pairs.
-private func appendNamed(_ errors: [String: Double], to sink: inout ByteSink) throws {
+private func appendNamed(_ errors: [String: Double], to sink: inout some ArchiveSink) throws {
     try sink.append(UInt32(errors.count))
     for name in errors.keys.sorted() {
         try sink.append(name)
