@@ -66,18 +66,24 @@ import json, subprocess, sys, time, statistics
 crossrec, replica, learner = sys.argv[1:4]
 def stats(socket):
     return json.loads(subprocess.run([crossrec, "stats", "--socket", socket, "--json"], capture_output=True, check=True).stdout)
-samples, kinds = {}, {}
-deadline = time.time() + 30
+samples = {}
+patches = None
+deadline = time.time() + 40
 while time.time() < deadline:
     r = stats(replica)["replica"]
     if r["served_version"] is not None and r["served_version"] not in samples:
-        samples[r["served_version"]] = r["last_latency_ms"]
+        kind = "patch" if patches is not None and r["deltas_applied"] > patches else "whole"
+        samples[r["served_version"]] = (r["last_latency_ms"], kind)
+        patches = r["deltas_applied"]
     time.sleep(0.1)
 published = stats(learner)["replication"]
-values = sorted(list(samples.values())[1:])  # the first was served before sampling began
-print("replica latency, publish start to served, ingest 10 000 events/s, a build every 2 s: median %.0f ms, max %.0f ms over %d versions"
-      % (statistics.median(values), max(values), len(values)))
-print("learner published %d full versions and %d deltas, last %s of %.2f MB in %.0f ms"
+taken = list(samples.values())[1:]  # the first was served before sampling began
+for kind in ("whole", "patch"):
+    values = sorted(v for v, k in taken if k == kind)
+    if values:
+        print("replica latency, publish start to served, ingest 10 000 events/s, a build every 2 s, %s versions: median %.0f ms, max %.0f ms over %d"
+              % (kind, statistics.median(values), max(values), len(values)))
+print("learner published %d full versions and %d patches, last %s of %.2f MB in %.0f ms"
       % (published["full_versions"], published["deltas"], published["last_kind"], published["last_bytes"] / 1e6, published["last_publish_ms"]))
 PY
 echo "recommend, 10 connections, answer cache off, ingest 10 000 events/s into the learner:"

@@ -21,9 +21,10 @@ public struct VersionManifest: Codable, Sendable, Equatable {
     public var checksum: UInt32
     /// When the learner published it (ms since the epoch): a replica's lag in seconds.
     public var publishedUnixMillis: Int64
-    /// Set when the chunks carry a delta against an earlier version rather than the whole
-    /// model: `bytes` and `checksum` then describe the delta's payload.
-    public var delta: DeltaDescription?
+    /// Set when the chunks carry a patch of an earlier version (RecModel's
+    /// ServingModel+Patch.swift) rather than the whole model: `bytes` and `checksum` then
+    /// describe the patch.
+    public var patch: PatchDescription?
 
     public var chunkCount: Int { chunkChecksums.count }
 
@@ -37,6 +38,19 @@ public struct VersionManifest: Codable, Sendable, Equatable {
 
     public static func decoded(_ bytes: [UInt8]) throws -> VersionManifest {
         try JSONDecoder().decode(VersionManifest.self, from: Data(bytes))
+    }
+}
+
+/// What a patch turns its base into: the new version's encoding, by size and checksum (a
+/// replica checks the patched model against them without encoding it: `checksum(of:)`).
+public struct PatchDescription: Codable, Sendable, Equatable {
+    /// The version the patch applies to.
+    public var base: Int
+    public var modelBytes: Int
+    public var modelChecksum: UInt32
+
+    public init(base: Int, modelBytes: Int, modelChecksum: UInt32) {
+        (self.base, self.modelBytes, self.modelChecksum) = (base, modelBytes, modelChecksum)
     }
 }
 
@@ -87,11 +101,14 @@ public enum ModelChunks {
 
     /// `checksum(model.encoded())` without the encoded copy: the encoding streamed through a
     /// 64 KiB buffer (a patched version is checked so, as a replica never holds its bytes).
-    public static func checksum(of model: ServingModel) -> UInt32 {
+    public static func checksum(of model: ServingModel) -> UInt32 { measure(model).checksum }
+
+    /// The size and checksum of `model.encoded()`, without the encoded copy.
+    public static func measure(_ model: ServingModel) -> (bytes: Int, checksum: UInt32) {
         var sink = ChecksumSink()
         // The sink's appends do not throw.
         try! model.encode(into: &sink)
-        return sink.value
+        return (sink.count, sink.value)
     }
 }
 
@@ -101,11 +118,14 @@ struct ChecksumSink: ArchiveSink {
     private var crc = CRC32C()
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var used = 0
+    /// Bytes appended so far.
+    private(set) var count = 0
 
     mutating func beginSection(_ section: ArchiveSection) {}
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
+        count += bytes.count
         if used + bytes.count > buffer.count { flush() }
         guard bytes.count < buffer.count else { return crc.update(bytes) }
         buffer.withUnsafeMutableBytes { ($0.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }

@@ -1,14 +1,15 @@
 /// A replica's reading of the model topic, one message at a time in offset order: chunks and
 /// manifests go to the assembly of their version; a version whose chunks all check out comes
-/// out whole (a delta patched onto the bytes of its base). No I/O and no decoding: the caller
-/// decodes what comes out and, when that succeeds, calls `accepted` so that the next delta
-/// has its base.
+/// out whole — the model's encoding, or a patch of the version served (refused at once when
+/// the replica serves another). No I/O and no decoding: the caller decodes or applies what
+/// comes out and, when that succeeds, calls `accepted` so that the next patch has its base.
 ///
 /// Order: the topic has one partition and one learner, so a version completed later is
 /// newer, whatever its number (a learner restarted without reading the topic numbers from 1).
 public struct VersionFollower: Sendable {
     public struct Completed: Sendable {
         public var version: Int
+        /// The encoding, or the patch when `manifest.patch` is set.
         public var bytes: [UInt8]
         public var manifest: VersionManifest
         public var manifestOffset: Int64
@@ -27,8 +28,8 @@ public struct VersionFollower: Sendable {
     /// Versions assembled at once: a learner's in-progress version and one left unfinished.
     public static let maxAssemblies = 2
 
-    /// The version served, with its bytes (the base of the next delta).
-    public private(set) var current: (version: Int, bytes: [UInt8])?
+    /// The version served (the base of the next patch).
+    public private(set) var current: Int?
     /// The newest manifest read (served or not): a replica's lag.
     public private(set) var newestManifest: VersionManifest?
     private var assemblies: [ModelAssembly] = []
@@ -68,18 +69,11 @@ public struct VersionFollower: Sendable {
                 return .pending
             }
             finish(version)
-            guard let delta = manifest.delta else {
-                return .completed(Completed(version: version, bytes: payload, manifest: manifest, manifestOffset: offset))
+            if let patch = manifest.patch, patch.base != current {
+                return .rejected(
+                    version: version, reason: "a patch of version \(patch.base), but this replica holds \(current.map(String.init) ?? "none")")
             }
-            guard let current, current.version == delta.base else {
-                return .rejected(version: version, reason: "\(ModelDelta.Problem.baseMissing(base: delta.base, held: current?.version))")
-            }
-            do {
-                let bytes = try ModelDelta.apply(payload, delta, to: current.bytes, version: version)
-                return .completed(Completed(version: version, bytes: bytes, manifest: manifest, manifestOffset: offset))
-            } catch {
-                return .rejected(version: version, reason: "\(error)")
-            }
+            return .completed(Completed(version: version, bytes: payload, manifest: manifest, manifestOffset: offset))
         } catch {
             finish(version)
             return .rejected(version: version, reason: "\(error)")
@@ -88,7 +82,7 @@ public struct VersionFollower: Sendable {
 
     /// The caller decoded a completed version and serves it now.
     public mutating func accepted(_ completed: Completed) {
-        current = (completed.version, completed.bytes)
+        current = completed.version
     }
 
     private mutating func takeAssembly(_ version: Int) -> ModelAssembly {

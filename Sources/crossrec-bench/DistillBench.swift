@@ -88,7 +88,6 @@ struct DistillBench: ParsableCommand {
         var buildSeconds: [Double] = [], plainMax: [Double] = [], duringMax: [Double] = []
         var plainMean: [Double] = [], duringMean: [Double] = [], precopyCounts: [Double] = []
         var model: ServingModel?
-        var previous: ServingModel?
         for version in 1...repeats {
             let plain = applyTimed(batches, to: &learner)
             plainMax.append(plain.max()!)
@@ -104,7 +103,6 @@ struct DistillBench: ParsableCommand {
             precopyCounts.append(Double(precopyBatches))
             duringMax.append(during.max()!)
             duringMean.append(during.reduce(0, +) / Double(during.count))
-            previous = model
             model = built.withLock { $0 }
             buildSeconds.append(Double(model!.buildNanos) / 1e9)
         }
@@ -127,15 +125,16 @@ struct DistillBench: ParsableCommand {
                 Double(fidelity.studentBytes) / Double(fidelity.teacherBytes), fidelity.scoreRMSE, fidelity.top10Overlap,
                 fidelity.retainedEnergy, domain.transfer.map { "\($0.method), judged on \($0.validationUsers) held-out users" } ?? "-"))
         }
-        try ReplicationTiming(repeats: repeats).run(previous: previous, model: model)
+        try ReplicationTiming(repeats: repeats).run(model: model)
         measureDeltaAtRate(batches: batches, learner: &learner, options: options, version: model.version)
         timeIngestWhilePublishing(model, batches: batches, learner: &learner)
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
     }
 
-    /// The delta a replica would receive between two builds 10 s apart at 10 000 events/s:
-    /// a build, 100 352 events (49 batches, at the cut's time), then a full build
-    /// and a light version on the first (Learner+LightDistill.swift), all on this thread.
+    /// What replicas would receive between two builds 10 s apart at 10 000 events/s: a build,
+    /// 100 352 events (49 batches, at the cut's time), then a full build and a light version on
+    /// the first (Learner+LightDistill.swift) as patches of it, and a replica's work on the
+    /// light one's patch; all on this thread.
     private func measureDeltaAtRate(batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int) {
         // One event a second after the others before the cut: the users seen since are those
         // of the batches (a user last seen at the cut's very millisecond counts as seen).
@@ -160,23 +159,16 @@ struct DistillBench: ParsableCommand {
             users, Double(users) / Double(learner.userCount) * 100, learner.userCount, items,
             Double(items) / Double(allItems) * 100, allItems))
         let full = learner.distill(version: version + 2, options: options)
-        let next = full.encoded()
-        let delta = ModelDelta.make(from: base, version: version + 1, to: next)
-        let blocks = (next.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes
-        print(String(format: "delta after %d events (10 s at 10 000 events/s): %d of %d blocks of %d KiB changed, %.1f MB of %.1f MB (%.1f %%)",
-            49 * 2_048, delta.description.blockCount, blocks, ModelDelta.defaultBlockBytes / 1024,
-            Double(delta.payload.count) / 1e6, Double(next.count) / 1e6, Double(delta.payload.count) / Double(next.count) * 100))
+        let fullBytes = ModelChunks.measure(full).bytes
+        let fullPatch = full.patch(from: baseModel)?.count
+        print(String(format: "full build after those events: built in %.2f s, %.1f MB; as a patch of the first: %@",
+            Double(full.buildNanos) / 1e9, Double(fullBytes) / 1e6,
+            fullPatch.map { String(format: "%.1f MB (%.1f %%: every row moves with new projections)", Double($0) / 1e6, Double($0) / Double(fullBytes) * 100) } ?? "none"))
         guard let light = learner.distillLight(version: version + 2, base: baseModel, options: options) else {
             print("light version: none (a full build is needed)")
             return
         }
         let lightBytes = light.encoded()
-        let lightDelta = ModelDelta.make(from: base, version: version + 1, to: lightBytes)
-        print(String(format: "light version on the first build: built in %.2f s (the full build: %.2f s); %d of %d blocks of %d KiB changed; %.1f MB in changed runs of 64 bytes (%.2f %% of %.1f MB)",
-            Double(light.buildNanos) / 1e9, Double(full.buildNanos) / 1e9, lightDelta.description.blockCount,
-            (lightBytes.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes, ModelDelta.defaultBlockBytes / 1024,
-            Double(Self.changedBytes(base, lightBytes, granule: 64)) / 1e6,
-            Double(Self.changedBytes(base, lightBytes, granule: 64)) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6))
         // What replicas receive between full versions, and their work on it.
         var started = DispatchTime.now().uptimeNanoseconds
         func lap() -> Double {
@@ -198,19 +190,9 @@ struct DistillBench: ParsableCommand {
         let applied = lap()
         let checksum = ModelChunks.checksum(of: patched)
         let checked = lap()
-        print(String(format: "patch of the light version: %.1f MB (%.2f %% of %.1f MB), made in %.0f ms; on a replica's decoded base: applied in %.0f ms, its encoding's CRC-32C streamed in %.0f ms (%@ the learner's)",
-            Double(patch.count) / 1e6, Double(patch.count) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6, made,
+        print(String(format: "light version on the first build: built in %.2f s; its patch %.1f MB (%.2f %% of %.1f MB), made in %.0f ms; on a replica's decoded base: applied in %.0f ms, its encoding's CRC-32C streamed in %.0f ms (%@ the learner's)",
+            Double(light.buildNanos) / 1e9, Double(patch.count) / 1e6, Double(patch.count) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6, made,
             applied, checked, checksum == ModelChunks.checksum(lightBytes) ? "equal to" : "DIFFERENT from"))
-    }
-
-    /// Bytes of `new` in granules of `granule` bytes that differ from `old` at the same place.
-    static func changedBytes(_ old: [UInt8], _ new: [UInt8], granule: Int) -> Int {
-        var changed = 0
-        for start in stride(from: 0, to: new.count, by: granule) {
-            let end = min(start + granule, new.count)
-            if end > old.count || old[start..<end] != new[start..<end] { changed += end - start }
-        }
-        return changed
     }
 
     /// Ingest with a publisher at work: the learner's batches timed alone, then while another

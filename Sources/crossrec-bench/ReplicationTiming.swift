@@ -5,18 +5,14 @@ import Replication
 
 /// The serving model as bytes and what replication costs at the distill bench's scale, one
 /// core, no broker (the dev broker keeps only ~5 MiB per partition): the learner's side
-/// (encode, diff against the previous version, chunks with their checksums) and the
-/// replica's (chunks checked and assembled, or a delta patched, then decoded). The delta
-/// needs two consecutive builds of the bench (`--repeats` ≥ 2).
+/// (encode, chunks with their checksums) and the replica's (chunks checked and assembled,
+/// then decoded). Patches between versions: DistillBench's `measureDeltaAtRate`.
 struct ReplicationTiming {
     var repeats: Int
 
-    func run(previous: ServingModel?, model: ServingModel) throws {
-        let old = previous?.encoded()
+    func run(model: ServingModel) throws {
         var bytes: [UInt8] = []
-        var encode: [Double] = [], diff: [Double] = [], split: [Double] = [], assemble: [Double] = [], decode: [Double] = []
-        var patch: [Double] = []
-        var delta: (description: DeltaDescription, payload: [UInt8])?
+        var encode: [Double] = [], split: [Double] = [], assemble: [Double] = [], decode: [Double] = []
         for _ in 0..<repeats {
             var start = DispatchTime.now().uptimeNanoseconds
             func lap() -> Double {
@@ -26,10 +22,6 @@ struct ReplicationTiming {
             }
             bytes = model.encoded()
             encode.append(lap())
-            if let old, let previous {
-                delta = ModelDelta.make(from: old, version: previous.version, to: bytes)
-                diff.append(lap())
-            }
             let (manifest, chunks) = ModelChunks.split(bytes, version: model.version, publishedUnixMillis: 0)
             split.append(lap())
             var assembly = ModelAssembly(version: model.version)
@@ -40,11 +32,6 @@ struct ReplicationTiming {
             let decoded = try ServingModel.decoded(whole)
             decode.append(lap())
             guard decoded.version == model.version else { throw BenchFailure("the decoded model differs") }
-            if let delta, let old {
-                let patched = try ModelDelta.apply(delta.payload, delta.description, to: old, version: model.version)
-                patch.append(lap())
-                guard patched == bytes else { throw BenchFailure("the patched model differs") }
-            }
         }
         let megabytes = Double(bytes.count) / 1e6
         func rate(_ times: [Double]) -> String { String(format: "%.0f ms (%.0f MB/s)", median(times) * 1e3, megabytes / median(times)) }
@@ -52,11 +39,6 @@ struct ReplicationTiming {
         print(String(format: "replication, learner side: chunks + CRC-32C %@ (medians)", rate(split)))
         print(String(format: "replication, replica side: checked and assembled %@, then decoded: a full version applied at %.0f MB/s",
             rate(assemble), megabytes / (median(assemble) + median(decode))))
-        guard let delta, let previous else { return }
-        print(String(format: "delta between two consecutive builds (%d events apart): %d of %d blocks of %d KiB changed, %.1f MB (%.1f %% of the whole); diffed in %@, patched in %@",
-            model.appliedEvents - previous.appliedEvents, delta.description.blockCount,
-            (bytes.count + ModelDelta.defaultBlockBytes - 1) / ModelDelta.defaultBlockBytes, ModelDelta.defaultBlockBytes / 1024,
-            Double(delta.payload.count) / 1e6, Double(delta.payload.count) / Double(bytes.count) * 100, rate(diff), rate(patch)))
     }
 }
 

@@ -249,28 +249,37 @@ extension WholeDaemonTests {
             try producer.send(topic: Self.topic, partition: 0, key: "not-a-version", value: "hello")
             try producer.send(
                 topic: Self.topic, partition: 0, key: ReplicationTopic.manifestKey(version: bogus), value: String(decoding: manifest.encoded(), as: UTF8.self))
+            // A patch of the served version whose chunk checks out but whose bytes are no patch.
+            let patched = served + 2_000
+            let (unpatched, patchChunks) = ModelChunks.split(Array(repeating: 9, count: 100), version: patched, publishedUnixMillis: 0)
+            var patchManifest = unpatched
+            patchManifest.patch = PatchDescription(base: served, modelBytes: 1_000, modelChecksum: 1)
+            try producer.send(topic: Self.topic, partition: 0, key: "\(patched)/0", value: String(decoding: patchChunks[0].bytes, as: UTF8.self))
+            try producer.send(
+                topic: Self.topic, partition: 0, key: ReplicationTopic.manifestKey(version: patched),
+                value: String(decoding: patchManifest.encoded(), as: UTF8.self))
             try producer.flush()
             #expect(chunks.count == 1)
-            #expect(replica.waitForLog { $0.contains("model version refused") }, "\(replica.log.suffix(2_000))")
+            #expect(replica.waitForLog { $0.contains("model version refused") && $0.contains("\(patched)") }, "\(replica.log.suffix(2_000))")
             let health = Self.object(cluster.socket("r1"), ["op": "health"])
             #expect(health?["status"] as? String == "degraded", "\(health ?? [:])")
-            #expect(((health?["reasons"] as? [String]) ?? []).contains { $0.contains("version \(bogus) refused") && $0.contains("version \(served) keeps serving") })
+            #expect(((health?["reasons"] as? [String]) ?? []).contains { $0.contains("version \(patched) refused") && $0.contains("version \(served) keeps serving") })
             #expect(Self.version(cluster.socket("r1")) == served)
             #expect(Self.differences(learner: learnerSocket, replica: cluster.socket("r1")) == [])
             let stats = try #require(Self.object(cluster.socket("r1"), ["op": "stats"])?["replica"] as? [String: Any])
-            #expect(stats["rejected"] as? Int == 1 && stats["ignored_messages"] as? Int == 1, "\(stats)")
+            #expect(stats["rejected"] as? Int == 2 && stats["ignored_messages"] as? Int == 1, "\(stats)")
             // The CLI's stats says it too, for a replica.
             let crossrec = DaemonProcess.binary("crossrec", root: repositoryRoot)
             let table = try ExternalTool.run([crossrec, "stats", "--socket", cluster.socket("r1")])
             #expect(table.stdout.contains("read replica of \(Self.topic): serving version \(served)"), "\(table.stdout)")
-            #expect(table.stdout.contains("refused 1") && table.stdout.contains("last refused: version \(bogus)"), "\(table.stdout)")
+            #expect(table.stdout.contains("refused 2") && table.stdout.contains("last refused: version \(patched)"), "\(table.stdout)")
             // The learner's next version is served as usual.
             try cluster.produceRatings(users: 10, seed: 4)
             let next = try #require(Self.settledVersion(learnerSocket, events: 150))
             #expect(Self.waitUntil { Self.version(cluster.socket("r1")) == next }, "\(replica.log.suffix(2_000))")
             #expect(Self.differences(learner: learnerSocket, replica: cluster.socket("r1")) == [])
             let metrics = Self.object(cluster.socket("r1"), ["op": "metrics"])?["text"] as? String ?? ""
-            #expect(PrometheusText.value(of: "crossrec_replica_versions_rejected_total", in: metrics) == 1, "\(metrics)")
+            #expect(PrometheusText.value(of: "crossrec_replica_versions_rejected_total", in: metrics) == 2, "\(metrics)")
             #expect(PrometheusText.value(of: "crossrec_model_version", in: metrics) == Double(next))
             // Prometheus' own linter finds nothing to say about a replica's families.
             let lint = try Promtool.checkMetrics(metrics)

@@ -12,9 +12,9 @@ struct VersionFollowerTests {
     }
 
     /// The messages of one version as the publisher writes them: chunks, then the manifest.
-    static func messages(_ payload: [UInt8], version: Int, delta: DeltaDescription? = nil) -> [(key: [UInt8], value: [UInt8])] {
+    static func messages(_ payload: [UInt8], version: Int, patch: PatchDescription? = nil) -> [(key: [UInt8], value: [UInt8])] {
         var (manifest, chunks) = ModelChunks.split(payload, version: version, chunkBytes: 1_000, publishedUnixMillis: 5)
-        manifest.delta = delta
+        manifest.patch = patch
         return chunks.map { (Array($0.key.utf8), $0.bytes) } + [(Array(ReplicationTopic.manifestKey(version: version).utf8), manifest.encoded())]
     }
 
@@ -29,29 +29,9 @@ struct VersionFollowerTests {
         }
     }
 
-    @Test func aDeltaOfTheChangedBlocksRebuildsTheNewVersion() throws {
-        let base = Self.model(1)
-        var next = base
-        next[10] ^= 0xFF  // block 0
-        next[4_999] ^= 0x01  // the last block
-        next += [1, 2, 3]  // grows
-        let (description, payload) = ModelDelta.make(from: base, version: 1, to: next, blockBytes: 1_024)
-        #expect(description.runs == [[0, 1], [4, 1]])
-        #expect(payload.count == 1_024 + (5_003 - 4 * 1_024))
-        #expect(try ModelDelta.apply(payload, description, to: base, version: 2) == next)
-        // Shrinking, and nothing changed.
-        let shorter = Array(base.prefix(3_000))
-        let cut = ModelDelta.make(from: base, version: 1, to: shorter, blockBytes: 1_024)
-        #expect(cut.payload.isEmpty && cut.description.runs.isEmpty)
-        #expect(try ModelDelta.apply(cut.payload, cut.description, to: base, version: 2) == shorter)
-        // The wrong base fails the whole checksum.
-        #expect(throws: ModelDelta.Problem.corruptResult(version: 2)) {
-            try ModelDelta.apply(payload, description, to: Self.model(9), version: 2)
-        }
-        #expect(throws: ModelDelta.Problem.self) { try ModelDelta.apply(payload + [0], description, to: base, version: 2) }
-    }
-
-    @Test func fullVersionsAndDeltasComeOutWholeInTopicOrder() throws {
+    /// A patch comes out as its bytes and manifest, for the caller to apply to the version it
+    /// serves (ServingModel+Patch.swift; ReplicaTests check the applied versions).
+    @Test func fullVersionsAndPatchesComeOutWholeInTopicOrder() throws {
         var follower = VersionFollower()
         var offset: Int64 = 0
         let first = Self.model(1)
@@ -59,26 +39,24 @@ struct VersionFollowerTests {
         #expect(outcomes.dropLast().allSatisfy { if case .pending = $0 { true } else { false } })
         guard case .completed(let one) = outcomes.last else { Issue.record("not completed: \(outcomes)"); return }
         #expect(one.bytes == first && one.version == 1 && one.manifestOffset == offset - 1)
-        var second = first
-        second[2_100] = 0
-        let delta = ModelDelta.make(from: first, version: 1, to: second, blockBytes: 1_024)
-        let last = Self.feed(&follower, Self.messages(delta.payload, version: 2, delta: delta.description), from: &offset).last
-        guard case .completed(let two) = last else { Issue.record("delta not completed: \(String(describing: last))"); return }
-        #expect(two.bytes == second && follower.current?.version == 2)
+        let patch = Self.model(2, count: 2_100)
+        let description = PatchDescription(base: 1, modelBytes: 5_000, modelChecksum: 7)
+        let last = Self.feed(&follower, Self.messages(patch, version: 2, patch: description), from: &offset).last
+        guard case .completed(let two) = last else { Issue.record("patch not completed: \(String(describing: last))"); return }
+        #expect(two.bytes == patch && two.manifest.patch == description && follower.current == 2)
         // A producer's retried chunk of a finished version starts nothing.
-        guard case .ignored = follower.receive(offset: offset, key: Array("2/0".utf8), value: delta.payload) else {
+        guard case .ignored = follower.receive(offset: offset, key: Array("2/0".utf8), value: patch) else {
             Issue.record("a finished version's chunk was taken")
             return
         }
     }
 
-    @Test func aDeltaWithoutItsBaseAndACorruptChunkAreRefusedAndTheNextVersionStillComes() throws {
+    @Test func aPatchWithoutItsBaseAndACorruptChunkAreRefusedAndTheNextVersionStillComes() throws {
         var follower = VersionFollower()
         var offset: Int64 = 0
-        let first = Self.model(1)
-        let delta = ModelDelta.make(from: first, version: 1, to: Self.model(2), blockBytes: 1_024)
-        // Started after version 1: its delta cannot be applied.
-        let missing = Self.feed(&follower, Self.messages(delta.payload, version: 2, delta: delta.description), from: &offset).last
+        // Started after version 1: its patch cannot be applied.
+        let description = PatchDescription(base: 1, modelBytes: 5_000, modelChecksum: 7)
+        let missing = Self.feed(&follower, Self.messages(Self.model(2, count: 900), version: 2, patch: description), from: &offset).last
         guard case .rejected(2, let reason) = missing else { Issue.record("\(String(describing: missing))"); return }
         #expect(reason.contains("holds none"))
         var corrupt = Self.messages(Self.model(3), version: 3)

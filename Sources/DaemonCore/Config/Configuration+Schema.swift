@@ -33,8 +33,8 @@ extension Configuration {
             "replication",
             [
                 "Read replicas over Kafka (docs/OPERATIONS.md, \"Read replicas\"). A learner with a topic",
-                "publishes every serving version there: whole every full_every versions, as a delta of",
-                "the changed bytes between. A replica (mode: replica; no domains, no checkpoints) follows",
+                "publishes every serving version there: whole at least every full_every versions, as a",
+                "patch of the version before between. A replica (mode: replica; no domains, no checkpoints) follows",
                 "the topic and answers the read operations on its own socket as the learner would.",
             ]
         ),
@@ -356,10 +356,10 @@ extension Configuration {
                 "the model topic, one partition (learner: unset = nothing published; replica: required)"),
             .int(
                 "replication", "full_every", \.replication.fullEvery, 1...1_000_000,
-                "a whole version every this many published versions; 1 = no deltas (docs/OPERATIONS.md: today's builds change ~91 % of the bytes)"),
+                "a whole version at least every this many published versions; 1 = no patches"),
             .double(
                 "replication", "max_delta_share", \.replication.maxDeltaShare, 0...1,
-                "a delta larger than this share of the whole version is sent whole"),
+                "a patch larger than this share of the whole version is sent whole (a full build's is)"),
             .int(
                 "replication", "chunk_bytes", \.replication.chunkBytes, 1_024...(64 << 20),
                 "message size of the chunks: below the broker's message.max.bytes (1 MiB by default)"),

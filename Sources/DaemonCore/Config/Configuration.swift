@@ -186,12 +186,12 @@ public struct Configuration: Sendable, Equatable {
         public var mode = Mode.learner
         /// The model topic (one partition); nil: nothing published.
         public var topic: String?
-        /// A full version every this many published versions; deltas of the changed blocks
-        /// between. 1 by default: every build re-projects the students, so a delta changes
-        /// about 91 % of the blocks (docs/BENCHMARKS.md) and its diff and base copy cost more
-        /// than they save.
-        public var fullEvery = 1
-        /// A version whose delta would exceed this share of the whole is sent whole.
+        /// A full version at least every this many published versions; patches of the version
+        /// before between (ServingModel+Patch.swift). A light version's patch is a few % of
+        /// the whole; a full build moves every row, so its patch is sent whole anyway
+        /// (`maxDeltaShare`).
+        public var fullEvery = 12
+        /// A version whose patch would exceed this share of the whole is sent whole.
         public var maxDeltaShare = 0.5
         /// Message size of the chunks (below the broker's `message.max.bytes`).
         public var chunkBytes = 900 * 1024

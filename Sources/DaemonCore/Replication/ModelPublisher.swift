@@ -9,15 +9,15 @@ import ServiceLifecycle
 import Synchronization
 
 /// Publishes every serving version the learner swaps in to the model topic
-/// (`ReplicationTopic`): whole, or as a delta of the blocks that changed since the version it
-/// published last. The newest version wins: versions built while one is being sent are
-/// skipped, never queued. A failed publish is logged, shown in `health`, and retried with the
-/// newest version after a backoff.
+/// (`ReplicationTopic`): whole, or as a patch of the version it published last
+/// (ServingModel+Patch.swift: the rows, index slots and seen lists that changed). The newest
+/// version wins: versions built while one is being sent are skipped, never queued. A failed
+/// publish is logged, shown in `health`, and retried with the newest version after a backoff.
 ///
 /// Never stalls ingest or queries: `offer` stores a reference; encoding, diffing and producing
-/// run on a thread of their own at background priority. Memory: with deltas on
-/// (`full_every` > 1), the bytes of the version published last are kept as the base of the
-/// next delta: one model's encoding.
+/// run on a thread of their own at background priority. Memory: with patches on
+/// (`full_every` > 1), a reference to the model published last, which the learner's own
+/// versions share most arrays with.
 public final class ModelPublisher: Service, Sendable {
     public struct Status: Sendable {
         public var publishedVersion: Int?
@@ -58,7 +58,7 @@ public final class ModelPublisher: Service, Sendable {
     private let state = Mutex(Status())
     /// Owned by the publishing thread (one publish at a time): the base of the next delta and
     /// where the newest complete full version starts.
-    private let chain: Mutex<(base: (version: Int, bytes: [UInt8])?, sinceFull: Int, fullOffset: Int64)>
+    private let chain: Mutex<(base: ServingModel?, sinceFull: Int, fullOffset: Int64)>
     private let versionGauge = Gauge(label: "crossrec_replication_published_version")
     private let fullBytes = Counter(label: "crossrec_replication_published_bytes_total", dimensions: [("kind", "full")])
     private let deltaBytes = Counter(label: "crossrec_replication_published_bytes_total", dimensions: [("kind", "delta")])
@@ -132,24 +132,26 @@ public final class ModelPublisher: Service, Sendable {
         }
     }
 
-    /// Encodes, diffs against the last published version, produces the chunks then the
+    /// Patches against the last published version (or encodes), produces the chunks then the
     /// manifest, and waits for every delivery. Runs on the publishing thread only.
     private func publish(_ model: ServingModel) throws(KafkaError) {
         let started = DispatchTime.now().uptimeNanoseconds
-        let encoded = model.encoded()
         var (base, sinceFull, fullOffset) = chain.withLock { $0 }
-        var payload = encoded
-        var delta: DeltaDescription?
-        if let base, sinceFull + 1 < settings.fullEvery {
-            let made = ModelDelta.make(from: base.bytes, version: base.version, to: encoded)
-            if Double(made.payload.count) <= settings.maxDeltaShare * Double(encoded.count) { (delta, payload) = (made.description, made.payload) }
+        var payload: [UInt8] = []
+        var delta: PatchDescription?
+        if let base, sinceFull + 1 < settings.fullEvery, let patch = model.patch(from: base) {
+            let (bytes, checksum) = ModelChunks.measure(model)
+            if Double(patch.count) <= settings.maxDeltaShare * Double(bytes) {
+                (delta, payload) = (PatchDescription(base: base.version, modelBytes: bytes, modelChecksum: checksum), patch)
+            }
         }
+        if delta == nil { payload = model.encoded() }
         // A full version starts at or after the current end of the partition: the offset a
         // replica reads from once its manifest is on the topic.
         let start = delta == nil ? try reader.withLock { reader throws(KafkaError) in try reader.watermarks().high } : fullOffset
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
         var (manifest, chunks) = ModelChunks.split(payload, version: model.version, chunkBytes: settings.chunkBytes, publishedUnixMillis: now)
-        manifest.delta = delta
+        manifest.patch = delta
         let failedBefore = producer.failedDeliveries
         // Until this version's manifest is delivered, the newest complete full version is the previous one.
         let resumeBefore = [(ReplicationTopic.resumeHeader, "\(fullOffset)")]
@@ -165,8 +167,8 @@ public final class ModelPublisher: Service, Sendable {
         let failed = producer.failedDeliveries - failedBefore
         guard failed == 0 else { throw .make(.produce, "\(failed) of \(chunks.count + 1) messages of version \(model.version) not delivered") }
         if delta == nil { (sinceFull, fullOffset) = (0, start) } else { sinceFull += 1 }
-        // Only deltas need the bytes of the version before.
-        base = settings.fullEvery > 1 ? (model.version, encoded) : nil
+        // Only patches need the version before.
+        base = settings.fullEvery > 1 ? model : nil
         chain.withLock { $0 = (base, sinceFull, fullOffset) }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         timer.recordNanoseconds(Int64(elapsed))
@@ -186,7 +188,7 @@ public final class ModelPublisher: Service, Sendable {
         logger.debug(
             "model version published", metadata: [
                 "crossrec.version": "\(model.version)", "crossrec.kind": "\(delta == nil ? "full" : "delta")",
-                "crossrec.bytes": "\(payload.count)", "crossrec.model_bytes": "\(encoded.count)", "crossrec.chunks": "\(chunks.count)",
+                "crossrec.bytes": "\(payload.count)", "crossrec.model_bytes": "\(delta?.modelBytes ?? payload.count)", "crossrec.chunks": "\(chunks.count)",
                 "crossrec.publish_ms": "\(elapsed / 1_000_000)",
             ])
     }

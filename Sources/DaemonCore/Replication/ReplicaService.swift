@@ -167,15 +167,14 @@ public final class ReplicaService: Service, Sendable {
             reject(version: version, reason: reason, now: now)
         case .completed(let completed):
             let started = DispatchTime.now().uptimeNanoseconds
-            let decoded = Result { () throws(ArchiveError) in try ServingModel.decoded(completed.bytes) }
-            switch decoded {
-            case .failure(let error):
-                reject(version: completed.version, reason: "does not decode: \(error)", now: now)
+            switch built(completed) {
+            case .failure(let problem):
+                reject(version: completed.version, reason: problem.reason, now: now)
             case .success(let model):
                 follower.accepted(completed)
                 published.store(Published(model), ordering: .releasing)
                 versionGauge.record(model.version)
-                let isDelta = completed.manifest.delta != nil
+                let isDelta = completed.manifest.patch != nil
                 appliedCounters[isDelta ? "delta" : "full"]!.increment()
                 let applyMillis = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 state.withLock { status in
@@ -191,6 +190,32 @@ public final class ReplicaService: Service, Sendable {
                         "crossrec.bytes": "\(completed.bytes.count)", "crossrec.apply_ms": "\(applyMillis)",
                     ])
             }
+        }
+    }
+
+    private struct Refusal: Error {
+        var reason: String
+    }
+
+    /// The model a completed version describes: its encoding decoded, or its patch applied to
+    /// the served model and checked against the checksum of the version's encoding.
+    private func built(_ completed: VersionFollower.Completed) -> Result<ServingModel, Refusal> {
+        guard let patch = completed.manifest.patch else {
+            return Result { () throws(ArchiveError) in try ServingModel.decoded(completed.bytes) }
+                .mapError { Refusal(reason: "does not decode: \($0)") }
+        }
+        guard let base = model, base.version == patch.base else {
+            return .failure(Refusal(reason: "a patch of version \(patch.base), but this replica serves \(model.map { String($0.version) } ?? "none")"))
+        }
+        do {
+            let patched = try base.applying(patch: completed.bytes)
+            let (bytes, checksum) = ModelChunks.measure(patched)
+            guard bytes == patch.modelBytes, checksum == patch.modelChecksum else {
+                return .failure(Refusal(reason: "the patched version's encoding (\(bytes) bytes) does not match its checksum"))
+            }
+            return .success(patched)
+        } catch {
+            return .failure(Refusal(reason: "the patch does not apply: \(error)"))
         }
     }
 
