@@ -115,11 +115,15 @@ public final class QueryServer: Service, Sendable {
     /// bootstrap drops it half set up), and waiting for it held shutdown for ever.
     private func closeRemainingConnections() async throws {
         let deadline = ContinuousClock.now + .seconds(Self.quiesceSeconds + 1)
-        while ContinuousClock.now < deadline, !open.withLock({ $0.isEmpty }) {
+        // The count includes a connection between its accept and its entry in `open`.
+        while ContinuousClock.now < deadline, !open.withLock({ $0.isEmpty }) || connections.count.load(ordering: .relaxed) > 0 {
             try await Task.sleep(for: .milliseconds(20))
         }
         let stragglers = open.withLock { Array($0.values) }
         for channel in stragglers { channel.close(promise: nil) }
+        // Their close callbacks (registered at accept, so run first) uncount them: once these
+        // futures complete, the server holds no connection when it returns.
+        for channel in stragglers { _ = try? await channel.closeFuture.get() }
         if !stragglers.isEmpty {
             logger.warning("closed connections that had not finished at shutdown", metadata: ["crossrec.count": "\(stragglers.count)"])
         }
