@@ -70,7 +70,7 @@ struct ConfigurationTests {
         let replica = try Configuration.parse(yaml: "kafka:\n  bootstrap: k:9092\nreplication:\n  mode: replica\n  topic: crossrec.models\n")
         #expect(replica.replication.isReplica && replica.replication.topic == "crossrec.models" && replica.domains.isEmpty)
         let learner = try Configuration.parse(yaml: Self.valid + "\nreplication:\n  topic: crossrec.models\n")
-        #expect(!learner.replication.isReplica && learner.replication.fullEvery == 1)
+        #expect(!learner.replication.isReplica && learner.replication.fullEvery == 12)
     }
 
     @Test func mapsOntoTheLearnerAndTheConsumer() throws {

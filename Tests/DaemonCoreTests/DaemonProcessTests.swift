@@ -103,8 +103,11 @@ extension WholeDaemonTests {
                 answers = result.stdout.split(separator: "\n").compactMap {
                     try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
                 }
-                // The first snapshot with the produced events is published within a second.
-                if answers.count == 8, (answers[1]["items"] as? [Any])?.count == 3 { break }
+                // The first snapshot with the produced events is published within a second; a
+                // light version gives way to a full build an interval after the last event.
+                let served = answers.count == 8 ? answers[7]["model"] as? [String: Any] : nil
+                let settled = served.map { $0["basis_version"] as? Int == $0["version"] as? Int && $0["events"] as? Int == 60 } ?? false
+                if answers.count == 8, (answers[1]["items"] as? [Any])?.count == 3, settled { break }
                 Thread.sleep(forTimeInterval: 0.2)
             }
             try #require(answers.count == 8, "\(answers)")

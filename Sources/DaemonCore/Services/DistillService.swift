@@ -143,6 +143,7 @@ public final class DistillService: Service, Sendable {
     private func trigger() async {
         var lastEvents = ingest.status.appliedEvents
         var lastNanos = DispatchTime.now().uptimeNanoseconds
+        var settling = false
         while (try? await Task.sleep(for: .milliseconds(100))) != nil {
             let (intervalSeconds, everyEvents) = schedule.withLock { ($0.intervalSeconds, $0.everyEvents) }
             let events = ingest.status.appliedEvents
@@ -152,8 +153,16 @@ public final class DistillService: Service, Sendable {
             guard due || enough else { continue }
             lastNanos = now
             // An idle learner yields the same model (popularity decays with event time, which
-            // has not moved): nothing to rebuild.
-            guard events != lastEvents else { continue }
+            // has not moved): nothing to rebuild, except once a light version, which gives way
+            // to a full build so that a quiet daemon serves what a full build gives.
+            guard events != lastEvents else {
+                if !settling, let model, model.basisVersion != model.version {
+                    settling = true
+                    requestSink.yield(.build(reason: "settle"))
+                }
+                continue
+            }
+            settling = false
             lastEvents = events
             requestSink.yield(.build(reason: enough ? "events" : "interval"))
         }
@@ -178,8 +187,9 @@ public final class DistillService: Service, Sendable {
         // The joint refit's model, judged at most every `jointRefitJudgeEvery` versions.
         options.keepJointChoice(model?.jointRefit, building: version)
         // A light version on the one served, unless a full build is due; a forget is followed
-        // by a full build, so that the transfer maps are fitted without the user.
-        let lightBase = reason != "forget" && state.withLock({ $0.lightSinceFull }) + 1 < fullEvery ? model : nil
+        // by a full build, so that the transfer maps are fitted without the user, and so is a
+        // stream gone quiet ("settle").
+        let lightBase = !["forget", "settle"].contains(reason) && state.withLock({ $0.lightSinceFull }) + 1 < fullEvery ? model : nil
         let built = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in
             Result { () throws(BuildCancelled) in
                 if let lightBase, let light = try cut.learner.distillLight(
