@@ -126,8 +126,8 @@ struct DistillBench: ParsableCommand {
                 fidelity.retainedEnergy, domain.transfer.map { "\($0.method), judged on \($0.validationUsers) held-out users" } ?? "-"))
         }
         try ReplicationTiming(repeats: repeats).run(model: model)
-        measureDeltaAtRate(batches: batches, learner: &learner, options: options, version: model.version)
-        timeIngestWhilePublishing(model, batches: batches, learner: &learner)
+        let light = measureDeltaAtRate(batches: batches, learner: &learner, options: options, version: model.version)
+        timeIngestWhilePublishing(model, patch: light, batches: batches, learner: &learner)
         try timeQueries(learner: learner, model: model, overlapping: overlapping)
     }
 
@@ -135,7 +135,11 @@ struct DistillBench: ParsableCommand {
     /// 100 352 events (49 batches, at the cut's time), then a full build and a light version on
     /// the first (Learner+LightDistill.swift) as patches of it, and a replica's work on the
     /// light one's patch; all on this thread.
-    private func measureDeltaAtRate(batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int) {
+    /// Returns the light version and its base.
+    @discardableResult
+    private func measureDeltaAtRate(
+        batches: [[Rating]], learner: inout Learner, options: DistillOptions, version: Int
+    ) -> (version: ServingModel, base: ServingModel)? {
         // One event a second after the others before the cut: the users seen since are those
         // of the batches (a user last seen at the cut's very millisecond counts as seen).
         let later = learner.clockMillis + 1_000
@@ -166,7 +170,7 @@ struct DistillBench: ParsableCommand {
             fullPatch.map { String(format: "%.1f MB (%.1f %%: every row moves with new projections)", Double($0) / 1e6, Double($0) / Double(fullBytes) * 100) } ?? "none"))
         guard let light = learner.distillLight(version: version + 2, base: baseModel, options: options) else {
             print("light version: none (a full build is needed)")
-            return
+            return nil
         }
         let lightBytes = light.encoded()
         // What replicas receive between full versions, and their work on it.
@@ -178,14 +182,14 @@ struct DistillBench: ParsableCommand {
         }
         guard let patch = light.patch(from: baseModel) else {
             print("patch: none (the versions differ in shape)")
-            return
+            return nil
         }
         let made = lap()
-        guard let replicaBase = try? ServingModel.decoded(base) else { return }
+        guard let replicaBase = try? ServingModel.decoded(base) else { return nil }
         _ = lap()
         guard let patched = try? replicaBase.applying(patch: patch) else {
             print("patch: refused by the base it was made from")
-            return
+            return nil
         }
         let applied = lap()
         let checksum = ModelChunks.checksum(of: patched)
@@ -193,32 +197,50 @@ struct DistillBench: ParsableCommand {
         print(String(format: "light version on the first build: built in %.2f s; its patch %.1f MB (%.2f %% of %.1f MB), made in %.0f ms; on a replica's decoded base: applied in %.0f ms, its encoding's CRC-32C streamed in %.0f ms (%@ the learner's)",
             Double(light.buildNanos) / 1e9, Double(patch.count) / 1e6, Double(patch.count) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6, made,
             applied, checked, checksum == ModelChunks.checksum(lightBytes) ? "equal to" : "DIFFERENT from"))
+        return (light, baseModel)
     }
 
     /// Ingest with a publisher at work: the learner's batches timed alone, then while another
     /// thread encodes the model and cuts it into checksummed chunks over and over (what
     /// `replication.topic` adds after each build, without the broker), alternated.
-    private func timeIngestWhilePublishing(_ model: ServingModel, batches: [[Rating]], learner: inout Learner) {
+    private func timeIngestWhilePublishing(
+        _ model: ServingModel, patch light: (version: ServingModel, base: ServingModel)?, batches: [[Rating]], learner: inout Learner
+    ) {
         // Ten passes over the batches (about 2 M events) per measurement: a few encodings long.
         func ingest() -> Double { (0..<10).reduce(0.0) { total, _ in total + applyTimed(batches, to: &learner).reduce(0, +) } }
-        var alone: [Double] = [], publishing: [Double] = []
-        for _ in 0..<repeats {
-            alone.append(ingest())
+        func publish(_ work: @escaping @Sendable () -> Void) -> Double {
             let stop = Atomic<Bool>(false)
             let done = DispatchSemaphore(value: 0)
             Thread {
-                while !stop.load(ordering: .relaxed) {
-                    _ = ModelChunks.split(model.encoded(), version: model.version, publishedUnixMillis: 0)
-                }
+                while !stop.load(ordering: .relaxed) { work() }
                 done.signal()
             }.start()
-            publishing.append(ingest())
-            stop.store(true, ordering: .relaxed)
-            done.wait()
+            defer {
+                stop.store(true, ordering: .relaxed)
+                done.wait()
+            }
+            return ingest()
+        }
+        var alone: [Double] = [], whole: [Double] = [], patches: [Double] = []
+        for _ in 0..<repeats {
+            alone.append(ingest())
+            whole.append(publish { _ = ModelChunks.split(model.encoded(), version: model.version, publishedUnixMillis: 0) })
+            if let light {
+                // What the publisher does for a light version: the patch, the version's
+                // checksum for the manifest, the chunks.
+                patches.append(publish {
+                    guard let patch = light.version.patch(from: light.base) else { return }
+                    _ = ModelChunks.measure(light.version)
+                    _ = ModelChunks.split(patch, version: light.version.version, publishedUnixMillis: 0)
+                })
+            }
         }
         let events = Double(10 * batches.reduce(0) { $0 + $1.count })
-        print(String(format: "ingest of %.0f events while a thread publishes the model over and over: %.2f M events/s vs %.2f M alone (ratio %.2f, medians)",
-            events, events / median(publishing) / 1e3, events / median(alone) / 1e3, median(alone) / median(publishing)))
+        print(String(format: "ingest of %.0f events while a thread publishes whole versions over and over: %.2f M events/s vs %.2f M alone (ratio %.2f, medians)",
+            events, events / median(whole) / 1e3, events / median(alone) / 1e3, median(alone) / median(whole)))
+        guard !patches.isEmpty else { return }
+        print(String(format: "the same, publishing the light version's patch over and over: %.2f M events/s (ratio %.2f, medians)",
+            events / median(patches) / 1e3, median(alone) / median(patches)))
     }
 
     /// recommend top-10 with exclude_seen for the same users, one core: student vs teacher.
