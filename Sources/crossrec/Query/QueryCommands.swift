@@ -184,7 +184,10 @@ struct StatsCommand: ParsableCommand {
             let model = object["model"] as? [String: Any]
             let age = (model?["age_seconds"] as? Double).map { String(format: "%.1f s", $0) } ?? "-"
             let shape = model.map { "int8 \($0["dimension"] ?? "-")-d from \($0["teacher_dimension"] ?? "-")-d, " } ?? ""
-            var lines = table + ["model version \(object["model_version"] ?? "-") (\(shape)age \(age)), uptime \(uptime)"]
+            // A light version names the full build whose projections it uses.
+            let basis = model?["basis_version"] as? Int
+            let light = basis.flatMap { $0 != model?["version"] as? Int ? "light version on full version \($0), " : nil } ?? ""
+            var lines = table + ["model version \(object["model_version"] ?? "-") (\(light)\(shape)age \(age)), uptime \(uptime)"]
             if let joint = model?["joint_refit"] as? [String: Any] {
                 // Which joint refit model serves, and each one's held-out error when both were judged.
                 let errors = (joint["validation_rmse"] as? [String: Double] ?? [:]).sorted { $0.key < $1.key }
@@ -195,7 +198,7 @@ struct StatsCommand: ParsableCommand {
             if let replication = object["replication"] as? [String: Any] {
                 let error = (replication["last_error"] as? String).map { ", FAILING: \($0)" } ?? ""
                 lines.append(
-                    "publishing to \(replication["topic"] ?? "-"): version \(replication["published_version"] ?? "-"), \(replication["full_versions"] ?? 0) full, \(replication["deltas"] ?? 0) deltas\(error)")
+                    "publishing to \(replication["topic"] ?? "-"): version \(replication["published_version"] ?? "-"), \(replication["full_versions"] ?? 0) full, \(replication["deltas"] ?? 0) patches\(error)")
             }
             lines += Self.cacheLines(object)
             return lines.joined(separator: "\n")
