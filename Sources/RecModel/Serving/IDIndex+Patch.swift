@@ -32,7 +32,9 @@ extension IDIndex {
     func applyingDifferences(_ reader: inout ArchiveReader) throws(ArchiveError) -> IDIndex {
         var index = self
         let (limit, live) = (try reader.read(UInt64.self), try reader.read(UInt64.self))
-        guard limit >= UInt64(self.rowLimit), limit < UInt64(Int32.max), live <= limit else {
+        // Every new row comes with its key (at least 16 bytes of the patch): a damaged limit
+        // cannot make the index allocate more than the patch could fill.
+        guard limit >= UInt64(self.rowLimit), limit - UInt64(self.rowLimit) <= UInt64(reader.remaining / 16), live <= limit else {
             throw reader.malformed("patched index: \(live) ids in \(limit) rows")
         }
         let (rowLimit, count) = (Int(limit), Int(live))
