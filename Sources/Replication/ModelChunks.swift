@@ -42,7 +42,7 @@ public struct VersionManifest: Codable, Sendable, Equatable {
 }
 
 /// What a patch turns its base into: the new version's encoding, by size and checksum (a
-/// replica checks the patched model against them without encoding it: `checksum(of:)`).
+/// replica checks the patched model against them without encoding it: `measure`).
 public struct PatchDescription: Codable, Sendable, Equatable {
     /// The version the patch applies to.
     public var base: Int
@@ -99,11 +99,9 @@ public enum ModelChunks {
         return crc.value
     }
 
-    /// `checksum(model.encoded())` without the encoded copy: the encoding streamed through a
-    /// 64 KiB buffer (a patched version is checked so, as a replica never holds its bytes).
-    public static func checksum(of model: ServingModel) -> UInt32 { measure(model).checksum }
-
-    /// The size and checksum of `model.encoded()`, without the encoded copy.
+    /// The size and `checksum` of `model.encoded()`, without the encoded copy: the encoding
+    /// streamed through a 64 KiB buffer (a patched version is checked so, as a replica never
+    /// holds its bytes).
     public static func measure(_ model: ServingModel) -> (bytes: Int, checksum: UInt32) {
         var sink = ChecksumSink()
         // The sink's appends do not throw.

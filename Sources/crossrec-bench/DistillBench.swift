@@ -192,7 +192,7 @@ struct DistillBench: ParsableCommand {
             return nil
         }
         let applied = lap()
-        let checksum = ModelChunks.checksum(of: patched)
+        let checksum = ModelChunks.measure(patched).checksum
         let checked = lap()
         print(String(format: "light version on the first build: built in %.2f s; its patch %.1f MB (%.2f %% of %.1f MB), made in %.0f ms; on a replica's decoded base: applied in %.0f ms, its encoding's CRC-32C streamed in %.0f ms (%@ the learner's)",
             Double(light.buildNanos) / 1e9, Double(patch.count) / 1e6, Double(patch.count) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6, made,

@@ -20,17 +20,21 @@ struct DistillServiceTests {
         return IngestService(learner: learner, consumer: consumer, logger: TestKafka.logger())
     }
 
+    /// A broker with ratings.movies, an empty one-domain learner (8 d) ingesting it, and a
+    /// distill service on `schedule`.
+    static func moviesService(_ schedule: DistillService.Schedule) throws -> (DevBroker, IngestService, DistillService) {
+        let broker = try TestKafka.broker(["ratings.movies": 1])
+        var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
+        configuration.dimension = 8
+        let ingest = try ingest(Learner(configuration: configuration), broker: broker)
+        return (broker, ingest, DistillService(ingest: ingest, schedule: schedule, logger: TestKafka.logger()))
+    }
+
     /// Readers keep one published version while new ones are swapped in under them: every
     /// answer from a version they hold is the same each time they ask, versions only grow, and
     /// several swaps happen while they read.
     @Test func publishedVersionsStayImmutableWhileQueriesReadThroughSwaps() async throws {
-        let broker = try TestKafka.broker(["ratings.movies": 1])
-        var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
-        configuration.dimension = 8
-        let ingest = try Self.ingest(Learner(configuration: configuration), broker: broker)
-        let distill = DistillService(
-            ingest: ingest, schedule: .init(intervalSeconds: 0.1, everyEvents: 50, options: DistillOptions()),
-            logger: TestKafka.logger())
+        let (broker, ingest, distill) = try Self.moviesService(.init(intervalSeconds: 0.1, everyEvents: 50, options: DistillOptions()))
         let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
         let running = Task { try await group.run() }
 
@@ -140,13 +144,8 @@ extension DistillServiceTests {
     /// With `full_every` 3, two light versions follow each full build: each names the full
     /// version whose basis it uses, and serves users first seen after that full build.
     @Test func lightVersionsFillTheGapsBetweenFullBuilds() async throws {
-        let broker = try TestKafka.broker(["ratings.movies": 1])
-        var configuration = LearnerConfiguration(domains: [DomainSpec(name: "movies", ratingRange: 1...5)])
-        configuration.dimension = 8
-        let ingest = try Self.ingest(Learner(configuration: configuration), broker: broker)
-        let distill = DistillService(
-            ingest: ingest, schedule: .init(intervalSeconds: 0.2, everyEvents: 0, fullEvery: 3, options: DistillOptions()),
-            logger: TestKafka.logger())
+        let (broker, ingest, distill) = try Self.moviesService(
+            .init(intervalSeconds: 0.2, everyEvents: 0, fullEvery: 3, options: DistillOptions()))
         let published = Mutex<[(version: Int, basis: Int?, knowsNewest: Bool)]>([])
         let newest = Mutex("")
         distill.onPublish { model in

@@ -54,9 +54,10 @@ extension Learner {
         var served: [ServedDomain] = []
         for d in domains.indices {
             try options.checkCancelled()
-            var (domain, basis) = try distillDomain(d, dimension: k, options: options, refit: refits[d], joint: joint, online: online)
-            // The joint refit solves the items of every domain.
-            basis.keepsItemRows = basis.keepsItemRows || jointRefit != nil
+            // The joint refit solves the items of every domain, the target refit its own.
+            let (domain, basis) = try distillDomain(
+                d, dimension: k, options: options, refit: refits[d], refitted: jointRefit != nil || refits[d] != nil, joint: joint,
+                online: online)
             served.append(domain)
             bases.append(basis)
         }
@@ -72,24 +73,18 @@ extension Learner {
     }
 
     private func distillDomain(
-        _ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, joint: JointImplicitFactors?, online: UserRecords
+        _ d: Int, dimension k: Int, options: DistillOptions, refit: DomainRefit?, refitted: Bool, joint: JointImplicitFactors?,
+        online: UserRecords
     ) throws(BuildCancelled) -> (ServedDomain, DomainBasis)
     {
         let state = domains[d]
         let spec = configuration.domains[d]
         let itemCount = state.items.rowLimit
         let userCount = users.rowLimit
-        var liveItems = RowSet(capacity: itemCount)
-        for row in 0..<itemCount where state.items.isLive(Int32(row)) { liveItems.insert(row) }
-        var personal = RowSet(capacity: userCount)
-        var personalRows: [Int] = []
-        for row in 0..<userCount where users.isLive(Int32(row)) && userRecords[row, domain: d, UserColumn.ratings] > 0 {
-            personal.insert(row)
-            personalRows.append(row)
-        }
+        let (liveItems, liveItemRows) = liveItems(domain: d)
+        let (personal, personalRows) = personalUsers(domain: d)
 
         // Projection from the Gram matrices of (a sample of) this domain's users and items.
-        let liveItemRows = (0..<itemCount).filter { liveItems.contains($0) }
         let userSample = personalRows.isEmpty ? (0..<userCount).filter { users.isLive(Int32($0)) } : personalRows
         let projection = LowRankProjection(
             userGram: gram(userRecords.table, rows: Self.evenlySpaced(userSample, options.gramSample)),
@@ -115,20 +110,9 @@ extension Learner {
         // A cold user's row: (I + Δ)·p projected, one product with the folded transform.
         let transferTransform = transfer?.projecting(userTransform: projection.userTransform).values.map(Float.init) ?? userTransform
         for row in 0..<userCount where users.isLive(Int32(row)) {
-            if personal.contains(row) {
-                project(userRecords.vector(row), userTransform, k, into: &userRows, at: row * k)
-                userBias[row] = Float(userRecords[row, domain: d, UserColumn.bias])
-            } else if let transfer {
-                project(userRecords.vector(row), transferTransform, k, into: &userRows, at: row * k)
-                userBias[row] = Float(transfer.bias(self, user: row))
-                let shrink = Float(coldShrink(user: row, target: d, ratings: options.coldShrinkage))
-                if shrink != 1 {
-                    userBias[row] *= shrink
-                    for j in row * k..<(row + 1) * k { userRows[j] *= shrink }
-                }
-            } else {
-                project(userRecords.vector(row), userTransform, k, into: &userRows, at: row * k)
-            }
+            studentUserRow(
+                row, domain: d, k: k, personal: personal.contains(row), vector: userRecords.vector(row), biases: nil,
+                transforms: (userTransform, transferTransform), transfer: transfer, options: options, into: &userRows, bias: &userBias)
         }
 
         let popular = popularList(domain: d, live: liveItemRows, options: options)
@@ -170,8 +154,57 @@ extension Learner {
             refit: refit?.choice)
         let basis = DomainBasis(
             userTransform: userTransform, itemTransform: itemTransform, coldTransform: transferTransform, transfer: transfer,
-            keepsItemRows: refit != nil, ranking: rankingBasis)
+            keepsItemRows: refitted, ranking: rankingBasis)
         return (served, basis)
+    }
+
+    /// Domain `d`'s live item rows, as a set and in order.
+    func liveItems(domain d: Int) -> (set: RowSet, rows: [Int]) {
+        let items = domains[d].items
+        var set = RowSet(capacity: items.rowLimit)
+        var rows: [Int] = []
+        for row in 0..<items.rowLimit where items.isLive(Int32(row)) {
+            set.insert(row)
+            rows.append(row)
+        }
+        return (set, rows)
+    }
+
+    /// The live users with ratings in domain `d`, as a set and in order.
+    func personalUsers(domain d: Int) -> (set: RowSet, rows: [Int]) {
+        var set = RowSet(capacity: users.rowLimit)
+        var rows: [Int] = []
+        for row in 0..<users.rowLimit where users.isLive(Int32(row)) && userRecords[row, domain: d, UserColumn.ratings] > 0 {
+            set.insert(row)
+            rows.append(row)
+        }
+        return (set, rows)
+    }
+
+    /// A user's row and bias in domain `d`'s rating student, as every build computes them
+    /// (full and light): with ratings in the domain, p·U and their bias; cold in a domain with
+    /// a transfer, p·(I + Δ)ᵀU and the transfer's bias, both scaled by the cold shrinkage; else
+    /// p·U and no bias. `vector` is the teacher's p; `biases` the teacher's per-domain biases
+    /// when they are not this learner's (a light version's folded users). The row is zeroed first.
+    func studentUserRow(
+        _ row: Int, domain d: Int, k: Int, personal: Bool, vector: UnsafePointer<Float>, biases: [Double]?,
+        transforms: (user: [Float], cold: [Float]), transfer: TransferMap?, options: DistillOptions,
+        into rows: inout [Float], bias: inout [Float]
+    ) {
+        for j in row * k..<(row + 1) * k { rows[j] = 0 }
+        if personal {
+            project(vector, transforms.user, k, into: &rows, at: row * k)
+            bias[row] = Float(biases?[d] ?? userRecords[row, domain: d, UserColumn.bias])
+        } else if let transfer {
+            project(vector, transforms.cold, k, into: &rows, at: row * k)
+            let features = transferFeatures(user: row, target: d, vector: vector, biases: biases)
+            let shrink = Float(coldShrink(user: row, target: d, ratings: options.coldShrinkage))
+            bias[row] = Float(transfer.bias(features: features, dimension: dimension)) * shrink
+            if shrink != 1 { for j in row * k..<(row + 1) * k { rows[j] *= shrink } }
+        } else {
+            project(vector, transforms.user, k, into: &rows, at: row * k)
+            bias[row] = 0
+        }
     }
 
     /// The domain's most popular live items, best first, with their decayed counts at the cut.

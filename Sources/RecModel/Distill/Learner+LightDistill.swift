@@ -38,8 +38,11 @@ extension Learner {
 
     private func buildLight(version: Int, base: ServingModel, options: DistillOptions) throws(BuildCancelled) -> ServingModel? {
         let start = DispatchTime.now().uptimeNanoseconds
+        // The base is an earlier state of this learner's index (its rows only grow), or a full
+        // build is needed.
         guard let basis = base.basis, basis.teacherDimension == dimension, basis.domains.count == domains.count,
-            base.domains.count == domains.count, base.shareUserVectors == configuration.shareUserVectors
+            base.domains.count == domains.count, base.shareUserVectors == configuration.shareUserVectors,
+            base.users.rowLimit <= users.rowLimit
         else { return nil }
         let changedUsers = usersChanged(since: base)
         let folded = basis.joint.map { foldIn(changedUsers.live, joint: $0) } ?? [:]
@@ -84,9 +87,6 @@ extension Learner {
                 freed.append(row)
             }
         }
-        if baseLimit > users.rowLimit {
-            for row in users.rowLimit..<baseLimit where base.users.isLive(Int32(row)) { freed.append(row) }
-        }
         return (live, freed)
     }
 
@@ -97,12 +97,7 @@ extension Learner {
         let state = domains[d]
         let spec = configuration.domains[d]
         let itemCount = state.items.rowLimit, userCount = users.rowLimit
-        var liveItems = RowSet(capacity: itemCount)
-        var liveItemRows: [Int] = []
-        for row in 0..<itemCount where state.items.isLive(Int32(row)) {
-            liveItems.insert(row)
-            liveItemRows.append(row)
-        }
+        let (liveItems, liveItemRows) = liveItems(domain: d)
         // Items that are not the base's (new, or a row that now holds another id).
         let baseItemLimit = base.items.rowLimit
         func isNew(_ row: Int) -> Bool {
@@ -110,10 +105,7 @@ extension Learner {
         }
         // The cluster index places items at build time; a light version cannot place new ones.
         if base.index != nil, liveItemRows.contains(where: isNew) { return nil }
-        var personal = RowSet(capacity: userCount)
-        for row in 0..<userCount where users.isLive(Int32(row)) && userRecords[row, domain: d, UserColumn.ratings] > 0 {
-            personal.insert(row)
-        }
+        let personal = personalUsers(domain: d).set
 
         // Rating item rows: every live item (or only new ones over refitted rows), zeros for freed rows.
         let freedItems = (0..<min(baseItemLimit, itemCount)).filter { base.items.isLive(Int32($0)) && !state.items.isLive(Int32($0)) }
@@ -132,33 +124,20 @@ extension Learner {
         // Rating user rows of the changed users; zeros for freed rows.
         var userRows = Self.resized(base.userRows, to: userCount * k, filler: 0)
         var userBias = Self.resized(base.userBias, to: userCount, filler: 0)
-        for row in changed.freed where row < userCount {
+        for row in changed.freed {
             for j in row * k..<(row + 1) * k { userRows[j] = 0 }
             userBias[row] = 0
         }
         for row in changed.live {
-            for j in row * k..<(row + 1) * k { userRows[j] = 0 }
-            let user = folded[row]
             // The teacher's vector: folded into the full build's solution, or online.
-            func vector(_ body: (UnsafePointer<Float>) -> Void) {
-                if let user { user.vector.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(userRecords.vector(row)) }
+            let user = folded[row]
+            func write(_ vector: UnsafePointer<Float>) {
+                studentUserRow(
+                    row, domain: d, k: k, personal: personal.contains(row), vector: vector, biases: user?.biases,
+                    transforms: (basis.userTransform, basis.coldTransform), transfer: basis.transfer, options: options,
+                    into: &userRows, bias: &userBias)
             }
-            if personal.contains(row) {
-                vector { project($0, basis.userTransform, k, into: &userRows, at: row * k) }
-                userBias[row] = Float(user?.biases[d] ?? userRecords[row, domain: d, UserColumn.bias])
-            } else if let transfer = basis.transfer {
-                var features: [Double] = []
-                vector {
-                    project($0, basis.coldTransform, k, into: &userRows, at: row * k)
-                    features = transferFeatures(user: row, target: d, vector: $0, biases: user?.biases)
-                }
-                let shrink = Float(coldShrink(user: row, target: d, ratings: options.coldShrinkage))
-                userBias[row] = Float(transfer.bias(features: features, dimension: dimension)) * shrink
-                if shrink != 1 { for j in row * k..<(row + 1) * k { userRows[j] *= shrink } }
-            } else {
-                vector { project($0, basis.userTransform, k, into: &userRows, at: row * k) }
-                userBias[row] = 0
-            }
+            if let user { user.vector.withUnsafeBufferPointer { write($0.baseAddress!) } } else { write(userRecords.vector(row)) }
         }
 
         let lists: ListTable
@@ -199,7 +178,7 @@ extension Learner {
         let itemRows = base.itemRows.updated(count: itemCount, changed: liveItemRows + freedItems, source: itemSource)
 
         var userRows = Self.resized(base.userRows, to: userCount * k, filler: 0)
-        for row in changed.freed where row < userCount {
+        for row in changed.freed {
             for j in row * k..<(row + 1) * k { userRows[j] = 0 }
         }
         for (index, row) in changed.live.enumerated() {

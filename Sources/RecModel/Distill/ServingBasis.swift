@@ -52,7 +52,7 @@ struct DomainBasis: Sendable {
     /// Whether the full build's rating item rows came from a refit (joint or of the target):
     /// a light version keeps them, as the online item vectors live in another solution's
     /// space; only items new since then are projected from their online vectors.
-    var keepsItemRows: Bool
+    let keepsItemRows: Bool
     let ranking: RankingBasis?
 }
 

@@ -52,12 +52,7 @@ extension IDIndex {
             index.keyChunks.append([String?](repeating: nil, count: Self.keysPerChunk))
         }
         index.hashes.reserve(rows: rowLimit)
-        let changed = try reader.readCount(elementBytes: 16)
-        var previous: Int32 = -1
-        for _ in 0..<changed {
-            let row = try reader.read(Int32.self)
-            guard row > previous, Int(row) < rowLimit else { throw reader.malformed("patched index: row \(row)") }
-            previous = row
+        try reader.readRowEntries(entryBytes: 16, below: rowLimit, what: "patched index") { reader, row throws(ArchiveError) in
             let hash = try reader.read(UInt64.self)
             let length = Int(try reader.read(UInt32.self))
             let key = length > 0 ? String(decoding: try reader.take(length - 1), as: UTF8.self) : nil

@@ -230,12 +230,7 @@ struct PatchedParts: PartReader {
 
     mutating func seen(_ reader: inout ArchiveReader, users: Int) throws(ArchiveError) -> SeenLists {
         guard case .seen(var seen) = try take(reader) else { throw reader.malformed("patched seen lists do not match their base's part") }
-        let count = try reader.readCount(elementBytes: 12)
-        var previous: Int32 = -1
-        for _ in 0..<count {
-            let row = try reader.read(Int32.self)
-            guard row > previous, Int(row) < users else { throw reader.malformed("patched seen list of row \(row)") }
-            previous = row
+        try reader.readRowEntries(entryBytes: 16, below: users, what: "patched seen lists") { reader, row throws(ArchiveError) in
             let drop = Int(try reader.read(UInt32.self))
             let appended = try reader.readArray(of: UInt64.self)
             let before = seen[row] ?? []
@@ -244,5 +239,22 @@ struct PatchedParts: PartReader {
         }
         // Rows of users gone from the index keep no list.
         return seen
+    }
+}
+
+extension ArchiveReader {
+    /// A count, then as many entries of at least `entryBytes` bytes that each start with a row
+    /// (i32), rows strictly ascending and below `limit`; `entry` reads the rest of each.
+    mutating func readRowEntries(
+        entryBytes: Int, below limit: Int, what: String, _ entry: (inout ArchiveReader, Int32) throws(ArchiveError) -> Void
+    ) throws(ArchiveError) {
+        let count = try readCount(elementBytes: entryBytes)
+        var previous: Int32 = -1
+        for _ in 0..<count {
+            let row = try read(Int32.self)
+            guard row > previous, Int(row) < limit else { throw malformed("\(what): row \(row)") }
+            previous = row
+            try entry(&self, row)
+        }
     }
 }
