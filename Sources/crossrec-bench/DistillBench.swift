@@ -23,6 +23,8 @@ struct DistillBench: ParsableCommand {
     @Option(help: "Repetitions; medians are reported.") var repeats = 3
     @Option(help: "Clusters of the approximate top-k index (0: exact scan).") var indexClusters = 0
     @Option(help: "Clusters a query scans through the index.") var indexProbe = 8
+    @Option(help: "Events, of those between two builds, that rate a source item new to the catalog (one new item each).")
+    var newItems = 0
     @Option(help: "Latent tastes of generated ratings, as in bench feed (0: the planted (user % 7, item % 7) pattern).")
     var tastes = 0
     @Option(help: "Zipf exponent of item popularity with --tastes (0: uniform items).") var zipf = 0.0
@@ -39,6 +41,7 @@ struct DistillBench: ParsableCommand {
     func validate() throws {
         if let unknown = DistillOptions.unknownTransferMethod(in: transferMethod) { throw ValidationError(unknown) }
         guard jointRefitCmfRegularization >= 0 else { throw ValidationError("--joint-refit-cmf-regularization wants 0 or more") }
+        guard newItems >= 0, newItems <= 49 * 2_048 else { throw ValidationError("--new-items wants 0 to 100352") }
         guard jointRefitSweeps >= 0, refitSourceRatings >= 0 else { throw ValidationError("--joint-refit-sweeps and --refit-source-ratings want 0 or more") }
     }
 
@@ -148,14 +151,16 @@ struct DistillBench: ParsableCommand {
         learner.apply(tick)
         let baseModel = learner.distill(version: version + 1, options: options)
         let base = baseModel.encoded()
-        for batch in batches.prefix(49) {
-            for var event in batch {
-                event.timestampMillis = later
-                learner.apply(event)
-            }
+        // Every (events / newItems)-th event rates an item the catalog did not have.
+        let stride = newItems > 0 ? 49 * 2_048 / newItems : Int.max
+        var touched: [Rating] = []
+        for (index, var event) in batches.prefix(49).joined().enumerated() {
+            event.timestampMillis = later
+            if index % stride == stride - 1, index / stride < newItems { event.item = "s-new-\(index / stride)" }
+            learner.apply(event)
+            touched.append(event)
         }
         // The rows a per-row delta would carry at most: those the events touched.
-        let touched = batches.prefix(49).joined()
         let users = Set(touched.map(\.user)).count
         let items = Set(touched.map { "\($0.domain) \($0.item)" }).count
         let allItems = learner.configuration.domains.indices.reduce(0) { $0 + learner.statistics(domain: $1).items }
@@ -171,6 +176,10 @@ struct DistillBench: ParsableCommand {
         guard let light = learner.distillLight(version: version + 2, base: baseModel, options: options) else {
             print("light version: none (a full build is needed)")
             return nil
+        }
+        if let index = light.domains[0].indexSummary, let baseIndex = baseModel.domains[0].indexSummary {
+            print(String(format: "source index: %d new items placed by the light version; recall@10 %.3f (its base: %.3f)",
+                newItems, index.recallAt10 ?? .nan, baseIndex.recallAt10 ?? .nan))
         }
         let lightBytes = light.encoded()
         // What replicas receive between full versions, and their work on it.

@@ -100,7 +100,7 @@ struct LightDistillTests {
         for d in 0..<2 { #expect(light.domains[d].userRows[row * k..<(row + 1) * k].allSatisfy { $0 == 0 }) }
     }
 
-    @Test func aReplicasModelOrAnIndexWithNewItemsNeedsAFullBuild() throws {
+    @Test func aReplicasModelNeedsAFullBuildAndNewItemsJoinTheIndex() throws {
         var learner = DistillTests.learner()
         var options = DistillTests.options
         options.indexClusters = 8
@@ -112,15 +112,42 @@ struct LightDistillTests {
         learner.apply(Rating(domain: 0, user: "u1", item: "i3", value: 2, timestampMillis: Self.later))
         let light = try #require(learner.distillLight(version: 2, base: base, options: options))
         // Probing every cluster gives the exact scan's answer: the index holds the light rows.
-        for user in ["u1", "u2", "u40"] {
-            let row = Int(try #require(learner.users.find(user, hash: StableHash.hash(user))))
-            for d in 0..<2 {
-                let indexed = light.topItems(userRow: row, domain: d, k: 10, excludeSeen: true, useIndex: true)
-                #expect(indexed == light.topItems(userRow: row, domain: d, k: 10, excludeSeen: true, useIndex: false))
+        func expectIndexServesEveryItem(_ model: ServingModel, _ note: Comment) throws {
+            for user in ["u1", "u2", "u40"] {
+                let row = Int(try #require(learner.users.find(user, hash: StableHash.hash(user))))
+                for d in 0..<2 {
+                    let indexed = model.topItems(userRow: row, domain: d, k: 1_000, excludeSeen: false, useIndex: true)
+                    #expect(indexed == model.topItems(userRow: row, domain: d, k: 1_000, excludeSeen: false, useIndex: false), note)
+                    #expect(indexed.count == (0..<model.domains[d].items.rowLimit).filter(model.domains[d].liveItems.contains).count, note)
+                }
             }
         }
+        try expectIndexServesEveryItem(light, "no new item")
+
         learner.apply(Rating(domain: 0, user: "u1", item: "brand-new", value: 4, timestampMillis: Self.later))
-        #expect(learner.distillLight(version: 3, base: light, options: options) == nil, "a new item has no cluster")
+        let placed = try #require(learner.distillLight(version: 3, base: light, options: options), "room after its clusters")
+        let index = try #require(placed.domains[0].index)
+        let row = try #require(placed.domains[0].items.find("brand-new", hash: StableHash.hash("brand-new")))
+        let position = try #require(index.itemAt.firstIndex(of: row))
+        #expect(index.hashAt[position] == StableHash.hash("brand-new") && index.offsets[position] == placed.domains[0].lists.itemBias[Int(row)])
+        #expect(index.ranges.filter { $0.contains(position) }.count == 1, "in one cluster's range")
+        #expect(light.domains[0].index?.itemAt[position] == -1, "it took a padding slot")
+        try expectIndexServesEveryItem(placed, "one new item")
+        // A row that holds another id now (an evicted item's, reused) leaves a hole where its
+        // old item was, and is placed again.
+        let moved = Int32(try #require(placed.domains[0].items.find("i3", hash: StableHash.hash("i3"))))
+        let oldPosition = try #require(index.itemAt.firstIndex(of: moved))
+        let lists = placed.domains[0].lists
+        let again = try #require(index.updated(rows: lists.itemRows, bias: lists.itemBias, placing: [Int(moved)], hash: { _ in 42 }))
+        #expect(again.itemAt[oldPosition] == -1 && again.offsets[oldPosition] == -.infinity && again.hashAt[oldPosition] == 0)
+        let newPosition = try #require(again.itemAt.firstIndex(of: moved))
+        #expect(again.itemAt.filter { $0 == moved }.count == 1 && again.hashAt[newPosition] == 42 && index.itemAt[newPosition] == -1)
+        let patch = try #require(placed.patch(from: light))
+        #expect(try ServingModel.decoded(light.encoded()).applying(patch: patch).encoded() == placed.encoded(), "a replica gets the placed item")
+
+        // More new items than the padding of every cluster holds: the catalog is regrouped.
+        for item in 0..<200 { learner.apply(Rating(domain: 0, user: "u2", item: "new-\(item)", value: 3, timestampMillis: Self.later)) }
+        #expect(learner.distillLight(version: 4, base: placed, options: options) == nil, "no room left: a full build")
     }
 }
 

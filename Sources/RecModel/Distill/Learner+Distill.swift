@@ -61,7 +61,16 @@ extension Learner {
             served.append(domain)
             bases.append(basis)
         }
-        guard served.contains(where: { $0.index != nil }) else { return model(served) }
+        try measureIndexRecall(&served, options: options, model: model)
+        return model(served)
+    }
+
+    /// Each cluster index's recall@10 against the exact scan, on `indexRecallUsers` users
+    /// spread over the live ones; `model` builds the served model from the domains.
+    func measureIndexRecall(
+        _ served: inout [ServedDomain], options: DistillOptions, model: ([ServedDomain]) -> ServingModel
+    ) throws(BuildCancelled) {
+        guard served.contains(where: { $0.index != nil }) else { return }
         // The index's recall needs a built model (its user rows and exact scan).
         let unmeasured = model(served)
         let sample = Self.evenlySpaced((0..<users.rowLimit).filter { users.isLive(Int32($0)) }, options.indexRecallUsers)
@@ -69,7 +78,6 @@ extension Learner {
             try options.checkCancelled()
             served[d].index?.recallAt10 = unmeasured.indexRecall(domain: d, users: sample)
         }
-        return model(served)
     }
 
     private func distillDomain(

@@ -13,11 +13,12 @@ import Dispatch
 ///   the base's rows are kept (only items new since then are projected);
 /// - the ranking rows: the head's part plus PureSVD's, for users from their seen lists now.
 /// The fidelity, transfer and refit reports, the joint refit's choice and the cluster index's
-/// recall are the full version's.
+/// centroids are the full version's; new items join the index in the padding after the
+/// nearest clusters with room, and its recall is measured again.
 extension Learner {
     /// A light version `version` on top of `base`, or nil when a full build is needed: the base
     /// carries no basis (a replica's model), the dimensions or domains differ, or a domain's
-    /// cluster index would have to place new items.
+    /// cluster index has no room left near a new item (ClusterIndex.updated).
     public func distillLight(version: Int, base: ServingModel, options: DistillOptions = DistillOptions()) -> ServingModel? {
         do {
             return try buildLight(version: version, base: base, options: options)
@@ -61,11 +62,16 @@ extension Learner {
             else { return nil }
             served.append(domain)
         }
+        func model(_ served: [ServedDomain]) -> ServingModel {
+            ServingModel(
+                version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: basis.studentDimension,
+                teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start, users: users,
+                shareUserVectors: configuration.shareUserVectors, jointRefit: base.jointRefit, basis: basis)
+        }
+        // Every item row moved, and new items joined the clusters: the recall is measured again.
+        try measureIndexRecall(&served, options: options, model: model)
         try options.checkCancelled()
-        return ServingModel(
-            version: version, appliedEvents: appliedEvents, clockMillis: clockMillis, dimension: basis.studentDimension,
-            teacherDimension: dimension, domains: served, buildNanos: DispatchTime.now().uptimeNanoseconds - start, users: users,
-            shareUserVectors: configuration.shareUserVectors, jointRefit: base.jointRefit, basis: basis)
+        return model(served)
     }
 
     /// User rows a light version recomputes against `base`: rows live now that are new, hold
@@ -103,8 +109,6 @@ extension Learner {
         func isNew(_ row: Int) -> Bool {
             row >= baseItemLimit || !base.items.isLive(Int32(row)) || base.items.hash(of: Int32(row)) != state.items.hash(of: Int32(row))
         }
-        // The cluster index places items at build time; a light version cannot place new ones.
-        if base.index != nil, liveItemRows.contains(where: isNew) { return nil }
         let personal = personalUsers(domain: d).set
 
         // Rating item rows: every live item (or only new ones over refitted rows), zeros for freed rows.
@@ -148,7 +152,14 @@ extension Learner {
         } else {
             lists = ListTable(itemRows: itemRows, itemBias: itemBias, userRows: userRows, isRanking: false, userBase: (Float(state.mean), userBias))
         }
-        let index = base.index?.updated(rows: lists.itemRows, bias: lists.itemBias)
+        // New items go to the padding of their nearest clusters; when that is full, a full build regroups.
+        var index: ClusterIndex?
+        if let baseIndex = base.index {
+            guard let updated = baseIndex.updated(
+                rows: lists.itemRows, bias: lists.itemBias, placing: liveItemRows.filter(isNew), hash: { state.items.hash(of: $0) })
+            else { return nil }
+            index = updated
+        }
         return ServedDomain(
             name: spec.name, ratingRange: spec.ratingRange, isTarget: spec.isTarget, mean: state.mean,
             items: state.items, liveItems: liveItems, itemRows: itemRows, itemBias: itemBias, lists: lists, index: index,

@@ -15,11 +15,11 @@ import Darwin
 /// Isolation: an immutable value built at distillation.
 struct ClusterIndex: Sendable {
     /// The item rows in cluster order; each cluster starts on a block of 16 rows, the padding
-    /// rows between clusters hold zeros.
+    /// rows between clusters hold zeros (a light version's new items fill it: `updated`).
     let rows: Int8Rows
-    /// Item bias by position, -∞ for padding (the scan never returns those).
+    /// Item bias by position, -∞ for padding and holes (the scan never returns those).
     let offsets: [Float]
-    /// Item row by position (-1 for padding).
+    /// Item row by position (-1 for padding, and for a hole a light version left in a cluster).
     let itemAt: [Int32]
     /// Item id hash by position (0 for padding): the seen test of a candidate reads here, next
     /// to the rows just scanned, instead of chasing the item index.
@@ -52,10 +52,48 @@ struct ClusterIndex: Sendable {
     var byteCount: Int { rows.byteCount + centroids.byteCount + offsets.count * 4 + itemAt.count * 4 + hashAt.count * 8 }
 
     /// The index with each member's row and bias read again from `items`/`bias` (by item row),
-    /// in the clusters the full build put it in: a light version's items. Centroids, reach
-    /// and the measured recall stay the full build's.
-    func updated(rows items: Int8Rows, bias: [Float]) -> ClusterIndex {
-        var offsets = self.offsets
+    /// in the clusters the full build put it in, and the items of `newItems` (rows the index
+    /// does not hold, or holds for another id now) placed: a light version's items. Centroids,
+    /// reach and the measured recall stay the full build's. `hash`: an item row's id hash.
+    ///
+    /// A new item goes to the free padding right after the nearest cluster (by the k-means
+    /// distance, bias included) that has a free slot, so that every other position keeps its
+    /// bytes and a replica's patch stays small. New items look alike (few ratings, rows near
+    /// their initial values) and crowd into the same clusters: one that lands past its
+    /// nearest is found only when that cluster is probed, which the light version's measured
+    /// recall shows. nil when no cluster has room left: a full build regroups the catalog. A
+    /// row that now holds another id leaves a hole (bias −∞, never returned) where its old
+    /// item was.
+    func updated(rows items: Int8Rows, bias: [Float], placing newItems: [Int] = [], hash: (Int32) -> UInt64 = { _ in 0 }) -> ClusterIndex? {
+        var itemAt = self.itemAt, hashAt = self.hashAt, ranges = self.ranges
+        if !newItems.isEmpty {
+            let moving = Set(newItems.map(Int32.init))
+            for position in itemAt.indices where moving.contains(itemAt[position]) {
+                itemAt[position] = -1
+                hashAt[position] = 0
+            }
+            let width = rows.dimension + 1
+            let nearness = (0..<clusters).map { cluster in -centroids.row(cluster).reduce(0) { $0 + $1 * $1 } / 2 }
+            var scores = [Float](repeating: 0, count: clusters)
+            var point = [Float](repeating: 0, count: width)
+            for item in newItems {
+                let row = items.row(item)
+                for j in 0..<width - 1 { point[j] = row[j] }
+                point[width - 1] = bias[item]
+                point.withUnsafeBufferPointer { point in
+                    scores.withUnsafeMutableBufferPointer { centroids.scores(point.baseAddress!, offsets: nearness, into: $0) }
+                }
+                // The first of the nearest clusters with a free padding slot after its members:
+                // clusters start on a block, so a slot at a block's start belongs to the next one.
+                let free = Self.best(clusters, of: scores).lazy.map { cluster in (cluster, ranges[cluster].upperBound) }
+                    .first { _, position in position < itemAt.count && position % Int8Rows.rowsPerBlock != 0 && itemAt[position] < 0 }
+                guard let (cluster, position) = free else { return nil }
+                itemAt[position] = Int32(item)
+                hashAt[position] = hash(Int32(item))
+                ranges[cluster] = ranges[cluster].lowerBound..<position + 1
+            }
+        }
+        var offsets = [Float](repeating: -.infinity, count: itemAt.count)
         var pairs: [(to: Int, from: Int)] = []
         for (position, item) in itemAt.enumerated() where item >= 0 {
             pairs.append((position, Int(item)))
@@ -65,6 +103,7 @@ struct ClusterIndex: Sendable {
             rows: rows.copying(pairs, of: items), offsets: offsets, itemAt: itemAt, hashAt: hashAt, ranges: ranges, centroids: centroids,
             reach: reach, probe: probe, recallAt10: recallAt10)
     }
+
 
     /// `clusters` groups of the `live` rows of `items` (k floats per row) and `bias`, whose id
     /// hashes `hash` gives; nil when there are too few items to group.
@@ -104,7 +143,7 @@ struct ClusterIndex: Sendable {
             let start = itemAt.count
             itemAt.append(contentsOf: cluster.map { Int32(live[$0]) })
             ranges.append(start..<itemAt.count)
-            let padding = (16 - itemAt.count % 16) % 16
+            let padding = (Int8Rows.rowsPerBlock - itemAt.count % Int8Rows.rowsPerBlock) % Int8Rows.rowsPerBlock
             itemAt.append(contentsOf: repeatElement(-1, count: padding))
         }
         let zeros = [Float](repeating: 0, count: k)
