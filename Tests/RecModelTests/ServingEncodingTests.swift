@@ -82,3 +82,55 @@ struct ServingEncodingTests {
         #expect(throws: ArchiveError.self, "format 2 needs the flag") { try ServingModel.decoded(former) }
     }
 }
+
+/// Bytes that decode field by field but describe a model no query could run on: what anyone
+/// allowed to produce to the model topic could send a replica. Refused, never a trap.
+extension ServingEncodingTests {
+    static func altered(
+        _ model: ServingModel, index: (ClusterIndex) -> ClusterIndex? = { $0 }, itemNorms: ([Float]) -> [Float] = { $0 },
+        popular: ([(row: Int32, count: Double)]) -> [(row: Int32, count: Double)] = { $0 }
+    ) -> ServingModel {
+        let domains = model.domains.map { d in
+            ServedDomain(
+                name: d.name, ratingRange: d.ratingRange, isTarget: d.isTarget, mean: d.mean, items: d.items, liveItems: d.liveItems,
+                itemRows: d.itemRows, itemBias: d.itemBias, lists: d.lists, index: d.index.flatMap(index), itemNorms: itemNorms(d.itemNorms),
+                userRows: d.userRows, userBias: d.userBias, personal: d.personal, seen: d.seen, seenLimit: d.seenLimit,
+                popular: popular(d.popular), fidelity: d.fidelity, transfer: d.transfer, refit: d.refit)
+        }
+        return ServingModel(
+            version: model.version, appliedEvents: model.appliedEvents, clockMillis: model.clockMillis, dimension: model.dimension,
+            teacherDimension: model.teacherDimension, domains: domains, buildNanos: model.buildNanos, users: model.users,
+            shareUserVectors: model.shareUserVectors, jointRefit: model.jointRefit)
+    }
+
+    static func index(_ i: ClusterIndex, itemAt: [Int32]? = nil, ranges: [Range<Int>]? = nil, reach: [Float]? = nil) -> ClusterIndex {
+        ClusterIndex(
+            rows: i.rows, offsets: i.offsets, itemAt: itemAt ?? i.itemAt, hashAt: i.hashAt, ranges: ranges ?? i.ranges,
+            centroids: i.centroids, reach: reach ?? i.reach, probe: i.probe, recallAt10: i.recallAt10)
+    }
+
+    @Test func craftedFieldsAreRefusedNotTrapped() throws {
+        let model = Self.models[1]
+        let valid = Self.altered(model)
+        #expect(try ServingModel.decoded(valid.encoded()).encoded() == model.encoded(), "the helper changes nothing by itself")
+
+        var version = model.encoded()
+        for offset in 8..<16 { version[offset] = 0xFF }
+        #expect(throws: ArchiveError.self, "a version beyond Int") { try ServingModel.decoded(version) }
+        var dimension = model.encoded()
+        for offset in 32..<36 { dimension[offset] = 0 }
+        #expect(throws: ArchiveError.self, "student dimension 0") { try ServingModel.decoded(dimension) }
+
+        let items = model.domains[0].items.rowLimit
+        let crafted: [(String, ServingModel)] = [
+            ("an index member past the items", Self.altered(model, index: { Self.index($0, itemAt: $0.itemAt.map { $0 < 0 ? $0 : Int32(items + 3) }) })),
+            ("a cluster inside a block", Self.altered(model, index: { Self.index($0, ranges: $0.ranges.map { $0.lowerBound + 1..<$0.upperBound }) })),
+            ("a cluster without its reach", Self.altered(model, index: { Self.index($0, reach: Array($0.reach.dropLast())) })),
+            ("item norms short of the items", Self.altered(model, itemNorms: { Array($0.dropLast()) })),
+            ("a popular item past the items", Self.altered(model, popular: { $0.map { (row: Int32(items + 1), count: $0.count) } })),
+        ]
+        for (what, model) in crafted {
+            #expect(throws: ArchiveError.self, "\(what)") { try ServingModel.decoded(model.encoded()) }
+        }
+    }
+}

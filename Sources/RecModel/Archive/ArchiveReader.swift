@@ -17,6 +17,14 @@ public struct ArchiveReader {
         return T(littleEndian: raw.loadUnaligned(as: T.self))
     }
 
+    /// A count or size stored as u64: a value beyond Int's range (only a damaged or crafted
+    /// archive holds one) throws where `Int(_:)` would trap.
+    public mutating func readInt() throws(ArchiveError) -> Int {
+        let value = try read(UInt64.self)
+        guard let int = Int(exactly: value) else { throw malformed("\(value) is out of range") }
+        return int
+    }
+
     public mutating func readDouble() throws(ArchiveError) -> Double { Double(bitPattern: try read(UInt64.self)) }
 
     public mutating func readBool() throws(ArchiveError) -> Bool {

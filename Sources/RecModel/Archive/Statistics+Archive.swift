@@ -17,15 +17,15 @@ extension PrequentialMetrics {
 
     /// Reads the metrics back; a different configured window restarts the sliding window.
     static func restore(window: Int, from reader: inout ArchiveReader) throws(ArchiveError) -> PrequentialMetrics {
-        let storedWindow = Int(try reader.read(UInt64.self))
+        let storedWindow = try reader.readInt()
         var metrics = PrequentialMetrics(window: window)
-        metrics.count = Int(try reader.read(UInt64.self))
+        metrics.count = try reader.readInt()
         metrics.sumSquared = try reader.readDouble()
         metrics.sumAbsolute = try reader.readDouble()
         metrics.baselineSumSquared = try reader.readDouble()
         metrics.baselineSumAbsolute = try reader.readDouble()
         let ring = try reader.readArray(of: SIMD2<Float>.self)
-        let ringNext = Int(try reader.read(UInt64.self))
+        let ringNext = try reader.readInt()
         for _ in 0..<4 { _ = try reader.readDouble() }
         guard ring.count <= storedWindow, ringNext < max(1, storedWindow), storedWindow > 0 else {
             throw reader.malformed("metrics ring of \(ring.count) in a window of \(storedWindow)")

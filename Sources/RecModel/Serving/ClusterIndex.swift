@@ -49,6 +49,19 @@ struct ClusterIndex: Sendable {
         (self.rows, self.offsets, self.itemAt, self.hashAt, self.ranges) = (rows, offsets, itemAt, hashAt, ranges)
         (self.centroids, self.reach, self.probe, self.recallAt10) = (centroids, reach, probe, recallAt10)
     }
+    /// What makes this index unfit for queries over `items` item rows of `dimension`, if
+    /// anything (a decoded index is checked before it serves): members name item rows or
+    /// padding, clusters start on a block, and each cluster has its centroid and reach.
+    func inconsistency(items: Int, dimension k: Int) -> String? {
+        guard rows.dimension == k, centroids.dimension == k + 1 else { return "rows of dimension \(rows.dimension), centroids \(centroids.dimension)" }
+        guard centroids.count == ranges.count, reach.count == ranges.count else {
+            return "\(ranges.count) clusters, \(centroids.count) centroids, \(reach.count) reaches"
+        }
+        guard ranges.allSatisfy({ $0.lowerBound % Int8Rows.rowsPerBlock == 0 }) else { return "a cluster starts inside a block" }
+        guard itemAt.allSatisfy({ $0 >= -1 && Int($0) < items }) else { return "a member names no item row" }
+        return nil
+    }
+
     var byteCount: Int { rows.byteCount + centroids.byteCount + offsets.count * 4 + itemAt.count * 4 + hashAt.count * 8 }
 
     /// The index with each member's row and bias read again from `items`/`bias` (by item row),

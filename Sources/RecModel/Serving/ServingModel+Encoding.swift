@@ -73,11 +73,14 @@ extension ServingModel {
         guard format == encodingFormat || format == 1 else {
             throw ArchiveError(.incompatible, "serving model format \(format); this build reads 1 and \(encodingFormat)")
         }
-        let version = Int(try reader.read(UInt64.self))
-        let appliedEvents = Int(try reader.read(UInt64.self))
+        let version = try reader.readInt()
+        let appliedEvents = try reader.readInt()
         let clockMillis = try reader.read(Int64.self)
         let dimension = Int(try reader.read(UInt32.self))
         let teacherDimension = Int(try reader.read(UInt32.self))
+        guard dimension >= 1, dimension <= 1 << 16, teacherDimension >= 1 else {
+            throw reader.malformed("dimensions \(dimension) and \(teacherDimension)")
+        }
         let buildNanos = try reader.read(UInt64.self)
         let shared = try reader.readBool()
         var jointRefit: JointChoice?
@@ -85,9 +88,9 @@ extension ServingModel {
             let model = try reader.readString()
             let validation = try readNamed(&reader, what: "joint refit models")
             jointRefit = JointChoice(
-                model: model, validationRMSE: validation, validationUsers: Int(try reader.read(UInt64.self)),
-                ratings: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)),
-                judgedVersion: Int(try reader.read(UInt64.self)))
+                model: model, validationRMSE: validation, validationUsers: try reader.readInt(),
+                ratings: try reader.readInt(), users: try reader.readInt(),
+                judgedVersion: try reader.readInt())
         }
         let users = try parts.index(&reader)
         let count = Int(try reader.read(UInt32.self))
@@ -192,24 +195,35 @@ extension ServedDomain {
         guard userRows.count == users * k, userBias.count == users else {
             throw reader.malformed("domain \(name): user rows do not match the \(users) users")
         }
+        // Every row a query follows must exist: these come from a topic anyone allowed to
+        // produce can write, and a replica must refuse them rather than trap on a query.
+        guard listRows.dimension == k, listRows.count == items.rowLimit, listBias.count == items.rowLimit,
+            !isRanking || listUsers.count == users * k, userBase.map({ $0.bias.count == users }) ?? true,
+            itemNorms.count == items.rowLimit
+        else { throw reader.malformed("domain \(name): lists or norms do not match its items and users") }
+        if let index, let problem = index.inconsistency(items: items.rowLimit, dimension: k) {
+            throw reader.malformed("domain \(name): cluster index: \(problem)")
+        }
         if !isRanking { listUsers = userRows }
         let personal = RowSet(words: try parts.array(&reader, of: UInt64.self, rowWidth: 1))
         let seen = try parts.seen(&reader, users: users)
-        let seenLimit = Int(try reader.read(UInt64.self))
+        let seenLimit = try reader.readInt()
         let popularRows = try reader.readArray(of: Int32.self)
         let popularCounts = try reader.readArray(of: Double.self)
-        guard popularRows.count == popularCounts.count else { throw reader.malformed("domain \(name): popular list") }
+        guard popularRows.count == popularCounts.count, popularRows.allSatisfy({ $0 >= 0 && Int($0) < items.rowLimit }) else {
+            throw reader.malformed("domain \(name): popular list")
+        }
         let fidelity = Fidelity(
-            scoreRMSE: try reader.readDouble(), top10Overlap: try reader.readDouble(), sampledUsers: Int(try reader.read(UInt64.self)),
-            retainedEnergy: try reader.readDouble(), studentBytes: Int(try reader.read(UInt64.self)),
-            teacherBytes: Int(try reader.read(UInt64.self)))
+            scoreRMSE: try reader.readDouble(), top10Overlap: try reader.readDouble(), sampledUsers: try reader.readInt(),
+            retainedEnergy: try reader.readDouble(), studentBytes: try reader.readInt(),
+            teacherBytes: try reader.readInt())
         var transfer: TransferChoice?
         if try reader.readBool() {
             let method = try reader.readString()
             let validation = try readNamed(&reader, what: "domain \(name): transfer candidates")
             transfer = TransferChoice(
-                method: method, validationRMSE: validation, trainingUsers: Int(try reader.read(UInt64.self)),
-                validationUsers: Int(try reader.read(UInt64.self)))
+                method: method, validationRMSE: validation, trainingUsers: try reader.readInt(),
+                validationUsers: try reader.readInt())
         }
         var refit: RefitChoice?
         if try reader.readBool() {
@@ -219,7 +233,7 @@ extension ServedDomain {
             guard penalties.count == errors.count else { throw reader.malformed("domain \(name): refit candidates") }
             refit = RefitChoice(
                 regularization: regularization, validationRMSE: Dictionary(uniqueKeysWithValues: zip(penalties, errors)),
-                ratings: Int(try reader.read(UInt64.self)), items: Int(try reader.read(UInt64.self)), users: Int(try reader.read(UInt64.self)))
+                ratings: try reader.readInt(), items: try reader.readInt(), users: try reader.readInt())
         }
         return ServedDomain(
             name: name, ratingRange: low...high, isTarget: isTarget, mean: mean, items: items, liveItems: liveItems,
@@ -242,7 +256,7 @@ extension Int8Rows {
 
     fileprivate static func decode(_ reader: inout ArchiveReader, parts: inout some PartReader) throws(ArchiveError) -> Int8Rows {
         let dimension = Int(try reader.read(UInt32.self))
-        let count = Int(try reader.read(UInt64.self))
+        let count = try reader.readInt()
         guard dimension > 0, dimension <= 1 << 16 else { throw reader.malformed("int8 rows of dimension \(dimension)") }
         let values = try parts.array(&reader, of: Int8.self, rowWidth: blockBytes(dimension))
         let scales = try parts.array(&reader, of: Float.self, rowWidth: 1)
@@ -279,7 +293,7 @@ extension ClusterIndex {
         else { throw reader.malformed("cluster index: positions do not match its \(rows.count) rows") }
         let centroids = try Int8Rows.decode(&reader, parts: &parts)
         let reach = try reader.readArray(of: Float.self)
-        let probe = Int(try reader.read(UInt64.self))
+        let probe = try reader.readInt()
         let recall = try reader.readBool() ? try reader.readDouble() : nil
         return ClusterIndex(
             rows: rows, offsets: offsets, itemAt: itemAt, hashAt: hashAt, ranges: zip(lower, upper).map { Int($0)..<Int($1) },

@@ -59,7 +59,7 @@ extension ServingModel {
                 guard format == Self.patchFormat else {
                     throw ArchiveError(.incompatible, "serving model patch format \(format); this build reads \(Self.patchFormat)")
                 }
-                let base = Int(try reader.read(UInt64.self))
+                let base = try reader.readInt()
                 guard base == version else { throw reader.malformed("a patch of version \(base), applied to version \(version)") }
                 var parts = PatchedParts(base: collector.parts)
                 let model = try Self.decode(&reader, parts: &parts)
