@@ -142,16 +142,26 @@ private final class Flag: Sendable {
 
 extension DistillServiceTests {
     /// With `full_every` 3, two light versions follow each full build: each names the full
-    /// version whose basis it uses, and serves users first seen after that full build.
+    /// version whose basis it uses, and serves users first seen after that full build. The
+    /// catalog has a cluster index and items keep arriving: light versions place them.
     @Test func lightVersionsFillTheGapsBetweenFullBuilds() async throws {
-        let (broker, ingest, distill) = try Self.moviesService(
-            .init(intervalSeconds: 0.2, everyEvents: 0, fullEvery: 3, options: DistillOptions()))
+        var options = DistillOptions()
+        options.indexClusters = 4
+        options.indexProbe = 4
+        let (broker, ingest, distill) = try Self.moviesService(.init(intervalSeconds: 0.2, everyEvents: 0, fullEvery: 3, options: options))
         let published = Mutex<[(version: Int, basis: Int?, knowsNewest: Bool)]>([])
         let newest = Mutex("")
+        // Per light version with an index: the late items it knows, and whether its index lists them all.
+        let lateItems = Mutex<[(known: Int, listed: Bool)]>([])
         distill.onPublish { model in
             let user = newest.withLock { $0 }
             let known = !user.isEmpty && model.recommend(user: user, domain: 0, k: 5, excludeSeen: true).strategy == .personal
             published.withLock { $0.append((model.version, model.basisVersion, known)) }
+            guard model.basisVersion != model.version, model.domains[0].indexSummary != nil else { return }
+            // Every cluster probed: a list as long as the catalog holds every item the index holds.
+            let listed = Set(model.recommend(user: "u2", domain: 0, k: 1_000, excludeSeen: false).items.map(\.item))
+            let late = (0..<500).map { "late\($0)" }.filter { model.predict(user: "u2", item: $0, domain: 0) != nil }
+            lateItems.withLock { $0.append((late.count, late.allSatisfy(listed.contains))) }
         }
         let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
         let running = Task { try await group.run() }
@@ -160,9 +170,11 @@ extension DistillServiceTests {
         var round = 0
         while published.withLock({ $0.count }) < 9, Date() < deadline {
             let user = "fresh\(round)"
-            let events = (0..<20).map { i in
+            var events = (0..<20).map { i in
                 TestKafka.json(user: i == 0 ? user : "u\((round * 7 + i) % 40)", item: "i\((round * 13 + i * 3) % 60)", rating: Double(1 + (i + round) % 5), ts: 1_700_000_000_000 + round * 1_000)
             }
+            // And an item the catalog has not seen yet.
+            events.append(TestKafka.json(user: "u1", item: "late\(round)", rating: 4, ts: 1_700_000_000_000 + round * 1_000))
             try TestKafka.produce(events, to: "ratings.movies", partitions: 1, broker: broker)
             round += 1
             try await Task.sleep(for: .milliseconds(300))
@@ -187,5 +199,8 @@ extension DistillServiceTests {
         }
         let lights = versions.filter { $0.basis != $0.version }
         #expect(lights.contains { $0.knowsNewest }, "a light version serves a user first seen after its full build")
+        let late = lateItems.withLock { $0 }
+        #expect(late.contains { $0.known > 0 }, "light versions with an index met new items: \(late)")
+        #expect(late.allSatisfy { $0.listed }, "every item a light version knows is in its index: \(late)")
     }
 }
