@@ -221,6 +221,8 @@ struct DistillBench: ParsableCommand {
             let stop = Atomic<Bool>(false)
             let done = DispatchSemaphore(value: 0)
             Thread {
+                // Nice 10, as the daemon's publisher runs (DedicatedThread.backgroundNice); who = 0: this thread.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
                 while !stop.load(ordering: .relaxed) { work() }
                 done.signal()
             }.start()
