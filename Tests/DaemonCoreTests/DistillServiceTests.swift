@@ -204,3 +204,47 @@ extension DistillServiceTests {
         #expect(late.allSatisfy { $0.listed }, "every item a light version knows is in its index: \(late)")
     }
 }
+
+extension DistillServiceTests {
+    /// Light versions reuse the last full build's projections: a reload that changes the build
+    /// options (here the student dimension) is served by the next build, a full one, and
+    /// light versions follow it again.
+    @Test func aReloadOfTheBuildOptionsGivesAFullBuild() async throws {
+        // Events every 0.1 s, builds every 0.5 s: no interval goes quiet (that would settle
+        // on a full build), so every full build after the first comes from the reload.
+        let schedule = DistillService.Schedule(intervalSeconds: 0.5, everyEvents: 0, fullEvery: 100, options: DistillOptions())
+        let (broker, ingest, distill) = try Self.moviesService(schedule)
+        let published = Mutex<[(version: Int, basis: Int?, dimension: Int)]>([])
+        distill.onPublish { model in published.withLock { $0.append((model.version, model.basisVersion, model.dimension)) } }
+        let group = ServiceGroup(services: [ingest, distill], logger: TestKafka.logger())
+        let running = Task { try await group.run() }
+        var round = 0
+        func feed(until count: Int) async throws {
+            let deadline = Date(timeIntervalSinceNow: 60)
+            while published.withLock({ $0.count }) < count, Date() < deadline {
+                let events = (0..<20).map { i in
+                    TestKafka.json(user: "u\((round * 7 + i) % 40)", item: "i\((round * 13 + i * 3) % 60)", rating: Double(1 + (i + round) % 5), ts: 1_700_000_000_000 + round * 1_000)
+                }
+                try TestKafka.produce(events, to: "ratings.movies", partitions: 1, broker: broker)
+                round += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        try await feed(until: 3)
+        var reloaded = schedule
+        reloaded.options.dimension = 4
+        distill.update(reloaded)
+        let before = published.withLock { $0.count }
+        try await feed(until: before + 4)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let versions = published.withLock { $0 }
+        #expect(versions.prefix(before).dropFirst().contains { $0.basis != $0.version }, "light versions before the reload: \(versions)")
+        // A build that started before the reload may still finish with the old options.
+        let after = Array(versions.dropFirst(before).drop { $0.dimension != 4 })
+        let first = try #require(after.first, "the reload reached a version: \(versions)")
+        #expect(first.basis == first.version, "the first version with the new options is full: \(versions)")
+        #expect(after.allSatisfy { $0.dimension == 4 })
+        #expect(after.contains { $0.basis != $0.version }, "light versions follow with the new options: \(versions)")
+    }
+}

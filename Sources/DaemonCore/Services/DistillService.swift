@@ -53,6 +53,10 @@ public final class DistillService: Service, Sendable {
     private let published: ManagedAtomic<Published?> = ManagedAtomic(nil)
     private let schedule: Mutex<Schedule>
     private let state = Mutex(Status())
+    /// The options of the last full build: a light version reuses its projections, maps and
+    /// index, so it is built only while the options are still those (a reload of e.g. the
+    /// student dimension or the index's clusters takes effect at the next build, a full one).
+    private let fullBuildOptions = Mutex<DistillOptions?>(nil)
     /// Versions are numbered by the builder and by `forget`, which publishes a derived version.
     private let nextVersion: Atomic<Int>
     /// Told of every version swapped in (the replication publisher), on the publishing thread.
@@ -184,12 +188,14 @@ public final class DistillService: Service, Sendable {
         let version = nextVersion.add(1, ordering: .relaxed).oldValue
         let cut = await ingest.cut()
         var (options, fullEvery) = schedule.withLock { ($0.options, $0.fullEvery) }
+        let configured = options
         // The joint refit's model, judged at most every `jointRefitJudgeEvery` versions.
         options.keepJointChoice(model?.jointRefit, building: version)
         // A light version on the one served, unless a full build is due; a forget is followed
         // by a full build, so that the transfer maps are fitted without the user, and so is a
-        // stream gone quiet ("settle").
-        let lightBase = !["forget", "settle"].contains(reason) && state.withLock({ $0.lightSinceFull }) + 1 < fullEvery ? model : nil
+        // stream gone quiet ("settle") and a reload that changed the options.
+        let lightBase = !["forget", "settle"].contains(reason) && state.withLock({ $0.lightSinceFull }) + 1 < fullEvery
+            && fullBuildOptions.withLock({ $0 == configured }) ? model : nil
         let built = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in
             Result { () throws(BuildCancelled) in
                 if let lightBase, let light = try cut.learner.distillLight(
@@ -209,6 +215,7 @@ public final class DistillService: Service, Sendable {
             return
         }
         let light = model.basisVersion != model.version
+        if !light { fullBuildOptions.withLock { $0 = configured } }
         publish(model, stallNanos: cut.stallNanos)
         state.withLock { status in
             status.lightSinceFull = light ? status.lightSinceFull + 1 : 0
