@@ -173,8 +173,11 @@ struct DistillBench: ParsableCommand {
         print(String(format: "full build after those events: built in %.2f s, %.1f MB; as a patch of the first: %@",
             Double(full.buildNanos) / 1e9, Double(fullBytes) / 1e6,
             fullPatch.map { String(format: "%.1f MB (%.1f %%: every row moves with new projections)", Double($0) / 1e6, Double($0) / Double(fullBytes) * 100) } ?? "none"))
-        guard let light = learner.distillLight(version: version + 2, base: baseModel, options: options) else {
-            print("light version: none (a full build is needed)")
+        let light: ServingModel
+        switch learner.distillLight(version: version + 2, base: baseModel, options: options) {
+        case .success(let model): light = model
+        case .failure(let refusal):
+            print("light version: none, a full build is needed: \(refusal)")
             return nil
         }
         if let index = light.domains[0].indexSummary, let baseIndex = baseModel.domains[0].indexSummary {

@@ -22,7 +22,7 @@ struct LightDistillTests {
     @Test func withNothingNewALightVersionHoldsItsBasesRows() throws {
         let learner = DistillTests.learner()
         let base = learner.distill(version: 1, options: Self.withoutRefit)
-        let light = try #require(learner.distillLight(version: 2, base: base, options: Self.withoutRefit))
+        let light = try learner.distillLight(version: 2, base: base, options: Self.withoutRefit).get()
         #expect(light.version == 2 && light.basisVersion == 1 && base.basisVersion == 1)
         let live = (0..<learner.users.rowLimit).filter { learner.users.isLive(Int32($0)) }
         #expect(learner.usersChanged(since: base).live == live, "every user was seen at the cut")
@@ -55,7 +55,7 @@ struct LightDistillTests {
             for item in 0..<5 { learner.apply(Rating(domain: user % 2, user: "u\(user)", item: "i\(item + 50)", value: 5, timestampMillis: Self.later)) }
         }
         for item in 0..<8 { learner.apply(Rating(domain: 0, user: "newcomer", item: "i\(item)", value: 4, timestampMillis: Self.later)) }
-        let light = try #require(learner.distillLight(version: 2, base: base, options: DistillTests.options))
+        let light = try learner.distillLight(version: 2, base: base, options: DistillTests.options).get()
         let changed = Set(learner.usersChanged(since: base).live)
         let newcomer = try #require(learner.users.find("newcomer", hash: StableHash.hash("newcomer")))
         let clock = try #require(learner.users.find("clock", hash: StableHash.hash("clock")))
@@ -93,7 +93,7 @@ struct LightDistillTests {
         let row = Int(try #require(learner.users.find("u5", hash: StableHash.hash("u5"))))
         let forgotten = learner.forget(user: "u5")
         #expect(forgotten)
-        let light = try #require(learner.distillLight(version: 2, base: base, options: DistillTests.options))
+        let light = try learner.distillLight(version: 2, base: base, options: DistillTests.options).get()
         #expect(learner.usersChanged(since: base).freed == [row])
         #expect(light.recommend(user: "u5", domain: 0, k: 5, excludeSeen: true).strategy == .popular)
         let k = light.dimension
@@ -107,10 +107,10 @@ struct LightDistillTests {
         options.indexProbe = 8
         let base = learner.distill(version: 1, options: options)
         let decoded = try ServingModel.decoded(base.encoded())
-        #expect(learner.distillLight(version: 2, base: decoded, options: options) == nil, "no basis on a replica")
+        #expect(throws: LightRefusal.noBasis, "no basis on a replica") { try learner.distillLight(version: 2, base: decoded, options: options).get() }
 
         learner.apply(Rating(domain: 0, user: "u1", item: "i3", value: 2, timestampMillis: Self.later))
-        let light = try #require(learner.distillLight(version: 2, base: base, options: options))
+        let light = try learner.distillLight(version: 2, base: base, options: options).get()
         // Probing every cluster gives the exact scan's answer: the index holds the light rows.
         func expectIndexServesEveryItem(_ model: ServingModel, _ note: Comment) throws {
             for user in ["u1", "u2", "u40"] {
@@ -125,7 +125,7 @@ struct LightDistillTests {
         try expectIndexServesEveryItem(light, "no new item")
 
         learner.apply(Rating(domain: 0, user: "u1", item: "brand-new", value: 4, timestampMillis: Self.later))
-        let placed = try #require(learner.distillLight(version: 3, base: light, options: options), "room after its clusters")
+        let placed = try learner.distillLight(version: 3, base: light, options: options).get()
         let index = try #require(placed.domains[0].index)
         let row = try #require(placed.domains[0].items.find("brand-new", hash: StableHash.hash("brand-new")))
         let position = try #require(index.itemAt.firstIndex(of: row))
@@ -147,7 +147,9 @@ struct LightDistillTests {
 
         // More new items than the padding of every cluster holds: the catalog is regrouped.
         for item in 0..<200 { learner.apply(Rating(domain: 0, user: "u2", item: "new-\(item)", value: 3, timestampMillis: Self.later)) }
-        #expect(learner.distillLight(version: 4, base: placed, options: options) == nil, "no room left: a full build")
+        #expect(throws: LightRefusal.indexFull(domain: "d0"), "no room left: a full build") {
+            try learner.distillLight(version: 4, base: placed, options: options).get()
+        }
     }
 }
 
@@ -158,7 +160,7 @@ extension LightDistillTests {
     @Test func foldedUsersPredictLikeTheFullBuild() throws {
         let learner = DistillTests.learner()
         let base = learner.distill(version: 1, options: DistillTests.options)
-        let light = try #require(learner.distillLight(version: 2, base: base, options: DistillTests.options))
+        let light = try learner.distillLight(version: 2, base: base, options: DistillTests.options).get()
         let basis = try #require(base.basis)
         #expect(basis.joint != nil)
         // The same base without the joint basis: its light version serves online vectors.
@@ -169,7 +171,7 @@ extension LightDistillTests {
             basis: ServingBasis(
                 version: 1, studentDimension: basis.studentDimension, teacherDimension: basis.teacherDimension, domains: basis.domains,
                 joint: nil))
-        let unfolded = try #require(learner.distillLight(version: 2, base: withoutJoint, options: DistillTests.options))
+        let unfolded = try learner.distillLight(version: 2, base: withoutJoint, options: DistillTests.options).get()
         func rmse(_ model: ServingModel) -> Double {
             DistillTests.rmse { event in model.predict(user: "u\(event.user)", item: "i\(event.item)", domain: 1)?.score ?? 3 }
         }

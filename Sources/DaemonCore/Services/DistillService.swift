@@ -196,12 +196,18 @@ public final class DistillService: Service, Sendable {
         // stream gone quiet ("settle") and a reload that changed the options.
         let lightBase = !["forget", "settle"].contains(reason) && state.withLock({ $0.lightSinceFull }) + 1 < fullEvery
             && fullBuildOptions.withLock({ $0 == configured }) ? model : nil
-        let built = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options] in
+        let built = await DedicatedThread.run(nice: DedicatedThread.backgroundNice) { [options, logger] in
             Result { () throws(BuildCancelled) in
-                if let lightBase, let light = try cut.learner.distillLight(
-                    version: version, base: lightBase, options: options, cancellation: cancellation)
-                {
-                    return light
+                if let lightBase {
+                    switch try cut.learner.distillLight(version: version, base: lightBase, options: options, cancellation: cancellation) {
+                    case .success(let light): return light
+                    case .failure(let refusal):
+                        // An operator sees why builds got slower (a full build costs ~10× a light one).
+                        logger.info(
+                            "light version refused: building a full one", metadata: [
+                                "crossrec.version": "\(version)", "crossrec.reason": "\(refusal)",
+                            ])
+                    }
                 }
                 return try cut.learner.distill(version: version, options: options, cancellation: cancellation)
             }

@@ -15,11 +15,27 @@ import Dispatch
 /// The fidelity, transfer and refit reports, the joint refit's choice and the cluster index's
 /// centroids are the full version's; new items join the index in the padding after the
 /// nearest clusters with room, and its recall is measured again.
+/// Why a light version could not be built: the next build has to be full.
+public enum LightRefusal: Error, Equatable, CustomStringConvertible {
+    /// The base carries no basis: a replica's model, or one decoded from bytes.
+    case noBasis
+    /// The base's dimensions, domains or users are not an earlier state of this learner.
+    case otherShape
+    /// No cluster of this domain's index had room left for a new item (ClusterIndex.updated).
+    case indexFull(domain: String)
+
+    public var description: String {
+        switch self {
+        case .noBasis: "the served version has no basis of a full build"
+        case .otherShape: "the learner's dimensions, domains or users changed since the full build"
+        case .indexFull(let domain): "the cluster index of domain \(domain) has no room left for a new item"
+        }
+    }
+}
+
 extension Learner {
-    /// A light version `version` on top of `base`, or nil when a full build is needed: the base
-    /// carries no basis (a replica's model), the dimensions or domains differ, or a domain's
-    /// cluster index has no room left near a new item (ClusterIndex.updated).
-    public func distillLight(version: Int, base: ServingModel, options: DistillOptions = DistillOptions()) -> ServingModel? {
+    /// A light version `version` on top of `base`, or why a full build is needed.
+    public func distillLight(version: Int, base: ServingModel, options: DistillOptions = DistillOptions()) -> Result<ServingModel, LightRefusal> {
         do {
             return try buildLight(version: version, base: base, options: options)
         } catch {
@@ -31,20 +47,23 @@ extension Learner {
     /// returns): then it throws, and no model is returned.
     public func distillLight(
         version: Int, base: ServingModel, options: DistillOptions = DistillOptions(), cancellation: BuildCancellation
-    ) throws(BuildCancelled) -> ServingModel? {
+    ) throws(BuildCancelled) -> Result<ServingModel, LightRefusal> {
         var options = options
         options.cancellation = cancellation
         return try buildLight(version: version, base: base, options: options)
     }
 
-    private func buildLight(version: Int, base: ServingModel, options: DistillOptions) throws(BuildCancelled) -> ServingModel? {
+    private func buildLight(
+        version: Int, base: ServingModel, options: DistillOptions
+    ) throws(BuildCancelled) -> Result<ServingModel, LightRefusal> {
         let start = DispatchTime.now().uptimeNanoseconds
         // The base is an earlier state of this learner's index (its rows only grow), or a full
         // build is needed.
-        guard let basis = base.basis, basis.teacherDimension == dimension, basis.domains.count == domains.count,
+        guard let basis = base.basis else { return .failure(.noBasis) }
+        guard basis.teacherDimension == dimension, basis.domains.count == domains.count,
             base.domains.count == domains.count, base.shareUserVectors == configuration.shareUserVectors,
             base.users.rowLimit <= users.rowLimit
-        else { return nil }
+        else { return .failure(.otherShape) }
         let changedUsers = usersChanged(since: base)
         let folded = basis.joint.map { foldIn(changedUsers.live, joint: $0) } ?? [:]
         // PureSVD's user parts are joint (every domain's seen lists): computed once, used by
@@ -59,7 +78,7 @@ extension Learner {
             guard let domain = lightDomain(
                 d, base: base.domains[d], basis: basis.domains[d], k: basis.studentDimension, users: changedUsers, folded: folded,
                 implicitParts: parts, options: options)
-            else { return nil }
+            else { return .failure(.indexFull(domain: configuration.domains[d].name)) }
             served.append(domain)
         }
         func model(_ served: [ServedDomain]) -> ServingModel {
@@ -71,7 +90,7 @@ extension Learner {
         // Every item row moved, and new items joined the clusters: the recall is measured again.
         try measureIndexRecall(&served, options: options, model: model)
         try options.checkCancelled()
-        return model(served)
+        return .success(model(served))
     }
 
     /// User rows a light version recomputes against `base`: rows live now that are new, hold
@@ -99,7 +118,7 @@ extension Learner {
     private func lightDomain(
         _ d: Int, base: ServedDomain, basis: DomainBasis, k: Int, users changed: (live: [Int], freed: [Int]),
         folded: [Int: FoldedUser], implicitParts: [[Double]?]?, options: DistillOptions
-    ) -> ServedDomain? {
+    ) -> ServedDomain? {  // nil: the index has no room left for a new item
         let state = domains[d]
         let spec = configuration.domains[d]
         let itemCount = state.items.rowLimit, userCount = users.rowLimit

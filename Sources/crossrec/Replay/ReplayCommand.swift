@@ -189,10 +189,10 @@ struct ReplayCommand: ParsableCommand {
     private func servedModels(learner: Learner, snapshot: Learner?) throws -> (served: ServingModel, base: ServingModel?) {
         guard let snapshot else { return (learner.distill(version: 1, options: distill.options), nil) }
         let base = snapshot.distill(version: 1, options: distill.options)
-        guard let light = learner.distillLight(version: 2, base: base, options: distill.options) else {
-            throw ValidationError("--light-from: no light version of this model (a cluster index would have to place new items)")
+        switch learner.distillLight(version: 2, base: base, options: distill.options) {
+        case .success(let light): return (light, base)
+        case .failure(let refusal): throw ValidationError("--light-from: no light version of this model: \(refusal)")
         }
-        return (light, base)
     }
 
     /// Top-N figures of the split, per domain: most popular, the learner's own lists, and the
