@@ -15,24 +15,6 @@ import Dispatch
 /// The fidelity, transfer and refit reports, the joint refit's choice and the cluster index's
 /// centroids are the full version's; new items join the index in the padding after the
 /// nearest clusters with room, and its recall is measured again.
-/// Why a light version could not be built: the next build has to be full.
-public enum LightRefusal: Error, Equatable, CustomStringConvertible {
-    /// The base carries no basis: a replica's model, or one decoded from bytes.
-    case noBasis
-    /// The base's dimensions, domains or users are not an earlier state of this learner.
-    case otherShape
-    /// No cluster of this domain's index had room left for a new item (ClusterIndex.updated).
-    case indexFull(domain: String)
-
-    public var description: String {
-        switch self {
-        case .noBasis: "the served version has no basis of a full build"
-        case .otherShape: "the learner's dimensions, domains or users changed since the full build"
-        case .indexFull(let domain): "the cluster index of domain \(domain) has no room left for a new item"
-        }
-    }
-}
-
 extension Learner {
     /// A light version `version` on top of `base`, or why a full build is needed.
     public func distillLight(version: Int, base: ServingModel, options: DistillOptions = DistillOptions()) -> Result<ServingModel, LightRefusal> {

@@ -49,11 +49,14 @@ struct ClusterIndex: Sendable {
         (self.rows, self.offsets, self.itemAt, self.hashAt, self.ranges) = (rows, offsets, itemAt, hashAt, ranges)
         (self.centroids, self.reach, self.probe, self.recallAt10) = (centroids, reach, probe, recallAt10)
     }
+
     /// What makes this index unfit for queries over `items` item rows of `dimension`, if
     /// anything (a decoded index is checked before it serves): members name item rows or
     /// padding, clusters start on a block, and each cluster has its centroid and reach.
     func inconsistency(items: Int, dimension k: Int) -> String? {
-        guard rows.dimension == k, centroids.dimension == k + 1 else { return "rows of dimension \(rows.dimension), centroids \(centroids.dimension)" }
+        guard rows.dimension == k, centroids.dimension == k + 1 else {
+            return "rows of dimension \(rows.dimension), centroids \(centroids.dimension)"
+        }
         guard centroids.count == ranges.count, reach.count == ranges.count else {
             return "\(ranges.count) clusters, \(centroids.count) centroids, \(reach.count) reaches"
         }
@@ -116,7 +119,6 @@ struct ClusterIndex: Sendable {
             rows: rows.copying(pairs, of: items), offsets: offsets, itemAt: itemAt, hashAt: hashAt, ranges: ranges, centroids: centroids,
             reach: reach, probe: probe, recallAt10: recallAt10)
     }
-
 
     /// `clusters` groups of the `live` rows of `items` (k floats per row) and `bias`, whose id
     /// hashes `hash` gives; nil when there are too few items to group.
