@@ -108,6 +108,8 @@ struct LightDistillTests {
         let base = learner.distill(version: 1, options: options)
         let decoded = try ServingModel.decoded(base.encoded())
         #expect(throws: LightRefusal.noBasis, "no basis on a replica") { try learner.distillLight(version: 2, base: decoded, options: options).get() }
+        let other = DistillTests.learner(dimension: 4)
+        #expect(throws: LightRefusal.otherShape, "another learner's model") { try other.distillLight(version: 2, base: base, options: options).get() }
 
         learner.apply(Rating(domain: 0, user: "u1", item: "i3", value: 2, timestampMillis: Self.later))
         let light = try learner.distillLight(version: 2, base: base, options: options).get()
