@@ -184,7 +184,7 @@ struct DistillBench: ParsableCommand {
             print(String(format: "source index: %d new items placed by the light version; recall@10 %.3f (its base: %.3f)",
                 newItems, index.recallAt10 ?? .nan, baseIndex.recallAt10 ?? .nan))
         }
-        let lightBytes = light.encoded()
+        let lightEncoding = ModelChunks.measure(light)
         // What replicas receive between full versions, and their work on it.
         var started = DispatchTime.now().uptimeNanoseconds
         func lap() -> Double {
@@ -207,8 +207,8 @@ struct DistillBench: ParsableCommand {
         let checksum = ModelChunks.measure(patched).checksum
         let checked = lap()
         print(String(format: "light version on the first build: built in %.2f s; its patch %.1f MB (%.2f %% of %.1f MB), made in %.0f ms; on a replica's decoded base: applied in %.0f ms, its encoding's CRC-32C streamed in %.0f ms (%@ the learner's)",
-            Double(light.buildNanos) / 1e9, Double(patch.count) / 1e6, Double(patch.count) / Double(lightBytes.count) * 100, Double(lightBytes.count) / 1e6, made,
-            applied, checked, checksum == ModelChunks.checksum(lightBytes) ? "equal to" : "DIFFERENT from"))
+            Double(light.buildNanos) / 1e9, Double(patch.count) / 1e6, Double(patch.count) / Double(lightEncoding.bytes) * 100,
+            Double(lightEncoding.bytes) / 1e6, made, applied, checked, checksum == lightEncoding.checksum ? "equal to" : "DIFFERENT from"))
         return (light, baseModel)
     }
 

@@ -9,6 +9,26 @@ struct JointImplicitFactors {
     /// Each user's x_u·V, by user row (zeros: no seen list anywhere).
     let userParts: [Double]
     let hasPart: [Bool]
+
+    /// One past the last column of domain `d`'s items in X: items that came after the factors
+    /// have none.
+    func end(ofDomain d: Int) -> Int { d + 1 < offsets.count ? offsets[d + 1] : factors.itemCount }
+
+    /// X's columns of `user`'s seen lists in every domain: each live item at its domain's
+    /// offset, and below `end(d)` when given. `seen` and `items` are by domain, taken out of
+    /// the learner once per build: copying a domain's state per user costs more than the sum.
+    static func seenColumns(user: Int32, seen: [SeenLists], items: [IDIndex], offsets: [Int], end: ((Int) -> Int)? = nil) -> [Int32] {
+        var columns: [Int32] = []
+        for d in seen.indices {
+            guard let hashes = seen[d][user] else { continue }
+            let limit = end?(d) ?? .max
+            for hash in hashes {
+                guard let row = items[d].row(ofHash: hash), items[d].isLive(row), offsets[d] + Int(row) < limit else { continue }
+                columns.append(Int32(offsets[d]) + row)
+            }
+        }
+        return columns
+    }
 }
 
 /// One domain's implicit part of the ranking teacher, scaled so that item and user parts
@@ -89,24 +109,12 @@ struct ImplicitRanking {
     }
 
     /// Whether item `row` of this domain has a row in V: items that came after the factors have none.
-    func hasItem(_ row: Int) -> Bool {
-        let end = domain + 1 < joint.offsets.count ? joint.offsets[domain + 1] : joint.factors.itemCount
-        return joint.offsets[domain] + row < end
-    }
+    func hasItem(_ row: Int) -> Bool { joint.offsets[domain] + row < joint.end(ofDomain: domain) }
 
-    /// x_u·V from the user's seen lists in every domain (`seen` and `items` by domain, taken
-    /// out of the learner once per build: copying a domain's state per user costs more than
-    /// the sum), items V knows only; nil when none of them is known.
+    /// x_u·V from the user's seen lists in every domain (`seen` and `items` by domain), items V
+    /// knows only; nil when none of them is known.
     static func userPart(_ factors: JointImplicitFactors, seen: [SeenLists], items: [IDIndex], user: Int32) -> [Double]? {
-        var columns: [Int32] = []
-        for d in seen.indices {
-            guard let hashes = seen[d][user] else { continue }
-            let end = d + 1 < factors.offsets.count ? factors.offsets[d + 1] : factors.factors.itemCount
-            for hash in hashes {
-                guard let row = items[d].row(ofHash: hash), items[d].isLive(row), factors.offsets[d] + Int(row) < end else { continue }
-                columns.append(Int32(factors.offsets[d]) + row)
-            }
-        }
+        let columns = JointImplicitFactors.seenColumns(user: user, seen: seen, items: items, offsets: factors.offsets, end: factors.end(ofDomain:))
         return columns.isEmpty ? nil : factors.factors.userVector(columns)
     }
 
@@ -137,15 +145,9 @@ extension Learner {
             columns += state.items.rowLimit
         }
         var x = ImplicitFactors.Interactions()
+        let (seen, items) = (domains.map(\.seen), domains.map(\.items))
         for user in 0..<users.rowLimit where users.isLive(Int32(user)) {
-            var rows: [Int32] = []
-            for (d, state) in domains.enumerated() {
-                guard let hashes = state.seen[Int32(user)] else { continue }
-                for hash in hashes {
-                    if let row = state.items.row(ofHash: hash), state.items.isLive(row) { rows.append(Int32(offsets[d]) + row) }
-                }
-            }
-            x.append(user: Int32(user), items: rows)
+            x.append(user: Int32(user), items: JointImplicitFactors.seenColumns(user: Int32(user), seen: seen, items: items, offsets: offsets))
         }
         guard let factors = ImplicitFactors(
             x.sample(options.rankingImplicitUsers), itemCount: columns, rank: options.rankingImplicitRank, seed: configuration.seed,

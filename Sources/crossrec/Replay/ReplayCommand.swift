@@ -120,14 +120,13 @@ struct ReplayCommand: ParsableCommand {
         guard !heldOut.isEmpty else { throw ValidationError("--predict: no ratings found in \(predict)") }
         let (model, base) = try servedModels(learner: learner, snapshot: snapshot)
         let range = learner.configuration.domains[0].ratingRange
-        let evaluation = ColdStartEvaluation(heldOut.events, range: range) { event in
-            model.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
-        }
-        let baseEvaluation = base.map { base in
+        func predicted(by model: ServingModel) -> ColdStartEvaluation {
             ColdStartEvaluation(heldOut.events, range: range) { event in
-                base.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
+                model.predict(user: event.user, item: event.item, domain: event.domain).map { ($0.score, $0.strategy.rawValue) }
             }
         }
+        let evaluation = predicted(by: model)
+        let baseEvaluation = base.map(predicted(by:))
         if let predictions {
             do {
                 try evaluation.predictionsTSV(heldOut.events).write(toFile: predictions, atomically: true, encoding: .utf8)
@@ -161,10 +160,8 @@ struct ReplayCommand: ParsableCommand {
                 domain: name, train: events.events.filter { $0.domain == d }, test: heldOut.events.filter { $0.domain == d }, cold: true)
             evaluation.addMostPopular()
             evaluation.add(method: "popular") { _ in model.popular(domain: d, k: 20).map(\.item) }
-            evaluation.add(method: "served") { user in model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
-            if let base {
-                evaluation.add(method: "served-base") { user in base.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
-            }
+            evaluation.add(method: "served") { Self.list($0, of: model, domain: d) }
+            if let base { evaluation.add(method: "served-base") { Self.list($0, of: base, domain: d) } }
             return evaluation
         }
         print(
@@ -195,6 +192,11 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
+    /// The 20 items `model` serves `user` in domain `d` (rated ones left out), as the daemon answers.
+    private static func list(_ user: String, of model: ServingModel, domain d: Int) -> [String] {
+        model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item)
+    }
+
     /// Top-N figures of the split, per domain: most popular, the learner's own lists, and the
     /// served model's (what the daemon answers); `--lists` gets the served ones.
     private func evaluateSplit(_ events: ReplayEvents, at limit: Int, learner: Learner, snapshot: Learner?) throws -> [TopNEvaluation] {
@@ -210,13 +212,11 @@ struct ReplayCommand: ParsableCommand {
                 learner.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item)
             }
             evaluation.add(method: "served") { user in
-                let items = model.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item)
+                let items = Self.list(user, of: model, domain: d)
                 if lists != nil { output += ([name, user] + items).joined(separator: "\t") + "\n" }
                 return items
             }
-            if let base {
-                evaluation.add(method: "served-base") { user in base.recommend(user: user, domain: d, k: 20, excludeSeen: true).items.map(\.item) }
-            }
+            if let base { evaluation.add(method: "served-base") { Self.list($0, of: base, domain: d) } }
             evaluations.append(evaluation)
         }
         if let lists {
