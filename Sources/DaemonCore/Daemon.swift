@@ -5,6 +5,7 @@ import Logging
 import Prometheus
 import QueryServer
 import RecModel
+import Replication
 import ServiceLifecycle
 
 /// The whole daemon: the dev broker when configured, the restore of the newest valid
@@ -239,7 +240,8 @@ extension Daemon {
         }
         let settings = ModelPublisher.Settings(
             topic: topic, fullEvery: configuration.replication.fullEvery, maxDeltaShare: configuration.replication.maxDeltaShare,
-            chunkBytes: configuration.replication.chunkBytes)
+            chunkBytes: configuration.replication.chunkBytes,
+            pace: PublishPace(megabytesPerSecond: configuration.replication.maxMegabytesPerSecond))
         let publisher = try ModelPublisher(
             settings: settings, bootstrapServers: bootstrap, properties: configuration.kafka.properties, tail: tail, logger: log)
         log.notice(

@@ -19,7 +19,7 @@ extension WholeDaemonTests {
             let directory: String
             let learnerConfig: String
 
-            init(name: String, chunkBytes: Int = 900 * 1024) throws {
+            init(name: String, chunkBytes: Int = 900 * 1024, megabytesPerSecond: Double = 0) throws {
                 broker = try TestKafka.broker(["ratings.movies": 2, "ratings.books": 1, ReplicaTests.topic: 1])
                 directory = NSTemporaryDirectory() + "crossrec-\(name)-\(UUID().uuidString.prefix(8))"
                 let yaml = """
@@ -34,7 +34,7 @@ extension WholeDaemonTests {
                     model: {dimension: 8}
                     distill: {interval_seconds: 0.3, dimension: 4}
                     checkpoint: {interval_seconds: 0.5}
-                    replication: {topic: \(ReplicaTests.topic), full_every: 3, max_delta_share: 1, chunk_bytes: \(chunkBytes)}
+                    replication: {topic: \(ReplicaTests.topic), full_every: 3, max_delta_share: 1, chunk_bytes: \(chunkBytes), max_megabytes_per_second: \(megabytesPerSecond)}
                     paths: {run_dir: \(directory)/learner, state_dir: \(directory)/learner/state}
                     log: {format: json, level: debug, stats_interval_seconds: 0}
                     """

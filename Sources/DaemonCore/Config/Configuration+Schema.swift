@@ -366,6 +366,9 @@ extension Configuration {
                 "replication", "chunk_bytes", \.replication.chunkBytes, 1_024...(64 << 20),
                 "message size of the chunks: below the broker's message.max.bytes (1 MiB by default)"),
             .double(
+                "replication", "max_megabytes_per_second", \.replication.maxMegabytesPerSecond, 0...1_000_000,
+                "learner: produce a version's chunks at most this fast (MB/s); 0 = as fast as the broker takes them"),
+            .double(
                 "replication", "max_lag_seconds", \.replication.maxLagSeconds, 1...86_400,
                 "replica: degraded when a newer version waits this long, or the topic is unreachable this long"),
         ]

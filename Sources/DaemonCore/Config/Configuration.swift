@@ -195,6 +195,10 @@ public struct Configuration: Sendable, Equatable {
         public var maxDeltaShare = 0.5
         /// Message size of the chunks (below the broker's `message.max.bytes`).
         public var chunkBytes = 900 * 1024
+        /// A learner produces a version's chunks at most this fast, in MB (10⁶ bytes) per
+        /// second; 0: as fast as the broker takes them. Keeps a whole version (~0.5 GB at 1 M
+        /// users) from taking the learner's link, and the brokers', for its whole length.
+        public var maxMegabytesPerSecond: Double = 0
         /// A replica is degraded when a newer version has been on the topic this long without
         /// being served, or when it has not reached the topic for this long.
         public var maxLagSeconds: Double = 60

@@ -39,6 +39,7 @@ public final class ModelPublisher: Service, Sendable {
         public var fullEvery: Int
         public var maxDeltaShare: Double
         public var chunkBytes: Int
+        public var pace = PublishPace(megabytesPerSecond: 0)
     }
 
     /// What a start reads from the topic's last message: the newest version there and where a
@@ -56,6 +57,9 @@ public final class ModelPublisher: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
     private let state = Mutex(Status())
+    /// Set at shutdown: a paced publish stops between chunks instead of waiting out its pace
+    /// (the version's manifest is never sent, so replicas ignore the chunks already out).
+    private let stopping = Atomic<Bool>(false)
     /// Owned by the publishing thread (one publish at a time): the base of the next delta and
     /// where the newest complete full version starts.
     private let chain: Mutex<(base: ServingModel?, sinceFull: Int, fullOffset: Int64)>
@@ -104,7 +108,9 @@ public final class ModelPublisher: Service, Sendable {
                         Result { () throws(KafkaError) in try publish(model) }
                     }
                     switch result {
-                    case .success:
+                    case .success(false):
+                        return
+                    case .success(true):
                         backoffSeconds = 1
                     case .failure(let error):
                         let failures = state.withLock { status in
@@ -127,14 +133,16 @@ public final class ModelPublisher: Service, Sendable {
                     }
                 }
             }
-        } onGracefulShutdown: { [wake] in
+        } onGracefulShutdown: { [self] in
+            stopping.store(true, ordering: .relaxed)
             wake.finish()
         }
     }
 
     /// Patches against the last published version (or encodes), produces the chunks then the
-    /// manifest, and waits for every delivery. Runs on the publishing thread only.
-    private func publish(_ model: ServingModel) throws(KafkaError) {
+    /// manifest, and waits for every delivery. Runs on the publishing thread only. False: the
+    /// daemon is stopping and the version was left unfinished.
+    private func publish(_ model: ServingModel) throws(KafkaError) -> Bool {
         let started = DispatchTime.now().uptimeNanoseconds
         var (base, sinceFull, fullOffset) = chain.withLock { $0 }
         var payload: [UInt8] = []
@@ -155,8 +163,12 @@ public final class ModelPublisher: Service, Sendable {
         let failedBefore = producer.failedDeliveries
         // Until this version's manifest is delivered, the newest complete full version is the previous one.
         let resumeBefore = [(ReplicationTopic.resumeHeader, "\(fullOffset)")]
+        let firstChunk = DispatchTime.now().uptimeNanoseconds
+        var sent = 0
         for chunk in chunks {
+            guard waitForPace(sent: sent, since: firstChunk) else { return false }
             try producer.send(topic: settings.topic, partition: 0, key: Array(chunk.key.utf8), bytes: chunk.bytes, headers: resumeBefore)
+            sent += chunk.bytes.count
         }
         try producer.flush()
         let resume = [(ReplicationTopic.resumeHeader, "\(delta == nil ? start : fullOffset)")]
@@ -191,6 +203,18 @@ public final class ModelPublisher: Service, Sendable {
                 "crossrec.bytes": "\(payload.count)", "crossrec.model_bytes": "\(delta?.modelBytes ?? payload.count)", "crossrec.chunks": "\(chunks.count)",
                 "crossrec.publish_ms": "\(elapsed / 1_000_000)",
             ])
+        return true
+    }
+
+    /// Sleeps until `settings.pace` allows more than `sent` bytes, in slices short enough to
+    /// notice a shutdown (false: stopping).
+    private func waitForPace(sent: Int, since start: UInt64) -> Bool {
+        while true {
+            if stopping.load(ordering: .relaxed) { return false }
+            let delay = settings.pace.delayNanos(sent: sent, elapsedNanos: DispatchTime.now().uptimeNanoseconds - start)
+            if delay == 0 { return true }
+            usleep(UInt32(min(delay, 50_000_000) / 1_000))
+        }
     }
 
     /// The newest version on the topic and its resume offset, from the last message (nil: an
