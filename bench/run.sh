@@ -69,5 +69,7 @@ bench/query-abuse.sh
 LINGER=3 bench/query-abuse.sh
 echo "== read replicas through the dev broker"
 bench/replica.sh
+echo "== read replicas at 1 M users through the dev broker (versions paced at 50 MB/s)"
+bench/replica-scale.sh
 echo "== pictures: docs/img from $results"
 bench/.venv/bin/python bench/plots.py "$results"

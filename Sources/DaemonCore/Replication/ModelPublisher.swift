@@ -144,6 +144,9 @@ public final class ModelPublisher: Service, Sendable {
     /// daemon is stopping and the version was left unfinished.
     private func publish(_ model: ServingModel) throws(KafkaError) -> Bool {
         let started = DispatchTime.now().uptimeNanoseconds
+        // The version's publishing time, in its manifest: before the patch or the encoding, so
+        // that a replica's latency (`last_latency_ms`) counts the learner's work too.
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
         var (base, sinceFull, fullOffset) = chain.withLock { $0 }
         var payload: [UInt8] = []
         var delta: PatchDescription?
@@ -157,7 +160,6 @@ public final class ModelPublisher: Service, Sendable {
         // A full version starts at or after the current end of the partition: the offset a
         // replica reads from once its manifest is on the topic.
         let start = delta == nil ? try reader.withLock { reader throws(KafkaError) in try reader.watermarks().high } : fullOffset
-        let now = Int64(Date().timeIntervalSince1970 * 1_000)
         var (manifest, chunks) = ModelChunks.split(payload, version: model.version, chunkBytes: settings.chunkBytes, publishedUnixMillis: now)
         manifest.patch = delta
         let failedBefore = producer.failedDeliveries
