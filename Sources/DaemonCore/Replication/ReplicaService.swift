@@ -116,8 +116,8 @@ public final class ReplicaService: Service, Sendable {
             }
         }
         guard let reader else { return }
+        startProbing()
         var follower = VersionFollower()
-        var lastProbe = DispatchTime.now().uptimeNanoseconds
         while !stopping {
             lastLoopNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
             do {
@@ -135,16 +135,27 @@ public final class ReplicaService: Service, Sendable {
             } catch {
                 state.withLock { $0.lastError = "\(error)" }
             }
-            // The broker answers fetches even when nothing is new, but those answers do not
-            // reach us: a watermark query every 2 s tells whether the topic is reachable.
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now - lastProbe > 2_000_000_000 {
-                lastProbe = now
-                if (try? reader.watermarks(timeoutMs: 1_000)) != nil {
+        }
+    }
+
+    /// Whether the topic is reachable: the broker answers fetches even when nothing is new,
+    /// but those answers do not reach us, so a watermark query every 2 s, through a client of
+    /// its own on a thread of its own. librdkafka's watermark query can wait on a broker that
+    /// went down far past its timeout (over a minute with librdkafka 2.0.2); on the reading
+    /// thread that held off SIGTERM and the watchdog's liveness. Nobody waits for this
+    /// thread: a stop ends it with the process.
+    private func startProbing() {
+        let thread = Thread { [self] in
+            guard let probe = try? PartitionReader(bootstrapServers: bootstrapServers, topic: topic, properties: properties, logger: logger)
+            else { return }
+            while !stopping {
+                if (try? probe.watermarks(timeoutMs: 1_000)) != nil {
                     state.withLock { $0.lastContactNanos = DispatchTime.now().uptimeNanoseconds }
                 }
+                sleepUnlessStopping(seconds: 2, updatingLoopClock: false)
             }
         }
+        thread.start()
     }
 
     /// Where the newest complete full version starts, from the last message's resume header;
@@ -245,10 +256,10 @@ public final class ReplicaService: Service, Sendable {
             metadata: ["crossrec.version": "\(version)", "crossrec.reason": "\(reason)", "crossrec.serving": "\(served.map(String.init) ?? "none")"])
     }
 
-    private func sleepUnlessStopping(seconds: Double) {
+    private func sleepUnlessStopping(seconds: Double, updatingLoopClock: Bool = true) {
         let until = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         while !stopping, DispatchTime.now().uptimeNanoseconds < until {
-            lastLoopNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+            if updatingLoopClock { lastLoopNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
             usleep(50_000)
         }
     }
