@@ -361,7 +361,7 @@ extension Configuration {
                 "a whole version at least every this many published versions; 1 = no patches"),
             .double(
                 "replication", "max_delta_share", \.replication.maxDeltaShare, 0...1,
-                "a patch larger than this share of the whole version is sent whole (a full build's is)"),
+                "a patch larger than this share of the whole is sent whole; below 1, a full build's version goes whole unpatched"),
             .int(
                 "replication", "chunk_bytes", \.replication.chunkBytes, 1_024...(64 << 20),
                 "message size of the chunks: below the broker's message.max.bytes (1 MiB by default)"),

@@ -150,13 +150,25 @@ public final class ModelPublisher: Service, Sendable {
         var (base, sinceFull, fullOffset) = chain.withLock { $0 }
         var payload: [UInt8] = []
         var delta: PatchDescription?
-        if let base, sinceFull + 1 < settings.fullEvery, let patch = model.patch(from: base) {
+        var lap = started
+        /// Milliseconds since the previous lap (the debug log's split of a publish).
+        func split() -> UInt64 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            defer { lap = now }
+            return (now - lap) / 1_000_000
+        }
+        var patchMillis: UInt64 = 0
+        if let base, sinceFull + 1 < settings.fullEvery, Self.mayPatch(model, from: base, maxDeltaShare: settings.maxDeltaShare),
+            let patch = model.patch(from: base)
+        {
+            patchMillis = split()
             let (bytes, checksum) = ModelChunks.measure(model)
             if Double(patch.count) <= settings.maxDeltaShare * Double(bytes) {
                 (delta, payload) = (PatchDescription(base: base.version, modelBytes: bytes, modelChecksum: checksum), patch)
             }
         }
         if delta == nil { payload = model.encoded() }
+        let encodeMillis = split()
         // A full version starts at or after the current end of the partition: the offset a
         // replica reads from once its manifest is on the topic.
         let start = delta == nil ? try reader.withLock { reader throws(KafkaError) in try reader.watermarks().high } : fullOffset
@@ -173,6 +185,7 @@ public final class ModelPublisher: Service, Sendable {
             sent += chunk.bytes.count
         }
         try producer.flush()
+        let sendMillis = split()
         let resume = [(ReplicationTopic.resumeHeader, "\(delta == nil ? start : fullOffset)")]
         try producer.send(
             topic: settings.topic, partition: 0, key: Array(ReplicationTopic.manifestKey(version: model.version).utf8),
@@ -204,8 +217,19 @@ public final class ModelPublisher: Service, Sendable {
                 "crossrec.version": "\(model.version)", "crossrec.kind": "\(delta == nil ? "full" : "delta")",
                 "crossrec.bytes": "\(payload.count)", "crossrec.model_bytes": "\(delta?.modelBytes ?? payload.count)", "crossrec.chunks": "\(chunks.count)",
                 "crossrec.publish_ms": "\(elapsed / 1_000_000)",
+                // A patch: diff, then the version's checksum; whole: the encoding. Then chunks
+                // produced and delivered (the pace included).
+                "crossrec.patch_ms": "\(patchMillis)", "crossrec.encode_or_checksum_ms": "\(encodeMillis)", "crossrec.send_ms": "\(sendMillis)",
             ])
         return true
+    }
+
+    /// Whether a patch of `base` is worth computing. A version on other projections than its
+    /// base's (a full build) moves every row: its patch is about two thirds of the whole at
+    /// 1 M users, sent whole at any share below 1, and computing it took the publishing thread
+    /// 0.9–2 s per full version (`bench/replica-scale.sh`, debug log). Unknown bases are tried.
+    static func mayPatch(_ model: ServingModel, from base: ServingModel, maxDeltaShare: Double) -> Bool {
+        maxDeltaShare >= 1 || model.basisVersion == nil || model.basisVersion == base.basisVersion
     }
 
     /// Sleeps until `settings.pace` allows more than `sent` bytes, in slices short enough to
