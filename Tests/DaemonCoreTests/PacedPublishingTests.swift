@@ -9,12 +9,8 @@ extension WholeDaemonTests.ReplicaTests {
     @Test func aPacedLearnerStillReachesItsReplicas() throws {
         let rate = 20_000.0  // bytes per second: a whole version (~0.1 MB here) takes seconds
         let cluster = try Cluster(name: "paced", chunkBytes: 1_024, megabytesPerSecond: rate / 1e6)
-        let learner = try cluster.startLearner(run: 0)
-        let replica = try cluster.startReplica("r1")
-        try cluster.produceRatings(users: 20, seed: 0)
+        let (learner, replica, _) = try Self.learnerAndReplica(cluster, users: 20, seed: 0, events: 150)
         let learnerSocket = cluster.socket("learner")
-        let served = try #require(Self.settledVersion(learnerSocket, events: 150), "\(learner.log.suffix(2_000))")
-        #expect(Self.waitUntil { Self.version(cluster.socket("r1")) == served }, "\(replica.log.suffix(2_000))")
         #expect(Self.differences(learner: learnerSocket, replica: cluster.socket("r1")) == [])
         let published = try #require(Self.object(learnerSocket, ["op": "stats"])?["replication"] as? [String: Any])
         let bytes = try #require(published["last_bytes"] as? Int)

@@ -8,11 +8,7 @@ extension WholeDaemonTests.ReplicaTests {
     /// ignored SIGTERM (and would starve systemd's watchdog). It keeps serving and stops at once.
     @Test func aReplicaWhoseBrokerWentDownServesOnAndStops() throws {
         let cluster = try Cluster(name: "replica-down")
-        let learner = try cluster.startLearner(run: 0)
-        let replica = try cluster.startReplica("r1")
-        try cluster.produceRatings(users: 20, seed: 0)
-        let served = try #require(Self.settledVersion(cluster.socket("learner"), events: 150), "\(learner.log.suffix(2_000))")
-        #expect(Self.waitUntil { Self.version(cluster.socket("r1")) == served }, "\(replica.log.suffix(2_000))")
+        let (learner, replica, served) = try Self.learnerAndReplica(cluster, users: 20, seed: 0, events: 150)
         learner.signal(SIGTERM)
         #expect(learner.waitForExit() == 0)
         cluster.broker.setDown()

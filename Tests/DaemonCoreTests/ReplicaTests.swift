@@ -79,6 +79,19 @@ extension WholeDaemonTests {
             deinit { try? FileManager.default.removeItem(atPath: directory) }
         }
 
+        /// The learner and replica r1 of `cluster` started, `users` users' ratings produced, and
+        /// both at the learner's settled version (which holds `events`).
+        static func learnerAndReplica(_ cluster: Cluster, users: Int, seed: Int, events: Int) throws
+            -> (learner: DaemonProcess, replica: DaemonProcess, served: Int)
+        {
+            let learner = try cluster.startLearner(run: 0)
+            let replica = try cluster.startReplica("r1")
+            try cluster.produceRatings(users: users, seed: seed)
+            let served = try #require(settledVersion(cluster.socket("learner"), events: events), "\(learner.log.suffix(2_000))")
+            #expect(waitUntil { version(cluster.socket("r1")) == served }, "\(replica.log.suffix(2_000))")
+            return (learner, replica, served)
+        }
+
         static func answer(_ socket: String, _ request: [String: Any]) -> String? {
             try? QuerySocketClient(path: socket, readTimeoutSeconds: 10).request(request)
         }
@@ -235,12 +248,8 @@ extension WholeDaemonTests {
 
         @Test func aCorruptVersionIsRefusedWhileThePreviousKeepsServing() throws {
             let cluster = try Cluster(name: "replica-corrupt")
-            let learner = try cluster.startLearner(run: 0)
-            let replica = try cluster.startReplica("r1")
-            try cluster.produceRatings(users: 10, seed: 3)
+            let (learner, replica, served) = try Self.learnerAndReplica(cluster, users: 10, seed: 3, events: 75)
             let learnerSocket = cluster.socket("learner")
-            let served = try #require(Self.settledVersion(learnerSocket, events: 75), "\(learner.log.suffix(2_000))")
-            #expect(Self.waitUntil { Self.version(cluster.socket("r1")) == served }, "\(replica.log.suffix(2_000))")
             // A version whose chunk does not match its manifest, and a message of no version at all.
             let producer = try KafkaProducer(bootstrapServers: cluster.broker.bootstrapServers, logger: TestKafka.logger())
             let bogus = served + 1_000
