@@ -80,38 +80,4 @@ echo "loaded: $(stats "$work/learner/crossrecd.sock" | python3 -c 'import json,s
 "$bin/crossrec-bench" feed --address-file "$addr" --topic ratings.source --rate 10000 --events $((seconds * 10000)) \
     --users "$users" --items "$items" --seed 3 > /dev/null &
 feeder=$!
-python3 - "$bin/crossrec" "$work/replica/crossrecd.sock" "$work/learner/crossrecd.sock" "$seconds" <<'PY'
-import json, subprocess, sys, time, statistics
-crossrec, replica, learner, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-def stats(socket):
-    return json.loads(subprocess.run([crossrec, "stats", "--socket", socket, "--json"], capture_output=True, check=True).stdout)
-samples, first, deltas = {}, None, None
-published = []
-deadline = time.time() + seconds
-while time.time() < deadline:
-    r = stats(replica)["replica"]
-    version = r["served_version"]
-    if first is None:
-        first = version  # served before sampling began: not a sample
-    elif version is not None and version != first and version not in samples:
-        kind = "patch" if deltas is not None and r["deltas_applied"] > deltas else "whole"
-        samples[version] = (r["last_latency_ms"], r["last_apply_ms"], kind)
-    deltas = r["deltas_applied"]
-    p = stats(learner)["replication"]
-    if not published or published[-1]["published_version"] != p["published_version"]:
-        published.append(p)
-    time.sleep(0.1)
-for kind in ("patch", "whole"):
-    taken = [v for v in samples.values() if v[2] == kind]
-    if taken:
-        latency = sorted(v[0] for v in taken)
-        print("%s versions: served %.0f ms after the learner began sending (median; max %.0f, over %d); applied in %.0f ms (median)"
-              % (kind, statistics.median(latency), max(latency), len(taken), statistics.median(v[1] for v in taken)))
-for kind in ("delta", "full"):
-    sent = [p for p in published[1:] if p["last_kind"] == kind]
-    if sent:
-        print("learner, %s versions: %.1f MB, made and sent in %.0f ms (medians over %d)"
-              % (kind, statistics.median(p["last_bytes"] for p in sent) / 1e6, statistics.median(p["last_publish_ms"] for p in sent), len(sent)))
-r = stats(replica)["replica"]
-print("replica: %d whole and %d patches applied, %d refused, %.2f GB received" % (r["full_applied"], r["deltas_applied"], r["rejected"], r["bytes_received"] / 1e9))
-PY
+python3 bench/replica_latency.py "$bin/crossrec" "$work/replica/crossrecd.sock" "$work/learner/crossrecd.sock" "$seconds"

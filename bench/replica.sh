@@ -61,31 +61,7 @@ stat "$learner_socket" | python3 -c 'import json,sys; s=json.load(sys.stdin); m=
 
 "$bin/crossrec-bench" feed --address-file "$addr" --rate 10000 --events 400000 --items "$items" --users "$users" --seed 2 > /dev/null &
 feeder=$!
-python3 - "$bin/crossrec" "$replica_socket" "$learner_socket" <<'PY'
-import json, subprocess, sys, time, statistics
-crossrec, replica, learner = sys.argv[1:4]
-def stats(socket):
-    return json.loads(subprocess.run([crossrec, "stats", "--socket", socket, "--json"], capture_output=True, check=True).stdout)
-samples = {}
-patches = None
-deadline = time.time() + 40
-while time.time() < deadline:
-    r = stats(replica)["replica"]
-    if r["served_version"] is not None and r["served_version"] not in samples:
-        kind = "patch" if patches is not None and r["deltas_applied"] > patches else "whole"
-        samples[r["served_version"]] = (r["last_latency_ms"], kind)
-        patches = r["deltas_applied"]
-    time.sleep(0.1)
-published = stats(learner)["replication"]
-taken = list(samples.values())[1:]  # the first was served before sampling began
-for kind in ("whole", "patch"):
-    values = sorted(v for v, k in taken if k == kind)
-    if values:
-        print("replica latency, publish start to served, ingest 10 000 events/s, a build every 2 s, %s versions: median %.0f ms, max %.0f ms over %d"
-              % (kind, statistics.median(values), max(values), len(values)))
-print("learner published %d full versions and %d patches, last %s of %.2f MB in %.0f ms"
-      % (published["full_versions"], published["deltas"], published["last_kind"], published["last_bytes"] / 1e6, published["last_publish_ms"]))
-PY
+python3 bench/replica_latency.py "$bin/crossrec" "$replica_socket" "$learner_socket" 40
 echo "recommend, 10 connections, answer cache off, ingest 10 000 events/s into the learner:"
 for target in learner replica; do
     sock=$learner_socket; [ $target = replica ] && sock=$replica_socket
